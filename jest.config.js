@@ -1,0 +1,19 @@
+// Jest runs our TypeScript as native ESM (ts-jest, transpile-only: `npm run typecheck` type-checks).
+// Long soak/simulation suites read SHARDORM_LONG (set by `npm run test:long`) to run more seeds.
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/__tests__'],
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  setupFiles: ['<rootDir>/lib/model/symbol-metadata.ts'],
+  moduleNameMapper: {
+    '^shardorm$': '<rootDir>/lib/index.ts',
+    '^shardorm/(canister|client|replica)$': '<rootDir>/lib/$1/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1'
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }]
+  },
+  testTimeout: 120_000,
+  maxWorkers: process.env.CI ? 2 : '50%'
+};

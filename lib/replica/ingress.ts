@@ -1,0 +1,50 @@
+// The seam between the replica's execution engine and its HTTP interface (lib/replica/http).
+// The engine (LocalReplica) implements IngressBackend; the HTTP layer only ever talks to this
+// interface, so it can serve any engine that executes messages with IC semantics.
+import type { Principal } from '@dfinity/principal';
+
+/** An ingress message after the HTTP layer has authenticated its sender. */
+export interface IngressMessage {
+  sender: Principal;
+  /** `aaaaa-aa` for the management canister. */
+  canisterId: Principal;
+  methodName: string;
+  arg: Uint8Array;
+  /** The `<ecid>` of the URL; for management calls it names the canister the call is about. */
+  effectiveCanisterId: Principal;
+}
+
+/** How a message ended, as the IC reports it (reject codes 1..6, error codes like `IC0503`). */
+export type CallOutcome =
+  | { status: 'replied'; reply: Uint8Array }
+  | { status: 'rejected'; rejectCode: number; rejectMessage: string; errorCode: string };
+
+/** What the certified state tree needs to know about one canister. */
+export interface CanisterCertifiedInfo {
+  certifiedData: Uint8Array;
+  /** SHA-256 of the installed module, absent when empty. */
+  moduleHash?: Uint8Array;
+  controllers: Principal[];
+}
+
+export interface IngressBackend {
+  /** Replica time in nanoseconds since the epoch. */
+  timeNs(): bigint;
+  /** Moves replica time forward (live mode keeps it near the wall clock for the agent's checks). */
+  advanceTime(ms: number): Promise<void>;
+  /**
+   * Runs `canister_inspect_message` when the canister exports it. Resolves to undefined when the
+   * message is accepted, or to the rejection to answer over HTTP.
+   */
+  inspectIngress(message: IngressMessage): Promise<CallOutcome | undefined>;
+  /** Submits an update call and resolves when it completes (the engine runs until it does). */
+  submitIngress(message: IngressMessage): Promise<CallOutcome>;
+  /** Executes a query (non-replicated: `data_certificate_present` is 1, changes discarded). */
+  query(message: IngressMessage): Promise<CallOutcome>;
+  /** Certified facts of a canister, undefined when it does not exist. */
+  canisterInfo(canisterId: Principal): CanisterCertifiedInfo | undefined;
+  /** Every canister that exists, for `canister_ranges` and routing checks. */
+  canisterIds(): Principal[];
+  /** Sets the certificate the engine hands to canisters in non-replicated queries. */
+  setDataCertificateProvider?(provide: (canisterId: Principal) => Uint8Array | undefined): void;
+}
