@@ -41,7 +41,8 @@ export async function buildAzleCanister(options: BuildOptions): Promise<BuiltCan
   }
   const outDir = join(root, '.azle', options.name);
   const wasmPath = join(outDir, `${options.name}.wasm`);
-  const candidPath = join(outDir, `${options.name}.did`);
+  // dfx points CANISTER_CANDID_PATH at the canister's `candid` entry when dfx.json has one.
+  const candidPath = config.candid ? join(root, config.candid) : join(outDir, `${options.name}.did`);
   const hashPath = join(outDir, 'source.sha256');
   const hash = await sourceHash(root, options.name);
   if (!options.force && existsSync(wasmPath) && existsSync(hashPath) && (await readFile(hashPath, 'utf8')) === hash) {
