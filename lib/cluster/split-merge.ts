@@ -1,0 +1,113 @@
+// Topology changes over shard stores, pure and deterministic: choose a split point (the
+// byte-weighted median key hash of the full shard, so skewed data splits where it lies), derive
+// the next partition map, and move the entries whose owner changed, in bounded batches as the
+// canisters stream them (clone-and-prune does the same filtering without the copy).
+import { hashOfStorageKey } from '../model/keys.js';
+import { AnchorHashPartitioner, RangePartitioner, type Partitioner, type ShardId } from '../partition/index.js';
+import { keySuccessor, type OrderedKv } from '../repository/store.js';
+
+/** Entries moved per batch (the canister streams batches of this size between shards). */
+export const MIGRATION_BATCH = 256;
+/** Every storage key starts with an ASCII collection name, so it sorts before 0xff. */
+const ALL_LO = new Uint8Array(0);
+const ALL_HI = Uint8Array.of(0xff);
+
+/** Visits every entry of a store in key order, a page at a time (safe to mutate between pages). */
+export function forEachPage(kv: OrderedKv, visit: (page: [Uint8Array, Uint8Array][]) => void): void {
+  let lo: Uint8Array = ALL_LO;
+  for (;;) {
+    const page = kv.range(lo, ALL_HI, MIGRATION_BATCH);
+    if (page.length === 0) return;
+    lo = keySuccessor(page[page.length - 1][0]);
+    visit(page);
+    if (page.length < MIGRATION_BATCH) return;
+  }
+}
+
+/**
+ * The split point of a range shard: the smallest key hash h such that entries with hash < h hold
+ * at least half the bytes, kept strictly inside (start, end). Undefined when every entry has the
+ * same hash (one hot shard key cannot be split).
+ */
+export function medianSplitPoint(kv: OrderedKv, start: bigint, end: bigint): bigint | undefined {
+  const weights = new Map<bigint, number>();
+  forEachPage(kv, (page) => {
+    for (const [k, v] of page) {
+      const h = hashOfStorageKey(k);
+      if (h >= start && h < end) weights.set(h, (weights.get(h) ?? 0) + k.length + v.length);
+    }
+  });
+  const hashes = [...weights.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const total = hashes.reduce((t, h) => t + (weights.get(h) as number), 0);
+  if (hashes.length < 2) return undefined;
+  let below = 0;
+  for (let i = 1; i < hashes.length; i++) {
+    below += weights.get(hashes[i - 1]) as number;
+    if (below * 2 >= total) return hashes[i];
+  }
+  return hashes[hashes.length - 1];
+}
+
+/** The map after adding `newShard` to take load off `full`. */
+export function splitMap(map: Partitioner, full: ShardId, newShard: ShardId, kv: OrderedKv): Partitioner | undefined {
+  if (map instanceof RangePartitioner) {
+    const { start, end } = map.rangeOf(full);
+    const at = medianSplitPoint(kv, start, end);
+    return at === undefined ? undefined : map.split(full, at, newShard);
+  }
+  if (map instanceof AnchorHashPartitioner) return map.addShard(newShard); // moves keys from every shard
+  throw new Error(`splitMap: unsupported partitioner kind ${map.kind}`);
+}
+
+/** The neighbour a range shard merges into (left if any, else right), or undefined for AnchorHash. */
+export function mergeTarget(map: Partitioner, from: ShardId): ShardId | undefined {
+  if (!(map instanceof RangePartitioner)) return undefined;
+  const ranges = map.ranges();
+  const i = ranges.findIndex((r) => r.shard === from);
+  if (i < 0) throw new Error(`mergeTarget: ${from} is not in the map`);
+  return (ranges[i - 1] ?? ranges[i + 1])?.shard;
+}
+
+/** The map after `from` leaves (its data goes to `into` for ranges, spread out for AnchorHash). */
+export function mergeMap(map: Partitioner, from: ShardId, into?: ShardId): Partitioner {
+  if (map instanceof RangePartitioner) {
+    const target = into ?? mergeTarget(map, from);
+    if (target === undefined) throw new Error(`mergeMap: ${from} is the only shard`);
+    return map.merge(from, target);
+  }
+  if (map instanceof AnchorHashPartitioner) return map.removeShard(from);
+  throw new Error(`mergeMap: unsupported partitioner kind ${map.kind}`);
+}
+
+/** Which shards can hold keys whose owner differs between two maps (only they are scanned). */
+export function affectedShards(before: Partitioner, after: Partitioner): ShardId[] {
+  if (before instanceof RangePartitioner && after instanceof RangePartitioner) {
+    const now = new Map(after.ranges().map((r) => [r.shard, r]));
+    return before.ranges().filter((r) => {
+      const n = now.get(r.shard);
+      return n === undefined || n.start !== r.start || n.end !== r.end;
+    }).map((r) => r.shard);
+  }
+  return before.shards();
+}
+
+/**
+ * Moves every entry of `source` that `after` assigns elsewhere to its new owner's store, batch by
+ * batch (each batch: write to the target, then delete from the source, so an interruption leaves
+ * duplicates the next run overwrites, never a loss). Returns entries and bytes moved.
+ */
+export function moveMisplaced(sourceId: ShardId, source: OrderedKv, after: Partitioner, storeOf: (id: ShardId) => OrderedKv): { entries: number; bytes: number } {
+  let entries = 0;
+  let bytes = 0;
+  forEachPage(source, (page) => {
+    for (const [k, v] of page) {
+      const owner = after.shardFor(hashOfStorageKey(k));
+      if (owner === sourceId) continue;
+      storeOf(owner).set(k, v);
+      source.delete(k);
+      entries++;
+      bytes += k.length + v.length;
+    }
+  });
+  return { entries, bytes };
+}

@@ -1,0 +1,178 @@
+// Candid codecs derived from @Field types. A stored value is
+//   0x01 (format) ‖ u16 big-endian entity version ‖ a full Candid message of one record.
+// Keeping the whole self-describing message (type table included) is what makes schema evolution
+// work by Candid's subtyping rules: a record written by version N decodes under version N+1 when
+// N+1 only adds `opt` fields or fields with a default (read as `opt`, since T <: opt T), and any
+// Rust/Motoko tool can read the bytes with the .did of the collection.
+import { IDL } from '@dfinity/candid';
+import { PayloadTooLargeError, ValidationError } from './errors.js';
+import { conforms, describeValue } from './keys.js';
+import type { EntityMetadata, FieldMeta } from './metadata.js';
+
+export const VALUE_FORMAT = 0x01;
+export const VALUE_HEADER_BYTES = 3;
+/** Default entity size limit: 1.5 MiB, so one entity always fits one IC message (~2 MiB). */
+export const DEFAULT_MAX_ENTITY_BYTES = 1.5 * 1024 * 1024;
+
+export type PlainRecord = Record<string, unknown>;
+
+export interface DecodedValue {
+  record: PlainRecord;
+  /** The entity version that wrote the bytes (before the upgrade hook ran). */
+  storedVersion: number;
+}
+
+export class EntityCodec {
+  /** The record type written: every field with its declared type. */
+  readonly writeType: IDL.RecordClass;
+  /** The record type read: fields with a default are read as `opt` so older records decode. */
+  readonly readType: IDL.RecordClass;
+  /** A patch: every non-key field wrapped in one more `opt` (absent = leave unchanged). */
+  readonly patchType: IDL.RecordClass;
+
+  constructor(
+    readonly meta: EntityMetadata,
+    readonly maxEntityBytes: number = DEFAULT_MAX_ENTITY_BYTES,
+  ) {
+    const write: Record<string, IDL.Type> = {};
+    const read: Record<string, IDL.Type> = {};
+    const patch: Record<string, IDL.Type> = {};
+    const keyNames = new Set(meta.keyFields.map((f) => f.name));
+    for (const f of meta.fields) {
+      write[f.name] = f.type;
+      read[f.name] = f.hasDefault && !f.optional ? IDL.Opt(f.type) : f.type;
+      if (!keyNames.has(f.name)) patch[f.name] = IDL.Opt(f.type);
+    }
+    this.writeType = IDL.Record(write);
+    this.readType = IDL.Record(read);
+    this.patchType = IDL.Record(patch);
+  }
+
+  private where(f: FieldMeta): string {
+    return `${this.meta.className}.${f.name}`;
+  }
+
+  /** The Candid value of one field (top-level opt from `undefined | T`); `check` validates it. */
+  private candidField(f: FieldMeta, value: unknown, check = true): unknown {
+    // null means "absent" except where Candid null is the value itself (null, opt null).
+    const inner = f.optional ? (f.type as IDL.OptClass<unknown>)._type : f.type;
+    let v: unknown = value === null && !(inner instanceof IDL.NullClass) ? undefined : value;
+    if (v === undefined && f.hasDefault) v = f.defaultValue();
+    if (f.optional) v = v === undefined ? [] : [v];
+    if (v === undefined) {
+      throw new ValidationError(`${this.where(f)} is missing: set it to a ${f.type.display()} value${f.optional ? '' : ' (or declare the field IDL.Opt)'}`);
+    }
+    if (check && !conforms(f.type, v)) {
+      const shown = f.optional ? describeValue(value) : describeValue(v);
+      throw new ValidationError(`${this.where(f)} expects ${f.type.display()}, got ${shown}: fix the value or the @Field type`);
+    }
+    return v;
+  }
+
+  /** Encodes an entity (instance or plain object) into a stored value. */
+  encode(entity: object): Uint8Array {
+    const src = entity as PlainRecord;
+    const rec: PlainRecord = {};
+    for (const f of this.meta.fields) rec[f.name] = this.candidField(f, src[f.name], false);
+    let body: Uint8Array;
+    try {
+      body = new Uint8Array(IDL.encode([this.writeType], [rec])); // validates the whole record once
+    } catch (e) {
+      // Only on failure: find the field to name (the IDL message names a path, not the class).
+      for (const f of this.meta.fields) this.candidField(f, src[f.name]);
+      throw new ValidationError(`${this.meta.className}: ${(e as Error).message.trim().split('\n')[0]}`);
+    }
+    const out = new Uint8Array(VALUE_HEADER_BYTES + body.length);
+    out[0] = VALUE_FORMAT;
+    out[1] = this.meta.version >> 8;
+    out[2] = this.meta.version & 0xff;
+    out.set(body, VALUE_HEADER_BYTES);
+    this.assertSize(out.length);
+    return out;
+  }
+
+  assertSize(bytes: number): void {
+    if (bytes > this.maxEntityBytes) {
+      throw new PayloadTooLargeError(
+        `${this.meta.className} encodes to ${bytes} bytes, above the limit of ${this.maxEntityBytes}: ` +
+          'store large blobs in several entities (chunks) or raise maxEntityBytes (at most one IC message)',
+      );
+    }
+  }
+
+  /** Decodes a stored value into a plain record of the current version (upgrade hook applied). */
+  decode(bytes: Uint8Array, applyUpgrade = true): DecodedValue {
+    if (bytes.length < VALUE_HEADER_BYTES || bytes[0] !== VALUE_FORMAT) {
+      throw new ValidationError(`${this.meta.name}: stored value has unknown format ${bytes[0]}; it was not written by ShardORM`);
+    }
+    const storedVersion = (bytes[1] << 8) | bytes[2];
+    let raw: PlainRecord;
+    try {
+      // slice, not subarray: IDL.decode reads a view's whole underlying buffer, ignoring byteOffset.
+      [raw] = IDL.decode([this.readType], bytes.slice(VALUE_HEADER_BYTES)) as [PlainRecord];
+    } catch (e) {
+      throw new ValidationError(
+        `${this.meta.className}: a record written by version ${storedVersion} does not decode under version ${this.meta.version} ` +
+          `(${(e as Error).message.split('\n')[0]}): either the bytes are not an entity of this collection, or a field added since is neither IDL.Opt nor has a default`,
+      );
+    }
+    let record: PlainRecord = {};
+    for (const f of this.meta.fields) {
+      const v = raw[f.name];
+      if (f.optional) record[f.name] = (v as unknown[]).length === 0 ? undefined : (v as unknown[])[0];
+      else if (f.hasDefault) record[f.name] = (v as unknown[]).length === 0 ? f.defaultValue() : (v as unknown[])[0];
+      else record[f.name] = v;
+    }
+    if (applyUpgrade && storedVersion < this.meta.version && this.meta.upgrade !== undefined) {
+      record = this.meta.upgrade(record, storedVersion);
+    }
+    return { record, storedVersion };
+  }
+
+  /** Encodes a partial update; key fields may not be patched. */
+  encodePatch(patch: object): Uint8Array {
+    const src = patch as PlainRecord;
+    const rec: PlainRecord = {};
+    for (const name of Object.keys(src)) {
+      const f = this.meta.fieldByName.get(name);
+      if (f === undefined) throw new ValidationError(`${this.meta.className} has no field "${name}": remove it from the patch`);
+      if (this.meta.keyFields.includes(f)) {
+        throw new ValidationError(`${this.where(f)} is a key field and cannot be updated: delete and insert under the new key`);
+      }
+    }
+    for (const f of this.meta.fields) {
+      if (this.meta.keyFields.includes(f)) continue;
+      rec[f.name] = Object.prototype.hasOwnProperty.call(src, f.name) ? [this.candidField(f, src[f.name])] : [];
+    }
+    return new Uint8Array(IDL.encode([this.patchType], [rec]));
+  }
+
+  /** Decodes a patch into the fields it sets (plain JS values, top-level opt unwrapped). */
+  decodePatch(bytes: Uint8Array): PlainRecord {
+    let raw: PlainRecord;
+    try {
+      [raw] = IDL.decode([this.patchType], bytes.slice()) as [PlainRecord];
+    } catch (e) {
+      throw new ValidationError(`${this.meta.className}: malformed patch (${(e as Error).message.split('\n')[0]}); build it with encodePatch`);
+    }
+    const out: PlainRecord = {};
+    for (const f of this.meta.fields) {
+      const v = raw[f.name] as unknown[] | undefined;
+      if (v === undefined || v.length === 0) continue;
+      const inner = v[0];
+      out[f.name] = f.optional ? ((inner as unknown[]).length === 0 ? undefined : (inner as unknown[])[0]) : inner;
+    }
+    return out;
+  }
+}
+
+const codecs = new WeakMap<EntityMetadata, Map<number, EntityCodec>>();
+
+/** The (cached) codec of an entity for a given size limit. */
+export function codecFor(meta: EntityMetadata, maxEntityBytes: number = DEFAULT_MAX_ENTITY_BYTES): EntityCodec {
+  let bySize = codecs.get(meta);
+  if (bySize === undefined) codecs.set(meta, (bySize = new Map()));
+  let codec = bySize.get(maxEntityBytes);
+  if (codec === undefined) bySize.set(maxEntityBytes, (codec = new EntityCodec(meta, maxEntityBytes)));
+  return codec;
+}

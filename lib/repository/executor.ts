@@ -1,0 +1,227 @@
+// Executes one operation against a shard's local store: the code every canister runs on its
+// StableBTreeMap and MemoryCluster runs on a MemoryKv. It trusts nothing in the request: values
+// are decoded and checked against the key they are written under, sizes are bounded, and a
+// failing op throws before it writes anything (each op is atomic; a batch is not).
+import { IDL } from '@dfinity/candid';
+import { codecFor, type EntityCodec, type PlainRecord } from '../model/codec.js';
+import { ConflictError, ValidationError } from '../model/errors.js';
+import { indexEntryKey, rowAddress, rowPrefix } from '../model/entity-keys.js';
+import { compareBytes, hashOfStorageKey, prefixEnd } from '../model/keys.js';
+import type { EntityMetadata } from '../model/metadata.js';
+import type { EntityRegistry } from '../model/registry.js';
+import type { Op, OpResult } from './protocol.js';
+import { MAX_SCAN_LIMIT } from './protocol.js';
+import { keySuccessor, type Entry, type OrderedKv } from './store.js';
+
+/** Entries read per store call while filtering scans or counting. */
+export const STORE_PAGE = 512;
+
+export interface ShardContext {
+  kv: OrderedKv;
+  registry: EntityRegistry;
+  /** Whether this shard owns a hash under its current partition map. */
+  owns(hash: bigint): boolean;
+  maxEntityBytes?: number;
+}
+
+function codecOf(ctx: ShardContext, collection: string): EntityCodec {
+  return codecFor(ctx.registry.get(collection), ctx.maxEntityBytes);
+}
+
+function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
+  if (key.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return compareBytes(a, b) === 0;
+}
+
+function indexKeys(meta: EntityMetadata, rec: PlainRecord, hash: bigint): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  for (const i of meta.indexes) {
+    const k = indexEntryKey(meta, i, rec, hash);
+    if (k !== undefined) keys.push(k);
+  }
+  return keys;
+}
+
+/** Writes a row and moves its index entries from the old record's values to the new one's. */
+function writeRow(kv: OrderedKv, meta: EntityMetadata, key: Uint8Array, hash: bigint, value: Uint8Array, oldRec: PlainRecord | undefined, newRec: PlainRecord): void {
+  const fresh = indexKeys(meta, newRec, hash); // computed first: a bad index value throws before any write
+  if (oldRec !== undefined) for (const k of indexKeys(meta, oldRec, hash)) kv.delete(k);
+  kv.set(key, value);
+  for (const k of fresh) kv.set(k, key);
+}
+
+function versionNumber(v: unknown): bigint {
+  return typeof v === 'bigint' ? v : BigInt((v as number | undefined) ?? 0);
+}
+
+/** The next @Version value, in the JS type of the field (bigint for nat/nat64, number below). */
+function bumpVersion(meta: EntityMetadata, current: unknown): unknown {
+  const next = versionNumber(current) + 1n;
+  const f = meta.versionField as NonNullable<EntityMetadata['versionField']>;
+  return f.type instanceof IDL.FixedNatClass && f.type._bits <= 32 ? Number(next) : next;
+}
+
+function describeKey(meta: EntityMetadata, rec: PlainRecord): string {
+  return `${meta.className} { ${meta.keyFields.map((f) => `${f.name}: ${String(rec[f.name])}`).join(', ')} }`;
+}
+
+function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>): OpResult {
+  const codec = codecOf(ctx, op.collection);
+  const meta = codec.meta;
+  codec.assertSize(op.value.length);
+  const decoded = codec.decode(op.value);
+  const newRec = decoded.record;
+  const addr = rowAddress(meta, newRec);
+  if (!sameBytes(addr.key, op.key) || addr.hash !== op.hash) {
+    throw new ValidationError(`${meta.className}: the value's key fields do not match the key it is written under; re-encode the entity`);
+  }
+  const old = ctx.kv.get(op.key);
+  if (old !== undefined && op.mode === 'insert') {
+    throw new ConflictError(`${describeKey(meta, newRec)} already exists: use upsert() to overwrite or update() to patch it`);
+  }
+  const oldRec = old === undefined ? undefined : codec.decode(old).record;
+  let value = op.value;
+  const vf = meta.versionField;
+  if (vf !== undefined) {
+    const supplied = versionNumber(newRec[vf.name]);
+    if (oldRec !== undefined && supplied !== 0n && supplied !== versionNumber(oldRec[vf.name])) {
+      throw new ConflictError(
+        `${describeKey(meta, newRec)} is at version ${String(oldRec[vf.name])}, not ${supplied}: someone wrote it first; read it again and retry`,
+      );
+    }
+    newRec[vf.name] = bumpVersion(meta, oldRec?.[vf.name] ?? 0);
+    value = codec.encode(newRec);
+  } else if (decoded.storedVersion < meta.version) {
+    // Written by a client still on an older version: store it upgraded, so stored bytes and index
+    // entries always agree. (Newer clients' bytes are kept as they are: upgrade shards first.)
+    value = codec.encode(newRec);
+  }
+  writeRow(ctx.kv, meta, op.key, op.hash, value, oldRec, newRec);
+  return { kind: 'value', value };
+}
+
+function update(ctx: ShardContext, op: Extract<Op, { kind: 'update' }>): OpResult {
+  const codec = codecOf(ctx, op.collection);
+  const meta = codec.meta;
+  const old = ctx.kv.get(op.key);
+  if (old === undefined) return { kind: 'value', value: undefined };
+  const oldRec = codec.decode(old).record;
+  const patch = codec.decodePatch(op.patch);
+  const newRec: PlainRecord = { ...oldRec, ...patch };
+  const vf = meta.versionField;
+  if (vf !== undefined) {
+    if (vf.name in patch && versionNumber(patch[vf.name]) !== versionNumber(oldRec[vf.name])) {
+      throw new ConflictError(
+        `${describeKey(meta, oldRec)} is at version ${String(oldRec[vf.name])}, not ${String(patch[vf.name])}: read it again and retry`,
+      );
+    }
+    newRec[vf.name] = bumpVersion(meta, oldRec[vf.name]);
+  }
+  const value = codec.encode(newRec);
+  writeRow(ctx.kv, meta, op.key, op.hash, value, oldRec, newRec);
+  return { kind: 'value', value };
+}
+
+function remove(ctx: ShardContext, op: Extract<Op, { kind: 'delete' }>): OpResult {
+  const codec = codecOf(ctx, op.collection);
+  const old = ctx.kv.delete(op.key);
+  if (old !== undefined && codec.meta.indexes.length > 0) {
+    for (const k of indexKeys(codec.meta, codec.decode(old).record, op.hash)) ctx.kv.delete(k);
+  }
+  return { kind: 'deleted', existed: old !== undefined };
+}
+
+/** Up to `limit` owned entries with `prefix`, strictly after `after`. */
+export function ownedRange(ctx: ShardContext, prefix: Uint8Array, after: Uint8Array | undefined, limit: number): Entry[] {
+  if (after !== undefined && !startsWith(after, prefix)) {
+    throw new ValidationError('the cursor belongs to another scan (different collection, index or shard key): start without it');
+  }
+  const hi = prefixEnd(prefix);
+  let lo = after === undefined ? prefix : keySuccessor(after);
+  const out: Entry[] = [];
+  while (out.length < limit) {
+    const page = ctx.kv.range(lo, hi, STORE_PAGE);
+    for (const e of page) {
+      if (ctx.owns(hashOfStorageKey(e[0]))) out.push(e);
+      if (out.length === limit) break;
+    }
+    if (page.length < STORE_PAGE) break;
+    lo = keySuccessor(page[page.length - 1][0]);
+  }
+  return out;
+}
+
+function scan(ctx: ShardContext, op: Extract<Op, { kind: 'scan' }>): OpResult {
+  const meta = ctx.registry.get(op.collection);
+  if (!Number.isInteger(op.limit) || op.limit < 1 || op.limit > MAX_SCAN_LIMIT) {
+    throw new ValidationError(`scan limit ${op.limit} must be an integer in [1, ${MAX_SCAN_LIMIT}]`);
+  }
+  const rows = rowPrefix(meta);
+  const entries = ownedRange(ctx, op.prefix, op.after, op.limit);
+  if (startsWith(op.prefix, rows)) return { kind: 'rows', rows: entries };
+  // An index scan: entries point at row keys on this same shard (same shard-key hash).
+  const out: [Uint8Array, Uint8Array][] = [];
+  for (const [indexKey, rowKey] of entries) {
+    const value = ctx.kv.get(rowKey);
+    if (value === undefined) throw new Error(`index entry of ${meta.name} points at a missing row: store corrupted`);
+    out.push([indexKey, value]);
+  }
+  return { kind: 'rows', rows: out };
+}
+
+function count(ctx: ShardContext, op: Extract<Op, { kind: 'count' }>): OpResult {
+  const prefix = rowPrefix(ctx.registry.get(op.collection));
+  let n = 0;
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = ownedRange(ctx, prefix, after, STORE_PAGE);
+    n += page.length;
+    if (page.length < STORE_PAGE) return { kind: 'count', count: n };
+    after = page[page.length - 1][0];
+  }
+}
+
+/** Runs one op on the local store. The caller has already checked that this shard owns it. */
+export function executeOp(ctx: ShardContext, op: Op): OpResult {
+  switch (op.kind) {
+    case 'get':
+      ctx.registry.get(op.collection);
+      return { kind: 'value', value: ctx.kv.get(op.key) };
+    case 'put':
+      return put(ctx, op);
+    case 'update':
+      return update(ctx, op);
+    case 'delete':
+      return remove(ctx, op);
+    case 'scan':
+      return scan(ctx, op);
+    case 'count':
+      return count(ctx, op);
+    case 'map':
+      throw new Error('executeOp: map ops are answered by the shard node, not the store');
+  }
+}
+
+/**
+ * Rolling upgrade step: rewrites up to `limit` rows of `meta.name` written by an older version
+ * (upgrade hook applied, index entries moved). Resumable: returns the cursor to continue after.
+ */
+export function upgradeRows(ctx: ShardContext, meta: EntityMetadata, after: Uint8Array | undefined, limit: number): { next?: Uint8Array; rewritten: number } {
+  const codec = codecFor(meta, ctx.maxEntityBytes);
+  const page = ctx.kv.range(after === undefined ? rowPrefix(meta) : keySuccessor(after), prefixEnd(rowPrefix(meta)), limit);
+  let rewritten = 0;
+  for (const [key, value] of page) {
+    if (((value[1] << 8) | value[2]) >= meta.version) continue;
+    // Index entries were written from the record as stored (before the hook), so drop those.
+    const stored = codec.decode(value, false).record;
+    const upgraded = codec.decode(value).record;
+    writeRow(ctx.kv, meta, key, hashOfStorageKey(key), codec.encode(upgraded), stored, upgraded);
+    rewritten++;
+  }
+  return { next: page.length < limit ? undefined : page[page.length - 1][0], rewritten };
+}
