@@ -1,0 +1,31 @@
+// `shardorm replica start`: serves the embedded replica until SIGINT/SIGTERM. stdout carries exactly
+// one line, `ready: <url>`, once requests are accepted (scripts and tests wait for it); everything
+// else goes to stderr.
+import { DEFAULT_HOST, DEFAULT_PORT } from '../replica/http/index.js';
+import { startEmbeddedReplica } from './embedded.js';
+
+export interface ReplicaStartOptions {
+  port: string;
+  host: string;
+  seed?: string;
+}
+
+export async function replicaStart(options: ReplicaStartOptions): Promise<void> {
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer in 0..65535 (0 picks a free port), got "${options.port}".`);
+  const replica = await startEmbeddedReplica({ port, host: options.host, seed: options.seed });
+  process.stdout.write(`ready: ${replica.url}\n`);
+  await new Promise<void>(resolve => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.stderr.write(`replica: ${signal} received, stopping\n`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await replica.close();
+}
+
+export const REPLICA_DEFAULTS = { port: String(DEFAULT_PORT), host: DEFAULT_HOST };

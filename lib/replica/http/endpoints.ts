@@ -1,0 +1,237 @@
+// The IC HTTP interface's endpoints over an IngressBackend, independent of the socket layer:
+// each takes the URL's effective id and the raw body and returns the HTTP status and CBOR body
+// a real replica would send (interface spec, "HTTP interface"; @dfinity/agent 3.4.3's usage).
+import { hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR } from '@dfinity/agent';
+import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
+import { Principal } from '@dfinity/principal';
+import { concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import type { CallOutcome, IngressBackend, IngressMessage } from '../ingress.js';
+import { CertificateSigner } from './certificate.js';
+import { type AuthenticatedRequest, authenticate } from './envelope.js';
+import { badRequest, forbidden } from './errors.js';
+import { selectionOf } from './hash-tree.js';
+import type { ReplicaKeys } from './keys.js';
+import { RequestLog } from './request-log.js';
+import { buildStateTree } from './state-tree.js';
+
+/**
+ * A data certificate (handed to canisters in queries) is reused while the canister's certified
+ * data is unchanged and it is younger than this: the IC likewise certifies state once per round
+ * (~1 s), and BLS signing costs milliseconds per query otherwise.
+ */
+export const DATA_CERTIFICATE_MAX_AGE_NS = 1_000_000_000n;
+const MAX_CACHED_DATA_CERTIFICATES = 10_000;
+/** How long a v3 (synchronous) call waits for its outcome before answering 202 (then the agent polls). */
+export const SYNC_CALL_TIMEOUT_MS = 10_000;
+/** How long shutting down waits for calls still executing before it gives up on them. */
+export const DRAIN_TIMEOUT_MS = 5_000;
+const MANAGEMENT_CANISTER = Principal.managementCanister();
+/** PKCS#8 wrapping of a raw Ed25519 seed, for Node's native signer. */
+const ED25519_PKCS8_PREFIX = hexToBytes('302e020100300506032b657004220420');
+
+export interface Reply {
+  status: number;
+  body: Uint8Array | string;
+}
+
+export interface EndpointOptions {
+  keys: ReplicaKeys;
+  /** Wall clock in ms; in live mode replica time is advanced to it before answering. */
+  clock?: () => number;
+  live?: boolean;
+  /** Default SYNC_CALL_TIMEOUT_MS. */
+  syncCallTimeoutMs?: number;
+  /** Called for engine failures that are answered as SYS_FATAL rejects (never thrown at clients). */
+  onEngineError?: (error: unknown) => void;
+}
+
+const cbor = (status: number, value: unknown): Reply => ({ status, body: encodeWithSelfDescribedTag(value) });
+
+export class IcHttpInterface {
+  readonly log = new RequestLog();
+  /** Completion of each call still executing, by request id (hex). */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #signer: CertificateSigner;
+  readonly #nodeKey: KeyObject;
+  readonly #clock: () => number;
+  readonly #live: boolean;
+  #timeSync: Promise<void> = Promise.resolve();
+  readonly #dataCertificates = new Map<string, { certifiedData: string; issuedNs: bigint; certificate: Uint8Array }>();
+
+  constructor(
+    private readonly backend: IngressBackend,
+    private readonly options: EndpointOptions
+  ) {
+    this.#signer = new CertificateSigner(options.keys.blsSecretKey);
+    this.#nodeKey = createPrivateKey({ key: Buffer.from(concatBytes(ED25519_PKCS8_PREFIX, options.keys.nodeSecretKey)), format: 'der', type: 'pkcs8' });
+    this.#clock = options.clock ?? Date.now;
+    this.#live = options.live ?? true;
+    backend.setDataCertificateProvider?.(canisterId => this.#dataCertificate(canisterId));
+  }
+
+  status(): Reply {
+    return cbor(200, {
+      ic_api_version: '0.18.0',
+      impl_version: 'shardorm-local-replica',
+      root_key: this.options.keys.rootKeyDer,
+      replica_health_status: 'healthy'
+    });
+  }
+
+  /** POST /api/v{2,3}/canister/<ecid>/call. */
+  async call(ecidText: string, body: Uint8Array, synchronous: boolean): Promise<Reply> {
+    const ecid = parsePrincipal(ecidText);
+    const request = authenticate(body, 'call', await this.#now());
+    const message = ingressMessage(request, ecid);
+    const known = this.log.get(request.requestId);
+    if (known === undefined) {
+      const rejection = await this.backend.inspectIngress(message).catch(error => this.#engineFailure(error));
+      if (rejection !== undefined) return nonReplicatedRejection(rejection);
+      this.#submit(request, message);
+    }
+    if (!synchronous) return { status: 202, body: '' };
+    const finished = await this.#waitForOutcome(request.requestId);
+    if (!finished) return { status: 202, body: '' };
+    const certificate = this.#certify([['time'], ['request_status', request.requestId]]);
+    return cbor(200, { status: 'replied', certificate });
+  }
+
+  /** POST /api/v2/canister/<ecid>/query: the reply signed by the node key. */
+  async query(ecidText: string, body: Uint8Array): Promise<Reply> {
+    const ecid = parsePrincipal(ecidText);
+    const nowNs = await this.#now();
+    const request = authenticate(body, 'query', nowNs);
+    const outcome = await this.backend.query(ingressMessage(request, ecid)).catch(error => this.#engineFailure(error));
+    const fields: Record<string, unknown> =
+      outcome.status === 'replied'
+        ? { status: 'replied', reply: { arg: outcome.reply } }
+        : { status: 'rejected', reject_code: outcome.rejectCode, reject_message: outcome.rejectMessage, error_code: outcome.errorCode };
+    const hash = hashOfMap({ ...fields, timestamp: nowNs, request_id: request.requestId });
+    const signature = new Uint8Array(sign(null, concatBytes(IC_RESPONSE_DOMAIN_SEPARATOR, hash), this.#nodeKey));
+    return cbor(200, { ...fields, signatures: [{ timestamp: nowNs, signature, identity: this.options.keys.nodeId.toUint8Array() }] });
+  }
+
+  /** POST /api/v2/canister/<ecid>/read_state and /api/v2/subnet/<sid>/read_state. */
+  async readState(scope: 'canister' | 'subnet', idText: string, body: Uint8Array): Promise<Reply> {
+    const id = parsePrincipal(idText);
+    const request = authenticate(body, 'read_state', await this.#now());
+    const paths = request.paths!;
+    for (const path of paths) this.#authorizePath(scope, id, request, path);
+    return cbor(200, { certificate: this.#certify([[utf8ToBytes('time')], ...paths]) });
+  }
+
+  /** Replica time after (in live mode) catching up with the wall clock. */
+  async #now(): Promise<bigint> {
+    if (this.#live) {
+      this.#timeSync = this.#timeSync.then(async () => {
+        const lagMs = this.#clock() - Number(this.backend.timeNs() / 1_000_000n);
+        if (lagMs >= 1) await this.backend.advanceTime(Math.floor(lagMs));
+      });
+      await this.#timeSync;
+    }
+    const nowNs = this.backend.timeNs();
+    this.log.prune(nowNs);
+    return nowNs;
+  }
+
+  #submit(request: AuthenticatedRequest, message: IngressMessage): void {
+    this.log.accept(request.requestId, request.sender, request.ingressExpiryNs);
+    const key = Buffer.from(request.requestId).toString('hex');
+    const done = this.backend
+      .submitIngress(message)
+      .catch(error => this.#engineFailure(error))
+      .then(outcome => {
+        this.log.finish(request.requestId, outcome);
+        this.#inFlight.delete(key);
+      });
+    this.#inFlight.set(key, done);
+  }
+
+  #engineFailure(error: unknown): CallOutcome {
+    this.options.onEngineError?.(error);
+    return { status: 'rejected', rejectCode: 1, rejectMessage: `Local replica engine failure: ${(error as Error)?.message ?? error}`, errorCode: 'IC0001' };
+  }
+
+  /** Waits up to the sync-call timeout; false when the call is still running (answer 202). */
+  async #waitForOutcome(requestId: Uint8Array): Promise<boolean> {
+    const running = this.#inFlight.get(Buffer.from(requestId).toString('hex'));
+    if (running !== undefined) await withTimeout(running, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS);
+    return this.log.get(requestId)?.outcome !== undefined;
+  }
+
+  /** Resolves once every accepted call has finished, or after DRAIN_TIMEOUT_MS (shutdown). */
+  async drain(): Promise<void> {
+    await withTimeout(Promise.all([...this.#inFlight.values()]), DRAIN_TIMEOUT_MS);
+  }
+
+  #dataCertificate(canisterId: Principal): Uint8Array | undefined {
+    const info = this.backend.canisterInfo(canisterId);
+    if (info === undefined) return undefined;
+    const [key, certifiedData, nowNs] = [canisterId.toText(), Buffer.from(info.certifiedData).toString('hex'), this.backend.timeNs()];
+    const cached = this.#dataCertificates.get(key);
+    if (cached !== undefined && cached.certifiedData === certifiedData && nowNs - cached.issuedNs < DATA_CERTIFICATE_MAX_AGE_NS) return cached.certificate;
+    const certificate = this.#certify([['time'], ['canister', canisterId.toUint8Array(), 'certified_data']]);
+    if (this.#dataCertificates.size >= MAX_CACHED_DATA_CERTIFICATES) this.#dataCertificates.clear();
+    this.#dataCertificates.set(key, { certifiedData, issuedNs: nowNs, certificate });
+    return certificate;
+  }
+
+  #certify(paths: (string | Uint8Array)[][]): Uint8Array {
+    const tree = buildStateTree(this.backend, this.options.keys, this.log, this.backend.timeNs());
+    const selection = selectionOf(paths.map(path => path.map(label => (typeof label === 'string' ? utf8ToBytes(label) : label))));
+    return this.#signer.certify(tree.witness(selection));
+  }
+
+  /** Which paths a read_state may ask for (interface spec, "Request: Read state"). */
+  #authorizePath(scope: 'canister' | 'subnet', id: Principal, request: AuthenticatedRequest, path: Uint8Array[]): void {
+    const head = path.length === 0 ? '' : new TextDecoder().decode(path[0]);
+    const allowed = scope === 'subnet' ? ['time', 'subnet', 'canister_ranges'] : ['time', 'subnet', 'request_status', 'canister', 'api_boundary_nodes'];
+    if (!allowed.includes(head)) throw forbidden(`read_state may not read path /${head} here; readable: ${allowed.map(a => '/' + a).join(', ')}.`);
+    if (head === 'request_status' && path.length >= 2) {
+      const status = this.log.get(path[1]);
+      if (status !== undefined && status.sender.compareTo(request.sender) !== 'eq') {
+        throw forbidden('Only the sender of a request may read its status.');
+      }
+    }
+    if (head === 'canister') {
+      if (path.length < 3) throw forbidden('read_state of /canister needs a full path /canister/<id>/<field>.');
+      const field = new TextDecoder().decode(path[2]);
+      if (Principal.fromUint8Array(path[1]).compareTo(id) !== 'eq') throw forbidden(`A read_state sent to ${id.toText()} may only read /canister/${id.toText()}/….`);
+      if (!['module_hash', 'controllers', 'metadata'].includes(field)) throw forbidden(`/canister/<id>/${field} is not readable by read_state; read module_hash, controllers or metadata.`);
+    }
+  }
+}
+
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>(resolve => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+function parsePrincipal(text: string): Principal {
+  try {
+    return Principal.fromText(decodeURIComponent(text));
+  } catch {
+    throw badRequest(`"${text}" in the URL is not a valid principal.`);
+  }
+}
+
+/** Routing check: the URL's effective id must be the target, except for the management canister. */
+function ingressMessage(request: AuthenticatedRequest, ecid: Principal): IngressMessage {
+  const canisterId = request.canisterId!;
+  if (canisterId.compareTo(MANAGEMENT_CANISTER) !== 'eq' && canisterId.compareTo(ecid) !== 'eq') {
+    throw badRequest(`Effective canister id ${ecid.toText()} in the URL does not match canister_id ${canisterId.toText()}.`);
+  }
+  return { sender: request.sender, canisterId, methodName: request.methodName!, arg: request.arg!, effectiveCanisterId: ecid };
+}
+
+function nonReplicatedRejection(outcome: CallOutcome): Reply {
+  if (outcome.status !== 'rejected') throw new Error('inspectIngress must resolve to undefined or a rejection');
+  return cbor(200, {
+    status: 'non_replicated_rejection',
+    reject_code: outcome.rejectCode,
+    reject_message: outcome.rejectMessage,
+    error_code: outcome.errorCode
+  });
+}

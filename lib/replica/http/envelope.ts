@@ -1,0 +1,184 @@
+// Decodes and authenticates request envelopes (interface spec, "Authentication"): CBOR
+// {content, sender_pubkey?, sender_sig?, sender_delegation?}; the request id is the
+// representation-independent hash of `content`, computed by the agent's own `requestIdOf` so both
+// sides agree byte for byte. Every failure is a typed 4xx error, never an exception escaping.
+import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR, requestIdOf } from '@dfinity/agent';
+import { decode } from '@dfinity/cbor';
+import { Principal } from '@dfinity/principal';
+import { concatBytes } from '@noble/hashes/utils';
+import { badRequest, forbidden, tooLarge } from './errors.js';
+import { parsePublicKey, verifySignature } from './signatures.js';
+
+/** Largest HTTP body accepted: the 2 MiB ingress limit plus room for the envelope. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024 + 256 * 1024;
+/** The IC's ingress message limit, applied to `arg`. */
+export const MAX_ARG_BYTES = 2 * 1024 * 1024;
+/** Requests may expire at most this far ahead of replica time (the agent uses 5 minutes). */
+export const MAX_INGRESS_TTL_NS = 5n * 60n * 1_000_000_000n;
+/** Clock drift tolerated between client and replica when checking expiry. */
+export const PERMITTED_DRIFT_NS = 60n * 1_000_000_000n;
+/** Spec limits on delegation chains and their target lists. */
+export const MAX_DELEGATIONS = 20;
+export const MAX_DELEGATION_TARGETS = 1000;
+/** Spec limits on read_state: paths per request and labels per path. */
+export const MAX_PATHS = 1000;
+export const MAX_PATH_LABELS = 127;
+const MAX_NONCE_BYTES = 32;
+const MAX_METHOD_NAME_BYTES = 20_000;
+const MAX_PRINCIPAL_BYTES = 29;
+
+export type RequestType = 'call' | 'query' | 'read_state';
+
+export interface AuthenticatedRequest {
+  requestType: RequestType;
+  requestId: Uint8Array;
+  sender: Principal;
+  ingressExpiryNs: bigint;
+  /** Present for call and query. */
+  canisterId?: Principal;
+  methodName?: string;
+  arg?: Uint8Array;
+  /** Present for read_state. */
+  paths?: Uint8Array[][];
+}
+
+type CborMap = Record<string, unknown>;
+
+/**
+ * Decodes `body`, checks it is a `requestType` request that has not expired, and verifies the
+ * sender's signature and delegations against replica time `nowNs`.
+ */
+export function authenticate(body: Uint8Array, requestType: RequestType, nowNs: bigint): AuthenticatedRequest {
+  if (body.length > MAX_BODY_BYTES) throw tooLarge(`Request body of ${body.length} bytes exceeds the ${MAX_BODY_BYTES}-byte limit; install large Wasm modules with upload_chunk + install_chunked_code.`);
+  let envelope: unknown;
+  try {
+    envelope = decode(body);
+  } catch (error) {
+    throw badRequest(`Could not parse body as a CBOR request envelope: ${(error as Error).message}`);
+  }
+  if (!isMap(envelope) || !isMap(envelope.content)) throw badRequest('Request envelope must be a CBOR map with a "content" map.');
+  const content = envelope.content;
+  if (content.request_type !== requestType) {
+    throw badRequest(`Expected request_type "${requestType}" on this endpoint, got ${JSON.stringify(content.request_type)}.`);
+  }
+  const request: AuthenticatedRequest = {
+    requestType,
+    requestId: hashOf(content, 'content'),
+    sender: principalField(content, 'sender'),
+    ingressExpiryNs: natField(content, 'ingress_expiry')
+  };
+  if (content.nonce !== undefined) bytesField(content, 'nonce', MAX_NONCE_BYTES);
+  if (requestType === 'read_state') {
+    request.paths = pathsField(content);
+  } else {
+    request.canisterId = principalField(content, 'canister_id');
+    const methodName = content.method_name;
+    if (typeof methodName !== 'string' || methodName.length > MAX_METHOD_NAME_BYTES) throw badRequest('Field "method_name" must be a text of at most 20000 bytes.');
+    request.methodName = methodName;
+    request.arg = bytesField(content, 'arg', MAX_ARG_BYTES);
+  }
+  checkExpiry(request.ingressExpiryNs, nowNs);
+  checkSender(envelope, request, nowNs);
+  return request;
+}
+
+function checkExpiry(expiryNs: bigint, nowNs: bigint): void {
+  const min = nowNs - PERMITTED_DRIFT_NS;
+  const max = nowNs + MAX_INGRESS_TTL_NS + PERMITTED_DRIFT_NS;
+  if (expiryNs < min || expiryNs > max) {
+    // The agent recognises this prefix (it re-syncs its clock and retries once).
+    throw badRequest(`Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: ${min}, Maximum allowed expiry: ${max}, Provided expiry: ${expiryNs}`);
+  }
+}
+
+function checkSender(envelope: CborMap, request: AuthenticatedRequest, nowNs: bigint): void {
+  const { sender_pubkey: pubkey, sender_sig: sig, sender_delegation: delegations } = envelope;
+  if (request.sender.isAnonymous()) {
+    if (pubkey !== undefined || sig !== undefined || delegations !== undefined) {
+      throw forbidden('The anonymous sender must not carry sender_pubkey, sender_sig or sender_delegation.');
+    }
+    return;
+  }
+  if (!(pubkey instanceof Uint8Array) || !(sig instanceof Uint8Array)) {
+    throw forbidden(`Sender ${request.sender.toText()} is not anonymous, so the envelope needs sender_pubkey and sender_sig.`);
+  }
+  if (Principal.selfAuthenticating(pubkey).compareTo(request.sender) !== 'eq') {
+    throw forbidden(`Sender ${request.sender.toText()} does not match sender_pubkey (self-authenticating id ${Principal.selfAuthenticating(pubkey).toText()}).`);
+  }
+  let signer = pubkey;
+  const chain = delegations === undefined ? [] : delegations;
+  if (!Array.isArray(chain) || chain.length > MAX_DELEGATIONS) throw forbidden(`sender_delegation must be an array of at most ${MAX_DELEGATIONS} signed delegations.`);
+  for (const [index, signed] of chain.entries()) {
+    if (!isMap(signed) || !isMap(signed.delegation) || !(signed.signature instanceof Uint8Array)) {
+      throw forbidden(`Delegation ${index} must be {delegation: {pubkey, expiration, targets?}, signature}.`);
+    }
+    const delegation = signed.delegation;
+    const next = bytesField(delegation, 'pubkey', 1024);
+    const expiration = natField(delegation, 'expiration');
+    const message = concatBytes(IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, hashOf(delegation, `delegation ${index}`));
+    if (!verifySignature(parsePublicKey(signer), message, signed.signature)) {
+      throw forbidden(`Invalid signature on delegation ${index}: it must be signed by the previous key in the chain.`);
+    }
+    if (expiration < nowNs) throw forbidden(`Delegation ${index} expired at ${expiration} ns (replica time ${nowNs} ns); create a fresh delegation.`);
+    checkTargets(delegation.targets, request, index);
+    signer = next;
+  }
+  const message = concatBytes(IC_REQUEST_DOMAIN_SEPARATOR, request.requestId);
+  if (!verifySignature(parsePublicKey(signer), message, sig)) {
+    throw forbidden(`Invalid signature: sender_sig does not verify for request ${Buffer.from(request.requestId).toString('hex')} under the ${chain.length === 0 ? 'sender' : 'last delegated'} key.`);
+  }
+}
+
+function checkTargets(targets: unknown, request: AuthenticatedRequest, index: number): void {
+  if (targets === undefined) return;
+  if (!Array.isArray(targets) || targets.length > MAX_DELEGATION_TARGETS || !targets.every(t => t instanceof Uint8Array)) {
+    throw forbidden(`Delegation ${index} targets must be an array of at most ${MAX_DELEGATION_TARGETS} principals.`);
+  }
+  if (request.canisterId === undefined) return; // read_state is not restricted by targets
+  const target = request.canisterId.toUint8Array();
+  if (!targets.some(t => Buffer.compare(Buffer.from(t), Buffer.from(target)) === 0)) {
+    throw forbidden(`Delegation ${index} does not allow calls to canister ${request.canisterId.toText()}.`);
+  }
+}
+
+/** Representation-independent hash; values the spec does not define (floats, null) are a 400. */
+function hashOf(map: CborMap, what: string): Uint8Array {
+  try {
+    return requestIdOf(map as Record<string, never>);
+  } catch (error) {
+    throw badRequest(`Cannot compute the representation-independent hash of ${what}: ${(error as Error).message}`);
+  }
+}
+
+function isMap(value: unknown): value is CborMap {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function bytesField(map: CborMap, name: string, maxBytes: number): Uint8Array {
+  const value = map[name];
+  if (!(value instanceof Uint8Array)) throw badRequest(`Field "${name}" must be a CBOR byte string.`);
+  if (value.length > maxBytes) throw badRequest(`Field "${name}" is ${value.length} bytes; the limit is ${maxBytes}.`);
+  return value;
+}
+
+function principalField(map: CborMap, name: string): Principal {
+  return Principal.fromUint8Array(bytesField(map, name, MAX_PRINCIPAL_BYTES));
+}
+
+function natField(map: CborMap, name: string): bigint {
+  const value = map[name];
+  if (typeof value === 'bigint' && value >= 0n) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  throw badRequest(`Field "${name}" must be a natural number (nanoseconds since the epoch for expiries).`);
+}
+
+function pathsField(content: CborMap): Uint8Array[][] {
+  const paths = content.paths;
+  if (!Array.isArray(paths) || paths.length > MAX_PATHS) throw badRequest(`Field "paths" must be an array of at most ${MAX_PATHS} paths.`);
+  for (const path of paths) {
+    if (!Array.isArray(path) || path.length > MAX_PATH_LABELS || !path.every(label => label instanceof Uint8Array)) {
+      throw badRequest(`Each read_state path must be an array of at most ${MAX_PATH_LABELS} byte-string labels.`);
+    }
+  }
+  return paths as Uint8Array[][];
+}

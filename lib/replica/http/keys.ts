@@ -1,0 +1,43 @@
+// The replica's identity: a BLS12-381 subnet key (certifies state, min-sig: G2 public key, G1
+// signatures) and one Ed25519 node key (signs query responses). Derived from a seed so a replica
+// restarted with the same seed keeps its root key, and tests are reproducible.
+import { Principal } from '@dfinity/principal';
+import { bls12_381 } from '@noble/curves/bls12-381';
+import { ed25519 } from '@noble/curves/ed25519';
+import { sha256 } from '@noble/hashes/sha2';
+import { numberToBytesBE } from '@noble/curves/abstract/utils';
+import { concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
+
+/** DER prefix of a BLS12-381 G2 public key as the IC encodes root and subnet keys. */
+const BLS_DER_PREFIX = hexToBytes('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100');
+const ED25519_DER_PREFIX = hexToBytes('302a300506032b6570032100');
+
+export interface ReplicaKeys {
+  blsSecretKey: Uint8Array;
+  /** DER-encoded BLS public key: the root key the agent fetches from /api/v2/status. */
+  rootKeyDer: Uint8Array;
+  /** Without a delegation, the subnet id is the self-authenticating principal of the root key. */
+  subnetId: Principal;
+  nodeSecretKey: Uint8Array;
+  nodeKeyDer: Uint8Array;
+  nodeId: Principal;
+}
+
+export function deriveReplicaKeys(seed: string | number): ReplicaKeys {
+  const material = (purpose: string) => sha256(concatBytes(utf8ToBytes(`shardorm/replica/${purpose}/`), utf8ToBytes(String(seed))));
+  // Reduce into [1, r): any 32 bytes mod r is a valid scalar once zero is excluded.
+  const order = bls12_381.params.r;
+  const scalar = (BigInt('0x' + Buffer.from(material('bls')).toString('hex')) % (order - 1n)) + 1n;
+  const blsSecretKey = numberToBytesBE(scalar, 32);
+  const rootKeyDer = concatBytes(BLS_DER_PREFIX, bls12_381.getPublicKeyForShortSignatures(blsSecretKey));
+  const nodeSecretKey = material('node');
+  const nodeKeyDer = concatBytes(ED25519_DER_PREFIX, ed25519.getPublicKey(nodeSecretKey));
+  return {
+    blsSecretKey,
+    rootKeyDer,
+    subnetId: Principal.selfAuthenticating(rootKeyDer),
+    nodeSecretKey,
+    nodeKeyDer,
+    nodeId: Principal.selfAuthenticating(nodeKeyDer)
+  };
+}

@@ -1,0 +1,135 @@
+// The HTTP transport of the local replica: routes the IC's /api/v2 and /api/v3 endpoints to
+// IcHttpInterface, limits body sizes, answers every failure with a status and a plain-text reason
+// (never a crash), and allows CORS so a web page served elsewhere can use @dfinity/agent.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { IngressBackend } from '../ingress.js';
+import { IcHttpInterface, type Reply } from './endpoints.js';
+import { MAX_BODY_BYTES } from './envelope.js';
+import { HttpInterfaceError, notFound, tooLarge } from './errors.js';
+import { deriveReplicaKeys, type ReplicaKeys } from './keys.js';
+
+export const DEFAULT_PORT = 4943;
+export const DEFAULT_HOST = '127.0.0.1';
+/** Connections idle longer than this are closed (the agent reconnects). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** A request whose body has not arrived by then is dropped (slow or stuck clients). */
+const REQUEST_TIMEOUT_MS = 60_000;
+const MAX_CONNECTIONS = 1024;
+
+export interface HttpServerOptions {
+  /** 0 picks a free port. Default 4943, like dfx. */
+  port?: number;
+  host?: string;
+  /** Seed of the replica's BLS root key and node key (same seed, same root key). */
+  seed?: string | number;
+  /** Advance replica time to the wall clock before answering (default true; agents check time). */
+  live?: boolean;
+  clock?: () => number;
+  /** How long a v3 call waits before answering 202 (the agent then polls); default 10 s. */
+  syncCallTimeoutMs?: number;
+  /** Where engine failures are reported (default: stderr). */
+  onEngineError?: (error: unknown) => void;
+}
+
+export interface HttpServerHandle {
+  /** `http://<host>:<port>` — give it to HttpAgent.create({ host, shouldFetchRootKey: true }). */
+  url: string;
+  port: number;
+  keys: ReplicaKeys;
+  /** Stops accepting, waits for calls in flight, and closes every connection. */
+  close(): Promise<void>;
+}
+
+type Route = (match: RegExpMatchArray, body: Uint8Array) => Promise<Reply> | Reply;
+
+export async function startHttpServer(backend: IngressBackend, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
+  const keys = deriveReplicaKeys(options.seed ?? 0);
+  const onEngineError = options.onEngineError ?? ((error: unknown) => console.error('local replica engine error:', error));
+  const api = new IcHttpInterface(backend, { keys, clock: options.clock, live: options.live, syncCallTimeoutMs: options.syncCallTimeoutMs, onEngineError });
+  const routes: [string, RegExp, Route][] = [
+    ['GET', /^\/api\/v2\/status$/, () => api.status()],
+    ['POST', /^\/api\/v3\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, true)],
+    ['POST', /^\/api\/v2\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, false)],
+    ['POST', /^\/api\/v2\/canister\/([^/]+)\/query$/, (m, body) => api.query(m[1], body)],
+    ['POST', /^\/api\/v2\/canister\/([^/]+)\/read_state$/, (m, body) => api.readState('canister', m[1], body)],
+    ['POST', /^\/api\/v2\/subnet\/([^/]+)\/read_state$/, (m, body) => api.readState('subnet', m[1], body)]
+  ];
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(error => {
+      // Last resort: the handler itself failed (e.g. the socket closed mid-reply).
+      if (!res.headersSent) send(res, { status: 500, body: `Internal error: ${(error as Error).message}` });
+    });
+  });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
+      res.writeHead(204).end();
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      for (const [method, pattern, route] of routes) {
+        const match = path.match(pattern);
+        if (match === null || method !== req.method) continue;
+        const body = method === 'POST' ? await readBody(req) : new Uint8Array();
+        send(res, await route(match, body));
+        return;
+      }
+      throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v3/canister/<id>/call and /api/v2/canister/<id>/{call,query,read_state}.`);
+    } catch (error) {
+      if (error instanceof HttpInterfaceError) send(res, { status: error.status, body: error.message });
+      else {
+        onEngineError(error);
+        send(res, { status: 500, body: `Internal error: ${(error as Error)?.message ?? error}` });
+      }
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, options.host ?? DEFAULT_HOST, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  // Bound to every interface: advertise loopback, which always reaches it.
+  const unspecified = address.address === '0.0.0.0' || address.address === '::';
+  const host = unspecified ? DEFAULT_HOST : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    keys,
+    async close() {
+      const closed = new Promise<void>(resolve => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await api.drain();
+      server.closeAllConnections();
+      await closed;
+    }
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge(`Request body of ${declared} bytes exceeds the ${MAX_BODY_BYTES}-byte limit.`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw tooLarge(`Request body exceeds the ${MAX_BODY_BYTES}-byte limit.`);
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const isText = typeof reply.body === 'string';
+  res.writeHead(reply.status, { 'Content-Type': isText ? 'text/plain; charset=utf-8' : 'application/cbor' });
+  res.end(reply.body);
+}

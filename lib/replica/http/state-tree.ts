@@ -1,0 +1,52 @@
+// The replica's certified state tree, assembled on demand from the engine's IngressBackend:
+//   /time                                   LEB128 nanoseconds
+//   /subnet/<sid>/{public_key, canister_ranges, node/<nid>/public_key}
+//   /request_status/<request id>/...        see request-log.ts
+//   /canister/<cid>/{certified_data, module_hash, controllers}
+// There is no delegation: the root key signs directly, so the subnet id is the self-authenticating
+// principal of the root key (as the agent assumes for a local replica).
+import { lebEncode } from '@dfinity/candid';
+import { encode } from '@dfinity/cbor';
+import type { Principal } from '@dfinity/principal';
+import type { IngressBackend } from '../ingress.js';
+import { LabeledTree } from './hash-tree.js';
+import type { ReplicaKeys } from './keys.js';
+import type { RequestLog } from './request-log.js';
+
+/** Every canister id (<u64 big-endian>·0x01·0x01) lies in this one range of the single subnet. */
+export const CANISTER_RANGE_START = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+export const CANISTER_RANGE_END = Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 255, 1, 1]);
+
+export function buildStateTree(backend: IngressBackend, keys: ReplicaKeys, log: RequestLog, timeNs: bigint): LabeledTree {
+  return LabeledTree.map([
+    ['time', LabeledTree.leaf(new Uint8Array(lebEncode(timeNs)))],
+    ['subnet', subnetTree(keys)],
+    ['request_status', log.tree()],
+    ['canister', LabeledTree.map(backend.canisterIds().flatMap(id => canisterEntry(backend, id)))]
+  ]);
+}
+
+function subnetTree(keys: ReplicaKeys): LabeledTree {
+  const node = LabeledTree.map([[keys.nodeId.toUint8Array(), LabeledTree.map([['public_key', LabeledTree.leaf(keys.nodeKeyDer)]])]]);
+  return LabeledTree.map([
+    [
+      keys.subnetId.toUint8Array(),
+      LabeledTree.map([
+        ['public_key', LabeledTree.leaf(keys.rootKeyDer)],
+        ['canister_ranges', LabeledTree.leaf(encode([[CANISTER_RANGE_START, CANISTER_RANGE_END]]))],
+        ['node', node]
+      ])
+    ]
+  ]);
+}
+
+function canisterEntry(backend: IngressBackend, id: Principal): [Uint8Array, LabeledTree][] {
+  const info = backend.canisterInfo(id);
+  if (info === undefined) return [];
+  const fields: [string, LabeledTree][] = [
+    ['certified_data', LabeledTree.leaf(info.certifiedData)],
+    ['controllers', LabeledTree.leaf(encode(info.controllers.map(c => c.toUint8Array())))]
+  ];
+  if (info.moduleHash !== undefined) fields.push(['module_hash', LabeledTree.leaf(info.moduleHash)]);
+  return [[id.toUint8Array(), LabeledTree.map(fields)]];
+}
