@@ -1,0 +1,71 @@
+import { IDL } from '@dfinity/candid';
+import { Principal } from '@dfinity/principal';
+import { CallRejectedError } from '../../lib/replica/index.js';
+import { noArgs, replicaWithProbes } from './helpers.js';
+
+describe('message atomicity on Azle canisters', () => {
+  test('a trap after heap, stable, certified data and timer changes reverts all of them', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(1);
+    const [probe] = actors;
+    await probe.increment();
+    await probe.setCertified(new Uint8Array([1, 2, 3]));
+    const err = await probe.trapAfterChanges('boom').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CallRejectedError);
+    expect(err).toMatchObject({ rejectCode: 5, errorCode: 'IC0503' });
+    expect((err as CallRejectedError).rejectMessage).toContain("Canister called `ic0.trap` with message: 'boom'");
+    expect(await probe.getCounter()).toBe(1n);
+    expect(await probe.getStable('trap')).toEqual([]);
+    expect(replica.canisterInfo(ids[0])!.certifiedData).toEqual(new Uint8Array([1, 2, 3]));
+    expect(replica.canister(ids[0])!.state.globalTimer).toBe(0n);
+    await replica.advanceTime(5_000);
+    await replica.runUntilIdle();
+    expect(await probe.timerCount()).toBe(0);
+  });
+
+  test('state committed before an await survives a trap in the callback', async () => {
+    const { actors, ids } = await replicaWithProbes(2);
+    const err = await actors[0].incrementThenCallThenTrap(ids[1]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ rejectCode: 5, errorCode: 'IC0503' });
+    expect(await actors[0].getCounter()).toBe(1n); // +1 before the await kept, +10 after it reverted
+    expect(await actors[1].getCounter()).toBe(1n);
+  });
+
+  test('queries never change state', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(1);
+    await actors[0].increment();
+    const before = await replica.canisterStatus(ids[0]);
+    // A query method called as a query: changes are discarded even though the method could write.
+    for (let i = 0; i < 3; i++) await actors[0].getCounter();
+    expect(await actors[0].getCounter()).toBe(1n);
+    expect((await replica.canisterStatus(ids[0])).memory_metrics).toEqual(before.memory_metrics);
+  });
+
+  test('replying twice traps; returning without a reply is IC0506', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(1);
+    await expect(replica.updateCall(ids[0], 'replyTwice', noArgs())).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
+    const err = (await replica.updateCall(ids[0], 'noReply', noArgs()).catch((e) => e)) as CallRejectedError;
+    expect(err).toMatchObject({ rejectCode: 5, errorCode: 'IC0506' });
+    // The no-reply execution itself did not trap: its heap change is committed.
+    expect(await actors[0].getCounter()).toBe(1n);
+  });
+
+  test('reply size is limited to 2 MiB', async () => {
+    const { actors } = await replicaWithProbes(1);
+    expect((await actors[0].bigReply(1000)).length).toBe(1000);
+    await expect(actors[0].bigReply(2 * 1024 * 1024 + 10)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
+    void IDL;
+  });
+
+  test('canister logs keep debug prints and trap messages, readable by controllers', async () => {
+    const seen: string[] = [];
+    const { replica, ids, actors } = await replicaWithProbes(1, { onCanisterLog: (_id, line) => seen.push(line) });
+    await actors[0].logLine('hello from azle');
+    await actors[0].trapAfterChanges('logged trap').catch(() => undefined);
+    expect(seen).toEqual(expect.arrayContaining(['"hello from azle"', expect.stringContaining("[TRAP]: Canister called `ic0.trap` with message: 'logged trap'")]));
+    const arg = new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: ids[0] }]));
+    const reply = await replica.queryCall(Principal.managementCanister(), 'fetch_canister_logs', arg);
+    const [{ canister_log_records }] = IDL.decode([IDL.Record({ canister_log_records: IDL.Vec(IDL.Record({ idx: IDL.Nat64, timestamp_nanos: IDL.Nat64, content: IDL.Vec(IDL.Nat8) })) })], reply) as any;
+    expect(canister_log_records.map((r: { content: Uint8Array }) => Buffer.from(r.content).toString())).toContain('"hello from azle"');
+    await expect(replica.queryCall(Principal.managementCanister(), 'fetch_canister_logs', arg, { sender: Principal.selfAuthenticating(new Uint8Array(32)) })).rejects.toMatchObject({ rejectCode: 4 });
+  });
+});

@@ -1,0 +1,78 @@
+import { IDL } from '@dfinity/candid';
+import { Principal } from '@dfinity/principal';
+import { noArgs, replicaWithProbes, type ProbeActor } from './helpers.js';
+import type { LocalReplica } from '../../lib/replica/index.js';
+
+describe('inter-canister calls between Azle canisters', () => {
+  let replica: LocalReplica;
+  let ids: Principal[];
+  let a: ProbeActor;
+  let b: ProbeActor;
+  beforeAll(async () => {
+    ({ replica, ids, actors: [a, b] } = await replicaWithProbes(2));
+  });
+
+  test('a reply comes back to the caller', async () => {
+    const before = await b.getCounter();
+    const result: string = await a.callOther(ids[1], 'increment');
+    if (!result.startsWith('reply:')) throw new Error(result);
+    expect(result.startsWith('reply:')).toBe(true);
+    expect(IDL.decode([IDL.Nat], Uint8Array.from(Buffer.from(result.slice(6), 'hex')))[0]).toBe(before + 1n);
+  });
+
+  test('rejections carry the spec reject codes', async () => {
+    expect(await a.callOther(Principal.fromText('2vxsx-fae'), 'x')).toMatch(/^reject:3:Canister 2vxsx-fae not found/);
+    expect(await a.callOther(ids[1], 'nope')).toMatch(/^reject:5:.*has no update method 'nope'/);
+    expect(await a.callOther(ids[1], 'noReply')).toMatch(/^reject:5:.*did not reply/);
+    expect(await a.callOther(ids[1], 'replyTwice')).toMatch(/^reject:5:.*already replied/);
+  });
+
+  test('a trapping callback runs the cleanup callback (Azle frees its promise bookkeeping)', async () => {
+    await expect(a.incrementThenCallThenTrap(ids[1])).rejects.toMatchObject({ errorCode: 'IC0503' });
+    const len = IDL.decode([IDL.Nat32], await replica.queryCall(ids[0], '_azle_resolve_callbacks_len', noArgs()))[0];
+    expect(len).toBe(0);
+    const aborted = replica.engine.traceLength;
+    expect(aborted).toBeGreaterThan(0);
+  });
+
+  test('cycles attached are accepted in part and the rest refunded', async () => {
+    const balanceB = replica.getCyclesBalance(ids[1]);
+    const [accepted, refunded] = await a.sendCycles(ids[1], 1_000_000_000n);
+    expect(accepted).toBe(500_000_000n);
+    expect(refunded).toBe(500_000_000n);
+    // B keeps what it accepted minus its execution fee (5 M base + instructions).
+    const delta = replica.getCyclesBalance(ids[1]) - balanceB;
+    expect(delta).toBeLessThan(500_000_000n);
+    expect(delta).toBeGreaterThan(400_000_000n);
+  });
+
+  test('same-subnet requests up to 10 MiB pass, larger ones trap in call_data_append', async () => {
+    expect(await a.sendBig(ids[1], 3 * 1024 * 1024)).toBe(`reply:${3 * 1024 * 1024}`);
+    await expect(a.sendBig(ids[1], 10 * 1024 * 1024 + 1)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
+    // The trap grew the heap; the canister was re-instantiated from its committed state and works.
+    expect(await a.increment()).toBeGreaterThan(0n);
+  });
+
+  test('ingress larger than 2 MiB is refused with a typed error', async () => {
+    const big = new Uint8Array(IDL.encode([IDL.Vec(IDL.Nat8)], [new Uint8Array(2 * 1024 * 1024)]));
+    await expect(replica.updateCall(ids[1], 'echoLength', big)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
+  });
+
+  test('the 501st queued call to one callee fails at call_perform', async () => {
+    const result: string[] = await a.fanOut(ids[1], 505);
+    expect(result[0]).toBe('ok:500');
+    expect(result.slice(1)).toEqual([expect.stringMatching(/CallPerformFailed/)]);
+  });
+
+  test('composite queries call queries of other canisters and change nothing', async () => {
+    await a.increment();
+    const mine: bigint = await a.getCounter();
+    const theirs: bigint = await b.getCounter();
+    expect(await a.compositeSum(ids[1], 'getCounter')).toBe(`sum:${theirs + mine + 1000n}`);
+    expect(await a.getCounter()).toBe(mine);
+    expect(await a.compositeSum(ids[1], 'increment')).toMatch(/^reject:5:.*has no query method 'increment'/);
+    expect(await a.compositeSum(ids[0], 'compositeSum')).toMatch(/^reject:5:/); // calling itself is a loop
+    const args = new Uint8Array(IDL.encode([IDL.Principal, IDL.Text], [ids[1], 'getCounter']));
+    await expect(replica.updateCall(ids[0], 'compositeSum', args)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0527' });
+  });
+});

@@ -1,0 +1,92 @@
+import { Principal } from '@dfinity/principal';
+import { probeIdl, replicaWithProbes, type ProbeActor } from './helpers.js';
+
+const alice = Principal.selfAuthenticating(new Uint8Array(32).fill(1));
+const CHUNK = 2_000_000n;
+
+describe('canister snapshots', () => {
+  test('take, load back, load onto another canister, list, delete', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(2);
+    const [a, b] = actors;
+    await a.increment();
+    await a.increment();
+    await a.putStable('s', 'one');
+    const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0])) as { id: Uint8Array; total_size: bigint }[];
+    expect(snap.total_size).toBeGreaterThan(64n * 1024n * 1024n);
+    await a.increment();
+    await a.putStable('s', 'two');
+
+    await replica.callManagement('load_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[0]);
+    expect(await a.getCounter()).toBe(2n);
+    expect(await a.getStable('s')).toEqual(['one']);
+
+    // Onto another canister: the caller controls both. The clone keeps its own id.
+    await replica.stopCanister(ids[1]);
+    await replica.callManagement('load_canister_snapshot', { canister_id: ids[1], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[1]);
+    await replica.startCanister(ids[1]);
+    expect(await b.getCounter()).toBe(2n);
+    expect(await b.getStable('s')).toEqual(['one']);
+    expect((await b.self()).toText()).toBe(ids[1].toText());
+    await b.increment();
+    expect(await a.getCounter()).toBe(2n); // independent copies
+
+    // A canister whose controller does not control the snapshot's owner cannot load it.
+    const foreign = await replica.createCanister({ sender: alice });
+    await expect(
+      replica.callManagement('load_canister_snapshot', { canister_id: foreign, snapshot_id: snap.id, sender_canister_version: [] }, alice, foreign)
+    ).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0512' });
+
+    const [list] = (await replica.callManagement('list_canister_snapshots', { canister_id: ids[0] }, undefined, ids[0])) as unknown[][];
+    expect(list).toHaveLength(1);
+    expect((await replica.canisterStatus(ids[0])).memory_metrics.snapshots_size).toBe(snap.total_size);
+    await replica.callManagement('delete_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id }, undefined, ids[0]);
+    await expect(
+      replica.callManagement('load_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[0])
+    ).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0305' });
+  });
+
+  test('download a snapshot in chunks and upload it to another canister', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(1);
+    await actors[0].increment();
+    await actors[0].putStable('k', 'copied');
+    const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0])) as { id: Uint8Array }[];
+    const read = { canister_id: ids[0], snapshot_id: snap.id };
+    const [meta] = (await replica.callManagement('read_canister_snapshot_metadata', read, undefined, ids[0])) as Record<string, any>[];
+    expect(meta.source).toHaveProperty('taken_from_canister');
+
+    const target = await replica.createCanister();
+    const [{ snapshot_id }] = (await replica.callManagement(
+      'upload_canister_snapshot_metadata',
+      {
+        canister_id: target,
+        replace_snapshot: [],
+        wasm_module_size: meta.wasm_module_size,
+        globals: meta.globals,
+        wasm_memory_size: meta.wasm_memory_size,
+        stable_memory_size: meta.stable_memory_size,
+        certified_data: meta.certified_data,
+        global_timer: meta.global_timer,
+        on_low_wasm_memory_hook_status: meta.on_low_wasm_memory_hook_status
+      },
+      undefined,
+      target
+    )) as { snapshot_id: Uint8Array }[];
+    for (const [kind, size] of [
+      ['wasm_module', meta.wasm_module_size],
+      ['main_memory', meta.wasm_memory_size],
+      ['stable_memory', meta.stable_memory_size]
+    ] as [string, bigint][]) {
+      for (let offset = 0n; offset < size; offset += CHUNK) {
+        const length = size - offset < CHUNK ? size - offset : CHUNK;
+        const [{ chunk }] = (await replica.callManagement('read_canister_snapshot_data', { ...read, kind: { [kind]: { offset, size: length } } }, undefined, ids[0])) as { chunk: Uint8Array }[];
+        expect(BigInt(chunk.length)).toBe(length);
+        await replica.callManagement('upload_canister_snapshot_data', { canister_id: target, snapshot_id, kind: { [kind]: { offset } }, chunk }, undefined, target);
+      }
+    }
+    await replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id, sender_canister_version: [] }, undefined, target);
+    const clone = replica.createActor<ProbeActor>(probeIdl, target);
+    expect(await clone.getCounter()).toBe(1n);
+    expect(await clone.getStable('k')).toEqual(['copied']);
+    expect(await clone.increment()).toBe(2n);
+  });
+});

@@ -1,0 +1,110 @@
+// Unit tests of the replica's building blocks (no Azle build needed).
+import { HeapStore } from '../../lib/replica/heap.js';
+import { BUDGET_EXPORT, instrument } from '../../lib/replica/instrument.js';
+import { InvalidWasmError } from '../../lib/replica/errors.js';
+import { Xoshiro128, randomBelow, randomBytes, shuffle } from '../../lib/replica/prng.js';
+import { StableMemory, WASM_PAGE } from '../../lib/replica/stable-memory.js';
+import { I32, ModuleBuilder, op } from './wasm-builder.js';
+
+describe('prng', () => {
+  test('same seed, same stream; different seeds differ; helpers stay in range', () => {
+    const a = new Xoshiro128(42);
+    const b = new Xoshiro128(42);
+    const seqA = Array.from({ length: 8 }, () => a.nextU32());
+    expect(Array.from({ length: 8 }, () => b.nextU32())).toEqual(seqA);
+    expect(Array.from({ length: 8 }, () => new Xoshiro128(43).nextU32())[0]).not.toBe(seqA[0]);
+    const r = new Xoshiro128(1);
+    for (let i = 0; i < 1000; i++) expect(randomBelow(r, 7)).toBeLessThan(7);
+    expect(randomBytes(r, 32)).toHaveLength(32);
+    expect(shuffle(r, [1, 2, 3, 4, 5]).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('stable memory', () => {
+  test('growing is free; writes are paged, rolled back, and isolated from clones', () => {
+    const s = new StableMemory();
+    expect(s.grow(1024)).toBe(0); // 64 MiB
+    expect(s.residentPages).toBe(0);
+    const data = Uint8Array.from({ length: 100 }, (_, i) => i + 1);
+    s.write(WASM_PAGE - 50, data); // spans two pages
+    s.commit();
+    expect(s.residentPages).toBe(2);
+    const clone = s.clone();
+    s.write(WASM_PAGE - 50, new Uint8Array(100));
+    s.grow(10);
+    s.rollback();
+    expect(s.size).toBe(1024);
+    const out = new Uint8Array(100);
+    s.read(WASM_PAGE - 50, 100, out, 0);
+    expect(out).toEqual(data);
+    s.write(0, new Uint8Array([7]));
+    s.commit();
+    clone.read(0, 1, out, 0);
+    expect(out[0]).toBe(0);
+    expect(() => s.read(1024 * WASM_PAGE - 1, 2, out, 0)).toThrow(/out of bounds/);
+    expect(s.grow(1, 1024)).toBe(-1);
+  });
+});
+
+describe('heap store', () => {
+  test('commit copies changed pages, restore undoes, growth forces re-instantiation', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const bytes = () => new Uint8Array(memory.buffer);
+    bytes()[10] = 1;
+    const heap = HeapStore.capture(memory);
+    expect(heap.residentPages).toBe(1);
+    bytes()[WASM_PAGE * 2] = 5;
+    expect(heap.commit(memory)).toBe(1);
+    bytes()[WASM_PAGE * 2] = 9;
+    bytes()[WASM_PAGE * 3] = 9;
+    expect(heap.restore(memory)).toBe(true);
+    expect(bytes()[WASM_PAGE * 2]).toBe(5);
+    expect(bytes()[WASM_PAGE * 3]).toBe(0);
+    // A clone (snapshot) never sees later commits, even though unshared pages are reused in place.
+    const snapshot = heap.clone();
+    bytes()[WASM_PAGE * 2] = 6;
+    heap.commit(memory);
+    bytes()[WASM_PAGE * 2] = 7;
+    heap.commit(memory);
+    expect(snapshot.page(2)![0]).toBe(5);
+    expect(heap.page(2)![0]).toBe(7);
+    memory.grow(1);
+    expect(heap.restore(memory)).toBe(false);
+    const fresh = new WebAssembly.Memory({ initial: 1 });
+    heap.load(fresh);
+    expect(new Uint8Array(fresh.buffer)[WASM_PAGE * 2]).toBe(7);
+  });
+});
+
+describe('instrumentation', () => {
+  function loopModule(): Uint8Array {
+    const m = new ModuleBuilder();
+    // (func (param i32) (loop (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))))
+    m.func([0x03, 0x40, ...op.localGet(0), ...op.i32(1), 0x6b, 0x22, 0, 0x0d, 0, 0x0b], { export: 'spin', params: [I32] });
+    m.global(5);
+    return m.build();
+  }
+
+  test('counts exactly the instructions executed, per straight-line segment', () => {
+    const { wasm, globalExports } = instrument(loopModule());
+    expect(globalExports).toEqual(['__shardorm_global_0']);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>));
+    const budget = instance.exports[BUDGET_EXPORT] as WebAssembly.Global;
+    const spin = instance.exports.spin as (n: number) => void;
+    for (const n of [1, 10, 1000]) {
+      budget.value = 1_000_000n;
+      spin(n);
+      // loop opcode + n * (5 body instructions) + loop end + function end
+      expect(1_000_000n - (budget.value as bigint)).toBe(BigInt(5 * n + 3));
+    }
+    budget.value = 100n;
+    expect(() => spin(1000)).toThrow(WebAssembly.RuntimeError);
+    expect(budget.value as bigint).toBeLessThan(0n);
+  });
+
+  test('rejects what it cannot rewrite with InvalidWasmError', () => {
+    expect(() => instrument(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(InvalidWasmError);
+    const truncated = loopModule().slice(0, -3);
+    expect(() => instrument(truncated)).toThrow(InvalidWasmError);
+  });
+});

@@ -1,0 +1,125 @@
+// Local replica benchmarks: Azle message throughput, install time, inter-canister round trip,
+// snapshot take+load for 64 MiB and 512 MiB of stable memory, Node memory per idle canister.
+// Run: npx tsx --expose-gc bench/replica.bench.ts   (prints a markdown section)
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IDL } from '@dfinity/candid';
+import type { Principal } from '@dfinity/principal';
+import { buildAzleCanister } from '../lib/build/azle.js';
+import { LocalReplica } from '../lib/replica/index.js';
+import { WASM_PAGE } from '../lib/replica/stable-memory.js';
+
+const QUERIES = 300;
+const UPDATES = 150;
+const ROUND_TRIPS = 50;
+const IDLE_CANISTERS = 20;
+const fixtures = join(process.cwd(), '__tests__/fixtures');
+const empty = new Uint8Array(IDL.encode([], []));
+const rows: [string, string][] = [];
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await f();
+  return [r, performance.now() - t];
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function main(): Promise<void> {
+  const hello = (await buildAzleCanister({ root: join(fixtures, 'hello'), name: 'hello' })).wasm;
+  const probe = (await buildAzleCanister({ root: join(fixtures, 'probe'), name: 'probe' })).wasm;
+  const replica = await LocalReplica.create({ seed: 1 });
+
+  const id = await replica.createCanister();
+  const [, installMs] = await timed(() => replica.installCode({ canisterId: id, wasm: hello }));
+  rows.push(['install Azle hello (3.4 MB, incl. instrumentation or cache hit + canister_init)', `${installMs.toFixed(0)} ms`]);
+  const id2 = await replica.createCanister();
+  const [, install2Ms] = await timed(() => replica.installCode({ canisterId: id2, wasm: hello }));
+  rows.push(['install same module again (compiled module shared)', `${install2Ms.toFixed(0)} ms`]);
+  await replica.runUntilIdle();
+
+  const [, qMs] = await timed(async () => {
+    for (let i = 0; i < QUERIES; i++) await replica.queryCall(id, 'getMessage', empty);
+  });
+  rows.push([`Azle query (getMessage), ${QUERIES} sequential`, `${((QUERIES / qMs) * 1000).toFixed(0)} msg/s`]);
+  const arg = new Uint8Array(IDL.encode([IDL.Text], ['hello']));
+  const [, uMs] = await timed(async () => {
+    for (let i = 0; i < UPDATES; i++) await replica.updateCall(id, 'setMessage', arg);
+  });
+  rows.push([`Azle update (setMessage), ${UPDATES} sequential`, `${((UPDATES / uMs) * 1000).toFixed(0)} msg/s`]);
+
+  const a = await replica.createCanister();
+  const b = await replica.createCanister();
+  for (const c of [a, b]) await replica.installCode({ canisterId: c, wasm: probe, arg: new Uint8Array(IDL.encode([IDL.Opt(IDL.Text)], [[]])) });
+  await replica.runUntilIdle();
+  const callArg = new Uint8Array(IDL.encode([IDL.Principal, IDL.Text], [b, 'increment']));
+  const [, rtMs] = await timed(async () => {
+    for (let i = 0; i < ROUND_TRIPS; i++) await replica.updateCall(a, 'callOther', callArg);
+  });
+  rows.push(['inter-canister round trip (ingress -> A -> B -> A -> reply)', `${(rtMs / ROUND_TRIPS).toFixed(1)} ms`]);
+
+  for (const mib of [64, 512]) rows.push(...(await snapshotBench(replica, a, probe, mib)));
+  await replica.close();
+  // Each memory measurement runs in a fresh process so earlier replicas cannot blur it.
+  for (const live of [8, 1]) rows.push(JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory', String(live)], { encoding: 'utf8' })));
+
+  console.log('## Local replica (bench/replica.bench.ts)\n');
+  console.log('`npx tsx --expose-gc bench/replica.bench.ts`\n');
+  console.log('| measurement | result |\n|---|---|');
+  for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+}
+
+/** Fills `mib` MiB of stable memory (directly, bench setup only), then times take + load. */
+async function snapshotBench(replica: LocalReplica, source: Principal, wasm: Uint8Array, mib: number): Promise<[string, string][]> {
+  const stable = replica.canister(source)!.state.stable;
+  const pages = (mib * 1024 * 1024) / WASM_PAGE;
+  if (stable.size < pages) stable.grow(pages - stable.size);
+  const page = new Uint8Array(WASM_PAGE);
+  for (let p = 64; p < pages; p++) {
+    page.fill(p & 0xff);
+    stable.write(p * WASM_PAGE, page);
+  }
+  stable.commit();
+  const target = await replica.createCanister();
+  await replica.installCode({ canisterId: target, wasm, arg: new Uint8Array(IDL.encode([IDL.Opt(IDL.Text)], [[]])) });
+  await replica.stopCanister(target);
+  const [[snap], takeMs] = await timed(() => replica.callManagement('take_canister_snapshot', { canister_id: source, replace_snapshot: [], uninstall_code: [] }, undefined, source));
+  const snapshotId = (snap as { id: Uint8Array }).id;
+  const [, loadMs] = await timed(() => replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id: snapshotId, sender_canister_version: [] }, undefined, target));
+  const copy = replica.canister(target)!.state.stable;
+  if (copy.size < pages || copy.page(pages - 1)[0] !== ((pages - 1) & 0xff)) throw new Error('snapshot load did not copy stable memory');
+  await replica.callManagement('delete_canister_snapshot', { canister_id: source, snapshot_id: snapshotId }, undefined, source);
+  return [[`snapshot take + load onto another canister, ${mib} MiB stable`, `${takeMs.toFixed(1)} ms + ${loadMs.toFixed(1)} ms`]];
+}
+
+async function memoryBench(wasm: Uint8Array, maxLiveInstances: number): Promise<[string, string]> {
+  gc();
+  const before = process.memoryUsage();
+  const replica = await LocalReplica.create({ maxLiveInstances });
+  const arg = new Uint8Array(IDL.encode([IDL.Text], ['state']));
+  for (let i = 0; i < IDLE_CANISTERS; i++) {
+    const id = await replica.createCanister();
+    await replica.installCode({ canisterId: id, wasm });
+    await replica.updateCall(id, 'setMessage', arg);
+  }
+  await replica.runUntilIdle();
+  gc();
+  const after = process.memoryUsage();
+  const perRss = (after.rss - before.rss) / IDLE_CANISTERS / 2 ** 20;
+  const perHeap = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / IDLE_CANISTERS / 2 ** 20;
+  const result: [string, string] = [
+    `Node memory per idle Azle canister (${IDLE_CANISTERS} canisters, ${replica.liveInstances()} live Wasm instances)`,
+    `${perRss.toFixed(1)} MiB RSS, ${perHeap.toFixed(1)} MiB JS heap + ArrayBuffers`
+  ];
+  await replica.close();
+  return result;
+}
+
+const memoryFlag = process.argv.indexOf('--memory');
+if (memoryFlag >= 0) {
+  const hello = (await buildAzleCanister({ root: join(fixtures, 'hello'), name: 'hello' })).wasm;
+  console.log(JSON.stringify(await memoryBench(hello, Number(process.argv[memoryFlag + 1]))));
+} else await main();

@@ -1,0 +1,113 @@
+// The committed copy of a canister's Wasm heap, kept as immutable 64 KiB pages (all-zero pages
+// omitted). After an execution the live memory is compared page by page with it: a commit copies
+// the changed pages in, a rollback copies them back out. memcmp is ~10x cheaper than copying, so a
+// message costs about one scan of the heap plus the pages it really changed (measured in
+// bench/replica.bench.ts). clone() is O(pages) pointers (snapshots, upgrades): a page shared with
+// a clone is never mutated (copy on write); pages no clone shares are overwritten in place.
+import { WASM_PAGE } from './stable-memory.js';
+
+export class HeapStore {
+  /** Pages whose arrays no clone shares: commit may overwrite them in place (no allocation). */
+  private owned = new Set<number>();
+
+  constructor(
+    private pages = new Map<number, Uint8Array>(),
+    /** Size of the Wasm memory in 64 KiB pages. */
+    public sizePages = 0
+  ) {}
+
+  get byteLength(): number {
+    return this.sizePages * WASM_PAGE;
+  }
+
+  get residentPages(): number {
+    return this.pages.size;
+  }
+
+  clone(): HeapStore {
+    this.owned.clear(); // every page is now shared with the clone
+    return new HeapStore(new Map(this.pages), this.sizePages);
+  }
+
+  /** Takes everything from a memory (after instantiation): every non-zero page. */
+  static capture(memory: WebAssembly.Memory): HeapStore {
+    const store = new HeapStore(new Map(), memory.buffer.byteLength / WASM_PAGE);
+    const bytes = new Uint8Array(memory.buffer);
+    for (let p = 0; p < store.sizePages; p++) {
+      const page = bytes.subarray(p * WASM_PAGE, (p + 1) * WASM_PAGE);
+      if (!isZero(page)) {
+        store.pages.set(p, page.slice());
+        store.owned.add(p);
+      }
+    }
+    return store;
+  }
+
+  /** Commits the live memory: copies changed pages. Returns how many pages changed. */
+  commit(memory: WebAssembly.Memory): number {
+    const bytes = new Uint8Array(memory.buffer);
+    const size = bytes.length / WASM_PAGE;
+    let changed = 0;
+    for (let p = 0; p < size; p++) {
+      const live = bytes.subarray(p * WASM_PAGE, (p + 1) * WASM_PAGE);
+      const committed = this.pages.get(p);
+      if (committed ? Buffer.compare(live, committed) !== 0 : !isZero(live)) {
+        if (committed && this.owned.has(p)) committed.set(live);
+        else {
+          this.pages.set(p, live.slice());
+          this.owned.add(p);
+        }
+        changed++;
+      }
+    }
+    this.sizePages = size;
+    return changed;
+  }
+
+  /**
+   * Rolls the live memory back to the committed state. Returns false when the memory grew: Wasm
+   * memories cannot shrink, so the caller must re-instantiate.
+   */
+  restore(memory: WebAssembly.Memory): boolean {
+    const bytes = new Uint8Array(memory.buffer);
+    if (bytes.length / WASM_PAGE !== this.sizePages) return false;
+    for (let p = 0; p < this.sizePages; p++) {
+      const live = bytes.subarray(p * WASM_PAGE, (p + 1) * WASM_PAGE);
+      const committed = this.pages.get(p);
+      if (committed) {
+        if (Buffer.compare(live, committed) !== 0) live.set(committed);
+      } else if (!isZero(live)) live.fill(0);
+    }
+    return true;
+  }
+
+  /** Writes the committed state into a fresh memory (at most as large as the committed one). */
+  load(memory: WebAssembly.Memory): void {
+    const current = memory.buffer.byteLength / WASM_PAGE;
+    if (current > this.sizePages) throw new Error(`fresh memory (${current} pages) larger than the committed heap (${this.sizePages})`);
+    if (current < this.sizePages) memory.grow(this.sizePages - current);
+    const bytes = new Uint8Array(memory.buffer);
+    for (let p = 0; p < this.sizePages; p++) {
+      const committed = this.pages.get(p);
+      if (committed) bytes.set(committed, p * WASM_PAGE);
+      else if (p < current) bytes.fill(0, p * WASM_PAGE, (p + 1) * WASM_PAGE);
+    }
+  }
+
+  page(index: number): Uint8Array | undefined {
+    return this.pages.get(index);
+  }
+
+  setPage(index: number, data: Uint8Array): void {
+    if (data.length !== WASM_PAGE) throw new Error('heap pages are 64 KiB');
+    if (isZero(data)) this.pages.delete(index);
+    else this.pages.set(index, data);
+    this.owned.delete(index); // the caller may keep a reference
+  }
+}
+
+const ZERO = new Uint8Array(WASM_PAGE);
+
+export function isZero(page: Uint8Array): boolean {
+  return page.length === WASM_PAGE ? Buffer.compare(page, ZERO) === 0 : page.every((b) => b === 0);
+}

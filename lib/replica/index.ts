@@ -1,0 +1,13 @@
+// shardorm/replica: an in-process Internet Computer replica that executes real canister Wasm.
+export { LocalReplica, MAX_INGRESS_BYTES, MAX_ROUNDS_PER_RUN, DEFAULT_MAX_LIVE_INSTANCES, DEFAULT_START_TIME_MS } from './replica.js';
+export type { LocalReplicaOptions, CallOptions, InstallMode } from './replica.js';
+export { CallRejectedError, InvalidWasmError, ReplicaError, RejectCode, ErrorCode } from './errors.js';
+export type { Rejection } from './errors.js';
+export type { FaultRule, CallMatch } from './faults.js';
+export { Xoshiro128, type Random } from './prng.js';
+export { SUPPORTED_SYSTEM_API, UNSUPPORTED_SYSTEM_API } from './system-api-support.js';
+export { MANAGEMENT_METHODS, managementIdlFactory } from './management-idl.js';
+export { INSTRUCTION_LIMITS } from './execution.js';
+export { MAX_QUEUE_MESSAGES } from './scheduler.js';
+export { MAX_REPLY_BYTES, MAX_INTER_CANISTER_PAYLOAD } from './system-api.js';
+export type { IngressBackend, IngressMessage, CallOutcome, CanisterCertifiedInfo } from './ingress.js';

@@ -1,0 +1,62 @@
+// install_code as one atomic step: install/reinstall (fresh heap and stable memory, canister_init)
+// or upgrade (canister_pre_upgrade on the old module, stable memory kept, heap replaced unless
+// `wasm_memory_persistence = keep`, canister_post_upgrade). Any trap restores the previous state.
+import type { Principal } from '@dfinity/principal';
+import { Canister } from './canister.js';
+import { CanisterTrap, ErrorCode, InvalidWasmError, RejectCode } from './errors.js';
+import type { ExecutionKind } from './execution.js';
+import { refuse } from './management.js';
+import type { LoadedModule } from './module-cache.js';
+import type { Engine } from './scheduler.js';
+
+export type InstallMode = { kind: 'install' } | { kind: 'reinstall' } | { kind: 'upgrade'; skipPreUpgrade: boolean; keepHeap: boolean };
+
+export function installCode(engine: Engine, c: Canister, caller: Principal, mode: InstallMode, module: LoadedModule, arg: Uint8Array): void {
+  if (mode.kind === 'install' && c.module) {
+    refuse(RejectCode.CanisterError, ErrorCode.CanisterNonEmpty, `Canister ${c.idText} cannot be installed because the canister is not empty. Try installing with mode='reinstall' or mode='upgrade' instead.`);
+  }
+  if (mode.kind === 'upgrade' && !c.module) {
+    refuse(RejectCode.CanisterError, ErrorCode.CanisterWasmModuleNotFound, `Canister ${c.idText} is empty and cannot be upgraded; install it with mode='install' first.`);
+  }
+  if (mode.kind === 'upgrade' && mode.keepHeap && !module.enhancedOrthogonalPersistence) {
+    refuse(RejectCode.CanisterError, ErrorCode.CanisterInvalidWasm, `wasm_memory_persistence = keep is only allowed for modules declaring enhanced orthogonal persistence (custom section "icp:private enhanced-orthogonal-persistence"); upgrade without it to replace the heap`);
+  }
+  const saved = c.cloneState();
+  const savedCycles = c.cycles;
+  const run = (kind: ExecutionKind, entry: string, input: Uint8Array): void => {
+    if (!c.hasExport(entry)) return;
+    const exec = engine.execution(kind, { arg: input, caller: caller.toUint8Array(), methodName: entry });
+    const { trap, instructions } = c.execute(exec, entry);
+    engine.record(`${c.idText} ${kind} ${trap ? trap.errorCode : 'ok'} ${instructions}`);
+    if (trap) fail(trap);
+  };
+  const fail = (trap: CanisterTrap): never => {
+    c.setState(saved);
+    c.cycles = savedCycles;
+    return refuse(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
+  };
+  const instantiate = (keepHeap: boolean): void => {
+    try {
+      c.installModule(module, keepHeap);
+    } catch (error) {
+      c.setState(saved);
+      if (error instanceof CanisterTrap) fail(error);
+      throw new InvalidWasmError(`module could not be instantiated: ${(error as Error).message}`);
+    }
+  };
+  if (mode.kind === 'upgrade') {
+    if (!mode.skipPreUpgrade) run('pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0));
+    instantiate(mode.keepHeap);
+    run('post_upgrade', 'canister_post_upgrade', arg);
+  } else {
+    if (mode.kind === 'reinstall') engine.rejectOpenContexts(c, `Canister ${c.idText} has been reinstalled.`);
+    c.setState(Canister.emptyState());
+    instantiate(false);
+    run('init', 'canister_init', arg);
+  }
+  c.version++;
+  // Callbacks survive an upgrade (the IC then runs them in the new module, hence "stop first");
+  // install and reinstall start from scratch.
+  if (mode.kind !== 'upgrade') c.generation++;
+  c.historySize++;
+}

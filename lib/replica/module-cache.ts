@@ -1,0 +1,115 @@
+// Turns user-supplied Wasm (plain or gzipped) into an instrumented, compiled module. One compiled
+// WebAssembly.Module is shared by every canister running the same code (100 shards of one Azle
+// Wasm compile once); instrumented bytes are cached on disk by hash so a new process skips the
+// rewrite.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { InvalidWasmError } from './errors.js';
+import { instrument, type InstrumentedModule } from './instrument.js';
+
+/** The IC accepts modules up to 100 MiB (uncompressed). */
+export const MAX_WASM_BYTES = 100 * 1024 * 1024;
+const CACHE_VERSION = 'v2';
+/** Instrumented modules kept on disk; older ones are pruned (each is ~3.5 MB for Azle). */
+const MAX_DISK_CACHE_MODULES = 24;
+const cacheDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/shardorm/instrumented');
+
+export interface LoadedModule {
+  module: WebAssembly.Module;
+  /** SHA-256 of the module as installed (after gunzip), what canister_status reports. */
+  hash: Uint8Array;
+  hashHex: string;
+  /** The module bytes as installed (gunzipped), for snapshots. */
+  original: Uint8Array;
+  exports: Set<string>;
+  globalExports: string[];
+  tableExport?: string;
+  customSectionsSize: number;
+  /** Declares Motoko-style enhanced orthogonal persistence: may be upgraded keeping its heap. */
+  enhancedOrthogonalPersistence: boolean;
+}
+
+const memoryCache = new Map<string, LoadedModule>();
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(data).digest());
+}
+
+/** Decompresses gzip when present and enforces the size limit. */
+export function decodeWasm(bytes: Uint8Array): Uint8Array {
+  let wasm = bytes;
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      wasm = new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_WASM_BYTES }));
+    } catch (error) {
+      throw new InvalidWasmError(`gzipped module could not be decompressed (${(error as Error).message}); send the raw .wasm or a valid .wasm.gz of at most ${MAX_WASM_BYTES} bytes`);
+    }
+  }
+  if (wasm.length > MAX_WASM_BYTES) throw new InvalidWasmError(`module is ${wasm.length} bytes; the limit is ${MAX_WASM_BYTES}`);
+  return wasm;
+}
+
+export function loadModule(bytes: Uint8Array): LoadedModule {
+  const original = decodeWasm(bytes);
+  const hash = sha256(original);
+  const hashHex = Buffer.from(hash).toString('hex');
+  const cached = memoryCache.get(hashHex);
+  if (cached) return cached;
+  const instrumented = readDiskCache(hashHex) ?? writeDiskCache(hashHex, instrument(original));
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(instrumented.wasm as Uint8Array<ArrayBuffer>);
+  } catch (error) {
+    throw new InvalidWasmError(`Wasm module could not be compiled: ${(error as Error).message}`);
+  }
+  const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  if (!exports.has('memory')) throw new InvalidWasmError('module must export its memory as "memory"');
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module !== 'ic0' || imp.kind !== 'function') {
+      throw new InvalidWasmError(`module imports ${imp.module}.${imp.name} (${imp.kind}); canisters may only import functions from "ic0"`);
+    }
+  }
+  const icpSections = ['icp:public candid:service', 'icp:private candid:service', 'icp:public candid:args', 'icp:private enhanced-orthogonal-persistence', 'icp:public enhanced-orthogonal-persistence'];
+  const customSectionsSize = icpSections.reduce((n, name) => n + WebAssembly.Module.customSections(module, name).reduce((m, s) => m + s.byteLength, 0), 0);
+  const enhancedOrthogonalPersistence = icpSections.slice(3).some((name) => WebAssembly.Module.customSections(module, name).length > 0);
+  const loaded: LoadedModule = { module, hash, hashHex, original, exports, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, customSectionsSize, enhancedOrthogonalPersistence };
+  memoryCache.set(hashHex, loaded);
+  return loaded;
+}
+
+function readDiskCache(hashHex: string): InstrumentedModule | undefined {
+  const base = join(cacheDir, `${CACHE_VERSION}-${hashHex}`);
+  try {
+    if (!existsSync(`${base}.json`)) return undefined;
+    const meta = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Omit<InstrumentedModule, 'wasm'>;
+    return { ...meta, wasm: new Uint8Array(readFileSync(`${base}.wasm`)) };
+  } catch {
+    return undefined;
+  }
+}
+
+function writeDiskCache(hashHex: string, module: InstrumentedModule): InstrumentedModule {
+  const base = join(cacheDir, `${CACHE_VERSION}-${hashHex}`);
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(`${base}.wasm`, module.wasm);
+    writeFileSync(`${base}.json`, JSON.stringify({ globalExports: module.globalExports, tableExport: module.tableExport }));
+    pruneDiskCache();
+  } catch {
+    // A read-only install still works, just without the disk cache.
+  }
+  return module;
+}
+
+function pruneDiskCache(): void {
+  const files = readdirSync(cacheDir)
+    .filter((f) => f.endsWith('.wasm'))
+    .map((f) => ({ base: join(cacheDir, f.slice(0, -5)), mtime: statSync(join(cacheDir, f)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { base } of files.slice(MAX_DISK_CACHE_MODULES)) {
+    for (const ext of ['.json', '.wasm']) if (existsSync(base + ext)) unlinkSync(base + ext);
+  }
+}

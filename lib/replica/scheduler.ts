@@ -1,0 +1,361 @@
+// The deterministic message scheduler: input queues, rounds, call contexts and callbacks. A round
+// fires due global timers and heartbeats, then executes the messages that were queued when the
+// round began, canister by canister in an order drawn from the seeded PRNG (FIFO per canister,
+// which keeps the IC's ordering guarantee per caller/callee pair). Time never moves by itself.
+import { createHash, type Hash } from 'node:crypto';
+import { Principal } from '@dfinity/principal';
+import type { Canister } from './canister.js';
+import { CanisterTrap, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
+import { Execution, INSTRUCTION_LIMITS, type ExecutionKind, type OutgoingCall } from './execution.js';
+import { runCompositeQuery } from './composite.js';
+import { Faults } from './faults.js';
+import type { CallOutcome } from './ingress.js';
+import { outcomeOf, type CallContext, type CallResult, type Callback, type Message, type Origin, type Request } from './messages.js';
+import { shuffle, type Random } from './prng.js';
+
+/** Messages queued per caller/callee pair before call_perform fails (SYS_TRANSIENT). */
+export const MAX_QUEUE_MESSAGES = 500;
+/** Fees on a 13-node subnet: base fee per update execution, and cycles per 10 instructions. */
+export const UPDATE_BASE_FEE = 5_000_000n;
+export const FEE_PER_10_INSTRUCTIONS = 4n;
+export const MANAGEMENT_ID = Principal.managementCanister();
+const MANAGEMENT_TEXT = MANAGEMENT_ID.toText();
+
+export interface ManagementHandler {
+  /** Handles a request to aaaaa-aa; calls `engine.settle` now or later (stop_canister waits). */
+  handle(request: Request): void;
+  /** Called when a canister may have finished stopping. */
+  onContextsClosed(canister: Canister): void;
+  /** Non-replicated query to aaaaa-aa (fetch_canister_logs). */
+  query(sender: Principal, method: string, arg: Uint8Array): CallResult;
+}
+
+export class Engine {
+  readonly canisters = new Map<string, Canister>();
+  readonly contexts = new Map<number, CallContext>();
+  readonly callbacks = new Map<number, Callback>();
+  readonly faults = new Faults();
+  management!: ManagementHandler;
+  round = 0;
+  private queues = new Map<string, Message[]>();
+  private pairCounts = new Map<string, number>();
+  private nextId = 1;
+  private traceHash: Hash = createHash('sha256');
+  traceLength = 0;
+
+  constructor(
+    readonly random: Random,
+    public time: bigint,
+    /** Per-kind instruction limits (the IC's by default; tests lower them). */
+    readonly limits: Record<ExecutionKind, bigint> = INSTRUCTION_LIMITS
+  ) {}
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  /** SHA-256 over every execution so far (canister, kind, method, result, instructions). */
+  traceDigest(): string {
+    return this.traceHash.copy().digest('hex');
+  }
+
+  record(line: string): void {
+    this.traceHash.update(`${this.round}|${line}\n`);
+    this.traceLength++;
+  }
+
+  openContexts(canister: Canister): number {
+    let n = 0;
+    for (const ctx of this.contexts.values()) if (ctx.canister === canister) n++;
+    return n;
+  }
+
+  canEnqueue(from: Principal, to: Uint8Array, pending = 0): boolean {
+    return (this.pairCounts.get(`${from.toText()}|${Principal.fromUint8Array(to).toText()}`) ?? 0) + pending < MAX_QUEUE_MESSAGES;
+  }
+
+  enqueue(message: Message): void {
+    const key = message.receiver.toText();
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = []));
+    queue.push(message);
+    if (message.kind === 'request') this.adjustPair(message, 1);
+  }
+
+  /** True when some message or due timer is waiting (heartbeats alone do not count). */
+  hasWork(): boolean {
+    for (const queue of this.queues.values()) {
+      if (queue.some((m) => (m.delayUntil === undefined || m.delayUntil <= this.time) || (m.delayRounds ?? 0) > 0)) return true;
+    }
+    for (const c of this.canisters.values()) if (this.timerDue(c)) return true;
+    for (const cb of this.callbacks.values()) if (cb.deadline !== 0n && cb.deadline <= this.time) return true;
+    return false;
+  }
+
+  tick(): void {
+    this.round++;
+    this.expireBestEffort();
+    const keys = new Set([...this.queues.keys()].filter((k) => this.queues.get(k)!.length > 0));
+    for (const c of this.canisters.values()) if (this.timerDue(c) || c.hasExport('canister_heartbeat')) keys.add(c.idText);
+    for (const key of shuffle(this.random, [...keys].sort())) {
+      const canister = this.canisters.get(key);
+      if (canister && this.timerDue(canister)) this.runSystemTask(canister, 'timer', 'canister_global_timer');
+      if (canister?.status === 'running' && canister.hasExport('canister_heartbeat')) this.runSystemTask(canister, 'heartbeat', 'canister_heartbeat');
+      const queue = this.queues.get(key);
+      if (!queue) continue;
+      const batch = queue.splice(0, queue.length);
+      for (const message of batch) {
+        if (this.held(message)) {
+          queue.push(message);
+          continue;
+        }
+        if (message.kind === 'request') {
+          this.adjustPair(message, -1);
+          this.deliverRequest(message);
+        } else this.deliverResponse(message.callbackId, message.result, message.refund);
+      }
+    }
+  }
+
+  /** Answers the origin of a request (ingress waiter, calling canister, or nobody). */
+  settle(origin: Origin, result: CallResult, refund: bigint): void {
+    if (origin.kind === 'ingress') origin.settle(outcomeOf(result));
+    else if (origin.kind === 'canister') {
+      this.enqueue({ kind: 'response', id: this.newId(), receiver: origin.caller, callbackId: origin.callbackId, result, refund });
+    }
+  }
+
+  /** Executes a non-replicated query (changes discarded). */
+  query(canisterId: Principal, method: string, arg: Uint8Array, sender: Principal, dataCertificate?: Uint8Array): CallOutcome {
+    if (canisterId.toText() === MANAGEMENT_TEXT) return outcomeOf(this.management.query(sender, method, arg));
+    const canister = this.canisters.get(canisterId.toText());
+    const refusal = this.refuse(canister, canisterId, true);
+    if (refusal) return outcomeOf({ reject: refusal });
+    if (canister!.hasExport(`canister_composite_query ${method}`)) return outcomeOf(runCompositeQuery(this, canister!, method, arg, sender, dataCertificate));
+    const entry = `canister_query ${method}`;
+    if (!canister!.hasExport(entry)) {
+      return outcomeOf({ reject: reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${canisterId.toText()}: Canister has no query method '${method}'.`) });
+    }
+    const exec = this.execution('query', { arg, caller: sender.toUint8Array(), methodName: method, dataCertificate });
+    const outcome = this.faults.onExecute(canister!.idText, method) ?? canister!.execute(exec, entry).trap;
+    this.record(`${canister!.idText} query ${method} ${outcome ? outcome.errorCode : 'ok'}`);
+    if (outcome) return outcomeOf({ reject: trapRejection(canister!, outcome) });
+    if (!exec.response) return outcomeOf({ reject: noReply(canister!) });
+    return outcomeOf(exec.response);
+  }
+
+  /** Runs `canister_inspect_message`; undefined when the message is accepted. */
+  inspect(canister: Canister, method: string, arg: Uint8Array, sender: Principal): Rejection | undefined {
+    if (!canister.module || !canister.hasExport('canister_inspect_message')) return undefined;
+    const exec = this.execution('inspect', { arg, caller: sender.toUint8Array(), methodName: method });
+    const { trap } = canister.execute(exec, 'canister_inspect_message');
+    if (trap) return trapRejection(canister, trap);
+    if (!exec.messageAccepted) return reject(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Canister ${canister.idText} rejected the message`);
+    return undefined;
+  }
+
+  /** A new execution of `kind` at the current time, with this replica's instruction limit. */
+  execution(kind: ExecutionKind, input: Partial<Execution['input']>): Execution {
+    const defaults = { arg: new Uint8Array(0), caller: MANAGEMENT_ID.toUint8Array(), methodName: '', time: this.time, cyclesAvailable: 0n, cyclesRefunded: 0n, alreadyResponded: false, deadline: 0n };
+    return new Execution({ kind, ...defaults, ...input }, this.limits[kind]);
+  }
+
+  /** Rejects every open call context of a canister (uninstall/reinstall), as the IC does. */
+  rejectOpenContexts(canister: Canister, message: string): void {
+    for (const ctx of [...this.contexts.values()]) {
+      if (ctx.canister !== canister) continue;
+      if (!ctx.responded) this.respond(ctx, { reject: reject(RejectCode.CanisterReject, ErrorCode.CanisterWasmModuleNotFound, message) });
+      this.contexts.delete(ctx.id);
+    }
+    for (const [id, cb] of this.callbacks) if (cb.canister === canister) this.callbacks.delete(id);
+    this.management.onContextsClosed(canister);
+  }
+
+  /** Why a message to this canister cannot run, or undefined. */
+  refuse(canister: Canister | undefined, id: Principal, isQuery = false): Rejection | undefined {
+    if (!canister || canister.deleted) return reject(RejectCode.DestinationInvalid, ErrorCode.CanisterNotFound, `Canister ${id.toText()} not found`);
+    if (canister.status === 'stopped') return reject(RejectCode.CanisterError, ErrorCode.CanisterStopped, `Canister ${id.toText()} is stopped`);
+    if (canister.status === 'stopping' && !isQuery) return reject(RejectCode.CanisterError, ErrorCode.CanisterStopping, `Canister ${id.toText()} is stopping`);
+    if (!canister.module) return reject(RejectCode.CanisterError, ErrorCode.CanisterWasmModuleNotFound, `Canister ${id.toText()} has no Wasm module installed; install code first`);
+    return undefined;
+  }
+
+  private deliverRequest(request: Request): void {
+    if (request.receiver.toText() === MANAGEMENT_TEXT) return this.management.handle(request);
+    const canister = this.canisters.get(request.receiver.toText());
+    const fail = (r: Rejection): void => this.settle(request.origin, { reject: r }, request.cycles);
+    const refusal = this.refuse(canister, request.receiver);
+    if (refusal) return fail(refusal);
+    const c = canister!;
+    let entry = `canister_update ${request.method}`;
+    let kind: ExecutionKind = 'update';
+    if (!c.hasExport(entry)) {
+      entry = `canister_query ${request.method}`;
+      kind = 'replicated_query';
+      if (c.hasExport(`canister_composite_query ${request.method}`)) {
+        return fail(reject(RejectCode.CanisterError, 'IC0527', `Error from Canister ${c.idText}: Composite query cannot be called in replicated mode; call '${request.method}' as a query.`));
+      }
+      if (!c.hasExport(entry)) return fail(reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${c.idText}: Canister has no update method '${request.method}'.`));
+    }
+    if (c.cycles < UPDATE_BASE_FEE) {
+      return fail(reject(RejectCode.SysTransient, ErrorCode.CanisterOutOfCycles, `Canister ${c.idText} is out of cycles: it has ${c.cycles} and needs at least ${UPDATE_BASE_FEE}; top it up with deposit_cycles`));
+    }
+    const ctx = this.newContext(c, request.origin, request.sender.toUint8Array(), request.method, request.cycles, request.deadline);
+    const exec = this.execution(kind, { arg: request.arg, caller: request.sender.toUint8Array(), methodName: request.method, cyclesAvailable: request.cycles, deadline: request.deadline });
+    const injected = this.faults.onExecute(c.idText, request.method);
+    this.finish(ctx, exec, injected ? { trap: injected, instructions: 0n } : c.execute(exec, entry), undefined, request.method);
+  }
+
+  private deliverResponse(callbackId: number, result: CallResult, refund: bigint): void {
+    const cb = this.callbacks.get(callbackId);
+    if (!cb) return; // best-effort call already answered by its deadline
+    this.callbacks.delete(callbackId);
+    const c = cb.canister;
+    c.cycles += refund;
+    const ctx = this.contexts.get(cb.contextId);
+    if (!ctx) return;
+    invariant(ctx.outstanding > 0, `response for call context ${ctx.id} that has no outstanding call`);
+    ctx.outstanding--;
+    if (c.deleted || cb.moduleGeneration !== c.generation || !c.module) {
+      // The code that made the call is gone: the context can only be closed.
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: reject(RejectCode.CanisterError, ErrorCode.CanisterWasmModuleNotFound, `Canister ${c.idText} no longer has the code that made this call`) });
+      return this.closeIfDone(ctx);
+    }
+    const kind = 'reply' in result ? 'reply' : 'reject';
+    const exec = this.execution(kind, {
+      arg: 'reply' in result ? result.reply : new Uint8Array(0),
+      rejection: 'reject' in result ? result.reject : undefined,
+      caller: ctx.caller,
+      methodName: ctx.methodName,
+      cyclesAvailable: ctx.cyclesAvailable - ctx.cyclesAccepted,
+      cyclesRefunded: refund,
+      alreadyResponded: ctx.responded,
+      deadline: ctx.deadline
+    });
+    const entry = kind === 'reply' ? { fun: cb.call.replyFun, env: cb.call.replyEnv } : { fun: cb.call.rejectFun, env: cb.call.rejectEnv };
+    this.finish(ctx, exec, c.execute(exec, entry), cb, `${kind}<${cb.call.method}`);
+  }
+
+  private finish(ctx: CallContext, exec: Execution, outcome: { trap?: CanisterTrap; instructions: bigint }, cb: Callback | undefined, label: string): void {
+    const c = ctx.canister;
+    if (exec.replicated) c.cycles = max0(c.cycles - UPDATE_BASE_FEE - (outcome.instructions * FEE_PER_10_INSTRUCTIONS) / 10n);
+    this.record(`${c.idText} ${exec.kind} ${label} ${outcome.trap ? outcome.trap.errorCode : 'ok'} ${outcome.instructions} ${responseDigest(exec)}`);
+    if (outcome.trap) {
+      if (cb?.call.cleanup) {
+        const cleanup = this.execution('cleanup', { rejection: exec.input.rejection, caller: ctx.caller, methodName: ctx.methodName });
+        const r = c.execute(cleanup, cb.call.cleanup);
+        this.record(`${c.idText} cleanup ${label} ${r.trap ? r.trap.errorCode : 'ok'}`);
+      }
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c, outcome.trap) });
+    } else {
+      if (exec.commits) c.version++; // every successful replicated execution bumps canister_version
+      ctx.cyclesAccepted += exec.cyclesAccepted;
+      for (const call of exec.calls) this.makeCall(ctx, call);
+      if (exec.response) this.respond(ctx, exec.response);
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: noReply(c) });
+    }
+    this.closeIfDone(ctx);
+  }
+
+  private closeIfDone(ctx: CallContext): void {
+    if (ctx.responded && ctx.outstanding === 0 && this.contexts.delete(ctx.id)) this.management.onContextsClosed(ctx.canister);
+  }
+
+  private respond(ctx: CallContext, result: CallResult): void {
+    invariant(!ctx.responded, `call context ${ctx.id} answered twice`);
+    invariant(ctx.cyclesAccepted <= ctx.cyclesAvailable, `call context ${ctx.id} accepted more cycles than it was given`);
+    ctx.responded = true;
+    this.settle(ctx.origin, result, ctx.cyclesAvailable - ctx.cyclesAccepted);
+  }
+
+  private makeCall(ctx: CallContext, call: OutgoingCall): void {
+    const c = ctx.canister;
+    const deadline = call.timeoutSeconds ? this.time + BigInt(call.timeoutSeconds) * 1_000_000_000n : 0n;
+    const cb: Callback = { id: this.newId(), canister: c, contextId: ctx.id, call, deadline, moduleGeneration: c.generation };
+    this.callbacks.set(cb.id, cb);
+    ctx.outstanding++;
+    const request: Request = {
+      kind: 'request',
+      id: this.newId(),
+      sender: c.id,
+      receiver: Principal.fromUint8Array(call.callee),
+      method: call.method,
+      arg: concat(call.arg),
+      cycles: call.cycles,
+      origin: { kind: 'canister', caller: c.id, callbackId: cb.id },
+      deadline
+    };
+    const injected = this.faults.onSend(request, this.time);
+    if (injected) this.settle(request.origin, { reject: injected }, request.cycles);
+    else this.enqueue(request);
+  }
+
+  private newContext(c: Canister, origin: Origin, caller: Uint8Array, methodName: string, cycles: bigint, deadline: bigint): CallContext {
+    const ctx: CallContext = { id: this.newId(), canister: c, origin, caller, methodName, cyclesAvailable: cycles, cyclesAccepted: 0n, responded: origin.kind === 'system', outstanding: 0, deadline };
+    this.contexts.set(ctx.id, ctx);
+    return ctx;
+  }
+
+  private runSystemTask(c: Canister, kind: 'timer' | 'heartbeat', entry: string): void {
+    if (kind === 'timer') c.state.globalTimer = 0n; // fires once, stays cleared even if it traps
+    if (!c.hasExport(entry) || c.cycles < UPDATE_BASE_FEE) return;
+    const ctx = this.newContext(c, { kind: 'system' }, c.id.toUint8Array(), entry, 0n, 0n);
+    const exec = this.execution(kind, { caller: MANAGEMENT_ID.toUint8Array(), methodName: entry });
+    this.finish(ctx, exec, c.execute(exec, entry), undefined, entry);
+  }
+
+  private timerDue(c: Canister): boolean {
+    return c.status === 'running' && !!c.module && c.state.globalTimer !== 0n && c.state.globalTimer <= this.time;
+  }
+
+  private expireBestEffort(): void {
+    for (const cb of this.callbacks.values()) {
+      if (cb.deadline === 0n || cb.deadline > this.time) continue;
+      cb.deadline = 0n;
+      this.enqueue({ kind: 'response', id: this.newId(), receiver: cb.canister.id, callbackId: cb.id, result: { reject: reject(RejectCode.SysUnknown, ErrorCode.DeadlineExpired, 'Call deadline has expired.') }, refund: 0n });
+    }
+  }
+
+  private held(message: Message): boolean {
+    if ((message.delayRounds ?? 0) > 0) {
+      message.delayRounds!--;
+      return true;
+    }
+    return message.delayUntil !== undefined && message.delayUntil > this.time;
+  }
+
+  private adjustPair(request: Request, delta: number): void {
+    const key = `${request.sender.toText()}|${request.receiver.toText()}`;
+    this.pairCounts.set(key, (this.pairCounts.get(key) ?? 0) + delta);
+  }
+}
+
+export function trapRejection(c: Canister, trap: CanisterTrap): Rejection {
+  return reject(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
+}
+
+export function noReply(c: Canister): Rejection {
+  return reject(RejectCode.CanisterError, ErrorCode.CanisterDidNotReply, `Error from Canister ${c.idText}: Canister did not reply to the call`);
+}
+
+function responseDigest(exec: Execution): string {
+  const r = exec.response;
+  if (!r) return '-';
+  if ('reject' in r) return `reject:${r.reject.rejectMessage}`;
+  return createHash('sha256').update(r.reply).digest('hex').slice(0, 16);
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function max0(v: bigint): bigint {
+  return v < 0n ? 0n : v;
+}

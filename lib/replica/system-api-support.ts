@@ -1,0 +1,88 @@
+// Which `ic0` System API functions the local replica implements. Exported so the docs can list
+// them; a module importing an unsupported one still installs, and the call traps with
+// `ic0.<name> is not supported by the local replica`.
+
+export const SUPPORTED_SYSTEM_API: readonly string[] = [
+  'msg_arg_data_size',
+  'msg_arg_data_copy',
+  'msg_caller_size',
+  'msg_caller_copy',
+  'msg_reject_code',
+  'msg_reject_msg_size',
+  'msg_reject_msg_copy',
+  'msg_method_name_size',
+  'msg_method_name_copy',
+  'msg_deadline',
+  'accept_message',
+  'msg_reply_data_append',
+  'msg_reply',
+  'msg_reject',
+  'msg_cycles_available128',
+  'msg_cycles_refunded128',
+  'msg_cycles_accept128',
+  'canister_self_size',
+  'canister_self_copy',
+  'canister_cycle_balance128',
+  'canister_liquid_cycle_balance128',
+  'canister_status',
+  'canister_version',
+  'call_new',
+  'call_on_cleanup',
+  'call_data_append',
+  'call_with_best_effort_response',
+  'call_cycles_add128',
+  'call_perform',
+  'stable_size',
+  'stable_grow',
+  'stable_write',
+  'stable_read',
+  'stable64_size',
+  'stable64_grow',
+  'stable64_write',
+  'stable64_read',
+  'certified_data_set',
+  'data_certificate_present',
+  'data_certificate_size',
+  'data_certificate_copy',
+  'time',
+  'global_timer_set',
+  'performance_counter',
+  'is_controller',
+  'in_replicated_execution',
+  'debug_print',
+  'trap',
+  'cycles_burn128',
+  'cost_call'
+];
+
+/** Functions of the current System API the local replica does not implement (yet). */
+export const UNSUPPORTED_SYSTEM_API: readonly string[] = [
+  'msg_cycles_available',
+  'msg_cycles_refunded',
+  'msg_cycles_accept',
+  'canister_cycle_balance',
+  'call_cycles_add',
+  'instruction_counter',
+  'cost_create_canister',
+  'cost_http_request',
+  'cost_sign_with_ecdsa',
+  'cost_sign_with_schnorr',
+  'cost_vetkd_derive_key',
+  'subnet_self_size',
+  'subnet_self_copy',
+  'root_key_size',
+  'root_key_copy',
+  'env_var_count',
+  'env_var_name_size',
+  'env_var_name_copy',
+  'env_var_name_exists',
+  'env_var_value_size',
+  'env_var_value_copy',
+  'mint_cycles128',
+  'is_controller_of',
+  'msg_arg_data_size_deprecated'
+];
+
+export function unsupportedMessage(name: string): string {
+  return `ic0.${name} is not supported by the local replica`;
+}
