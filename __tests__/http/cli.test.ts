@@ -12,11 +12,11 @@ import { LocalReplica } from '../../lib/replica/http/listen.js';
 
 const run = promisify(execFile);
 
-test('`shardorm demo` deploys the hello canister over HTTP, calls it, prints its status and exits 0', async () => {
+test('`shardorm demo` deploys the example canister over HTTP, calls it, prints its status and exits 0', async () => {
   const { stdout } = await run(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'lib/cli/main.ts', 'demo'], { cwd: process.cwd(), timeout: 300_000 });
   expect(stdout).toMatch(/^replica: http:\/\/127\.0\.0\.1:\d+ \(network local\)$/m);
-  expect(stdout).toContain('getMessage() → "Hello world!"');
-  expect(stdout).toContain('getMessage() → "Hello from ShardORM"');
+  expect(stdout).toContain('query  get("first") → "Hello from ShardORM", count() → 1');
+  expect(stdout).toContain('by another identity → refused: not the owner');
   expect(stdout).toMatch(/^status: running, module [0-9a-f]{16}…/m);
 }, 300_000);
 

@@ -16,6 +16,7 @@ const probeIdl: IDL.InterfaceFactory = ({ IDL }) =>
   IDL.Service({
     get: IDL.Func([], [IDL.Nat], ['query']),
     inc: IDL.Func([], [IDL.Nat], []),
+    incLater: IDL.Func([IDL.Nat32], [], []),
     incThenTrap: IDL.Func([], [IDL.Nat], []),
     whoami: IDL.Func([], [IDL.Principal], ['query']),
     whoamiUpdate: IDL.Func([], [IDL.Principal], []),
@@ -27,6 +28,7 @@ const probeIdl: IDL.InterfaceFactory = ({ IDL }) =>
 interface Probe {
   get(): Promise<bigint>;
   inc(): Promise<bigint>;
+  incLater(delaySeconds: number): Promise<void>;
   incThenTrap(): Promise<bigint>;
   whoami(): Promise<Principal>;
   whoamiUpdate(): Promise<Principal>;
@@ -64,6 +66,15 @@ test('deploys with install_code (gzipped) and answers updates and certified-stat
   expect(Object.keys(status.status)).toEqual(['running']);
   expect(Buffer.from(status.module_hash[0]!)).toEqual(Buffer.from(sha256(probe.wasm)));
   expect(status.settings.controllers.map(c => c.toText())).toEqual([owner.getPrincipal().toText()]);
+});
+
+test('canister timers fire on the live replica while no request arrives', async () => {
+  const actor = await probeActor(owner);
+  const before = await actor.get();
+  await actor.incLater(1);
+  // Wait on the wall clock only, with no calls in between: only the server's round pump can run it.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  expect(await actor.get()).toBe(before + 10n);
 });
 
 test('the v2 call endpoint + read_state polling serves the certified reply', async () => {

@@ -30,6 +30,6 @@ export default class {
 
   @query([], IDL.Nat64)
   count(): bigint {
-    return this.snippets.len();
+    return BigInt(this.snippets.len());
   }
 }

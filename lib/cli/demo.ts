@@ -1,6 +1,7 @@
 // `shardorm demo`: the smallest end-to-end tour. Starts the embedded replica (or uses --network),
-// builds the hello fixture canister with Azle, deploys it through the management canister, calls
-// it with @dfinity/agent over HTTP (certificates and query signatures verified), prints the status.
+// builds the example canister named in the root dfx.json with Azle, deploys it through the
+// management canister, calls it with @dfinity/agent over HTTP (certificates and query signatures
+// verified), shows the owner check refusing another identity, and prints the status.
 import { Actor, CanisterStatus, HttpAgent } from '@dfinity/agent';
 import type { IDL } from '@dfinity/candid';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
@@ -14,14 +15,28 @@ import { managementCanister } from './management.js';
 import { resolveNetwork } from './network.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const HELLO_ROOT = join(packageRoot, '__tests__/fixtures/hello');
+const EXAMPLE_CANISTER = 'shardorm_example';
 
-const helloIdl: IDL.InterfaceFactory = ({ IDL }) =>
-  IDL.Service({ getMessage: IDL.Func([], [IDL.Text], ['query']), setMessage: IDL.Func([IDL.Text], [], []) });
+const exampleIdl: IDL.InterfaceFactory = ({ IDL }) => {
+  const Snippet = IDL.Record({ id: IDL.Text, pageId: IDL.Text, body: IDL.Text, owner: IDL.Principal });
+  return IDL.Service({
+    put: IDL.Func([IDL.Text, IDL.Text, IDL.Text], [Snippet], []),
+    get: IDL.Func([IDL.Text], [IDL.Opt(Snippet)], ['query']),
+    count: IDL.Func([], [IDL.Nat64], ['query'])
+  });
+};
 
-interface Hello {
-  getMessage(): Promise<string>;
-  setMessage(message: string): Promise<void>;
+interface Snippet {
+  id: string;
+  pageId: string;
+  body: string;
+  owner: { toText(): string };
+}
+
+interface Example {
+  put(pageId: string, id: string, body: string): Promise<Snippet>;
+  get(id: string): Promise<[] | [Snippet]>;
+  count(): Promise<bigint>;
 }
 
 export async function demo(options: { network?: string }, print: (line: string) => void = console.log): Promise<void> {
@@ -32,8 +47,8 @@ export async function demo(options: { network?: string }, print: (line: string) 
     if (network.host === undefined) embedded = await startEmbeddedReplica({ port: 0 });
     const host = network.host ?? embedded!.url;
     print(`replica: ${host} (network ${network.name})`);
-    const built = await buildAzleCanister({ root: HELLO_ROOT, name: 'hello' });
-    print(`built hello with Azle: ${(built.wasm.length / 1024).toFixed(0)} KiB Wasm${built.cached ? ' (cached)' : ''}`);
+    const built = await buildAzleCanister({ root: packageRoot, name: EXAMPLE_CANISTER });
+    print(`built ${EXAMPLE_CANISTER} with Azle: ${(built.wasm.length / 1024).toFixed(0)} KiB Wasm${built.cached ? ' (cached)' : ''}`);
 
     const identity = Ed25519KeyIdentity.generate();
     const agent = await HttpAgent.create({ host, identity, shouldFetchRootKey: network.fetchRootKey });
@@ -41,13 +56,22 @@ export async function demo(options: { network?: string }, print: (line: string) 
     const management = managementCanister(agent);
     const canisterId = await createCanister(management);
     const how = await installWasm(management, canisterId, built.wasm);
-    print(`deployed hello as ${canisterId.toText()} (${how === 'gzip' ? 'install_code, gzipped' : 'upload_chunk + install_chunked_code'})`);
+    print(`deployed ${EXAMPLE_CANISTER} as ${canisterId.toText()} (${how === 'gzip' ? 'install_code, gzipped' : 'upload_chunk + install_chunked_code'})`);
 
-    const hello = Actor.createActor<Hello>(helloIdl, { agent, canisterId });
-    print(`query  getMessage() → ${JSON.stringify(await hello.getMessage())}`);
-    await hello.setMessage('Hello from ShardORM');
-    print('update setMessage("Hello from ShardORM") → ()');
-    print(`query  getMessage() → ${JSON.stringify(await hello.getMessage())}`);
+    const board = Actor.createActor<Example>(exampleIdl, { agent, canisterId });
+    const put = await board.put('welcome', 'first', 'Hello from ShardORM');
+    print(`update put("welcome", "first", …) → owner ${put.owner.toText().slice(0, 11)}…`);
+    const [got] = await board.get('first');
+    print(`query  get("first") → ${JSON.stringify(got?.body)}, count() → ${await board.count()}`);
+    const stranger = Actor.createActor<Example>(exampleIdl, {
+      agent: await HttpAgent.create({ host, identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: network.fetchRootKey }),
+      canisterId
+    });
+    const refused = await stranger.put('welcome', 'first', 'overwritten?').then(
+      () => 'accepted (owner check broken!)',
+      (error: Error) => `refused: ${/belongs to/.test(error.message) ? 'not the owner' : error.message.split('\n')[0]}`
+    );
+    print(`update put("welcome", "first", …) by another identity → ${refused}`);
 
     const status = await management.canister_status({ canister_id: canisterId });
     print(`status: ${Object.keys(status.status)[0]}, module ${status.module_hash[0] ? bytesToHex(status.module_hash[0]).slice(0, 16) + '…' : 'none'}, memory ${status.memory_size} bytes, cycles ${status.cycles}`);

@@ -1,6 +1,8 @@
 // The management canister (aaaaa-aa) as @dfinity/agent actors see it: the subset of its Candid
-// interface ShardORM's tools use (types as in the IC's ic.did; records may grow, replies decode by
-// Candid subtyping), with effective-canister-id routing taken from the first argument.
+// interface ShardORM's tools use, with effective-canister-id routing taken from the first argument.
+// Deliberately not the replica's full interface (replica/management-idl.ts): @dfinity/candid
+// requires every record field when encoding, and Candid subtyping lets a caller omit `opt` fields
+// it does not set, so a client's narrower view is both legal and what works against mainnet.
 import { Actor, type ActorSubclass, type HttpAgent } from '@dfinity/agent';
 import type { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';

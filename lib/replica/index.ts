@@ -11,3 +11,7 @@ export { INSTRUCTION_LIMITS } from './execution.js';
 export { MAX_QUEUE_MESSAGES } from './scheduler.js';
 export { MAX_REPLY_BYTES, MAX_INTER_CANISTER_PAYLOAD } from './system-api.js';
 export type { IngressBackend, IngressMessage, CallOutcome, CanisterCertifiedInfo } from './ingress.js';
+// The HTTP interface: importing it adds `replica.listen({ port })` to LocalReplica.
+import './http/listen.js';
+export { startHttpServer, DEFAULT_HOST, DEFAULT_PORT, LIVE_ROUND_INTERVAL_MS, HttpInterfaceError } from './http/index.js';
+export type { HttpServerHandle, HttpServerOptions } from './http/index.js';

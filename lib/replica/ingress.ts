@@ -37,6 +37,11 @@ export interface IngressBackend {
    * message is accepted, or to the rejection to answer over HTTP.
    */
   inspectIngress(message: IngressMessage): Promise<CallOutcome | undefined>;
+  /**
+   * Runs one round (due timers, heartbeats, queued messages). A live HTTP server calls it on a
+   * fixed interval so canister timers fire while no request arrives, as on a real subnet.
+   */
+  tick?(): Promise<void>;
   /** Submits an update call and resolves when it completes (the engine runs until it does). */
   submitIngress(message: IngressMessage): Promise<CallOutcome>;
   /** Executes a query (non-replicated: `data_certificate_present` is 1, changes discarded). */

@@ -195,5 +195,5 @@ export const MANAGEMENT_METHODS = {
 export type ManagementMethod = keyof typeof MANAGEMENT_METHODS;
 
 /** The management canister's service, for `createActor(managementIdlFactory, 'aaaaa-aa')`. */
-export const managementIdlFactory = ({ IDL: I }: { IDL: typeof IDL }) =>
+export const managementIdlFactory: IDL.InterfaceFactory = ({ IDL: I }) =>
   I.Service(Object.fromEntries(Object.entries(MANAGEMENT_METHODS).map(([name, [args, results]]) => [name, I.Func(args as any, results as any, [])])));

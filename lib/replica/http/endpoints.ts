@@ -121,6 +121,11 @@ export class IcHttpInterface {
     return cbor(200, { certificate: this.#certify([[utf8ToBytes('time')], ...paths]) });
   }
 
+  /** In live mode, advances replica time to the wall clock (the server's round pump calls it). */
+  async catchUp(): Promise<void> {
+    await this.#now();
+  }
+
   /** Replica time after (in live mode) catching up with the wall clock. */
   async #now(): Promise<bigint> {
     if (this.#live) {

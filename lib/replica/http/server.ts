@@ -16,6 +16,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** A request whose body has not arrived by then is dropped (slow or stuck clients). */
 const REQUEST_TIMEOUT_MS = 60_000;
 const MAX_CONNECTIONS = 1024;
+/** In live mode, how often replica time catches up with the wall clock and a round runs. */
+export const LIVE_ROUND_INTERVAL_MS = 100;
 
 export interface HttpServerOptions {
   /** 0 picks a free port. Default 4943, like dfx. */
@@ -93,6 +95,19 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
     }
   }
 
+  // Live mode: a real subnet executes rounds whether or not requests arrive, so timers and
+  // heartbeats fire on their own. One round at a time; a slow round delays the next.
+  let pumping = false;
+  const pump = options.live === false ? undefined : setInterval(() => {
+    if (pumping) return;
+    pumping = true;
+    api.catchUp()
+      .then(() => backend.tick?.())
+      .catch(onEngineError)
+      .finally(() => { pumping = false; });
+  }, LIVE_ROUND_INTERVAL_MS);
+  pump?.unref();
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, options.host ?? DEFAULT_HOST, () => resolve());
@@ -106,6 +121,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
     port: address.port,
     keys,
     async close() {
+      clearInterval(pump);
       const closed = new Promise<void>(resolve => server.close(() => resolve()));
       server.closeIdleConnections();
       await api.drain();
