@@ -86,12 +86,14 @@ async function snapshotBench(replica: LocalReplica, source: Principal, wasm: Uin
   const target = await replica.createCanister();
   await replica.installCode({ canisterId: target, wasm, arg: new Uint8Array(IDL.encode([IDL.Opt(IDL.Text)], [[]])) });
   await replica.stopCanister(target);
+  await replica.stopCanister(source);
   const [[snap], takeMs] = await timed(() => replica.callManagement('take_canister_snapshot', { canister_id: source, replace_snapshot: [], uninstall_code: [] }, undefined, source));
   const snapshotId = (snap as { id: Uint8Array }).id;
   const [, loadMs] = await timed(() => replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id: snapshotId, sender_canister_version: [] }, undefined, target));
   const copy = replica.canister(target)!.state.stable;
   if (copy.size < pages || copy.page(pages - 1)[0] !== ((pages - 1) & 0xff)) throw new Error('snapshot load did not copy stable memory');
   await replica.callManagement('delete_canister_snapshot', { canister_id: source, snapshot_id: snapshotId }, undefined, source);
+  await replica.startCanister(source);
   return [[`snapshot take + load onto another canister, ${mib} MiB stable`, `${takeMs.toFixed(1)} ms + ${loadMs.toFixed(1)} ms`]];
 }
 

@@ -177,6 +177,7 @@ describe('management canister: bad input is a typed rejection', () => {
     const wasm = new (await import('./wasm-builder.js')).ModuleBuilder().build();
     const small = await replica.createCanister();
     await replica.installCode({ canisterId: small, wasm });
+    await replica.stopCanister(small);
     const take = () => replica.callManagement('take_canister_snapshot', { canister_id: small, replace_snapshot: [], uninstall_code: [] }, undefined, small);
     for (let i = 0; i < 10; i++) await take();
     await expect(take()).rejects.toMatchObject({ rejectCode: 4 });

@@ -11,12 +11,22 @@ describe('canister snapshots', () => {
     await a.increment();
     await a.increment();
     await a.putStable('s', 'one');
-    const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0])) as { id: Uint8Array; total_size: bigint }[];
+    const take = () => replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0]);
+    // A snapshot captures a whole state: the canister must be stopped first, as on the IC.
+    await expect(take()).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0510' });
+    await replica.stopCanister(ids[0]);
+    const [snap] = (await take()) as { id: Uint8Array; total_size: bigint }[];
     expect(snap.total_size).toBeGreaterThan(64n * 1024n * 1024n);
+    await replica.startCanister(ids[0]);
     await a.increment();
     await a.putStable('s', 'two');
 
-    await replica.callManagement('load_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[0]);
+    const load = () => replica.callManagement('load_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[0]);
+    await expect(load()).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0510' });
+    expect(await a.getCounter()).toBe(3n); // the refused load changed nothing
+    await replica.stopCanister(ids[0]);
+    await load();
+    await replica.startCanister(ids[0]);
     expect(await a.getCounter()).toBe(2n);
     expect(await a.getStable('s')).toEqual(['one']);
 
@@ -32,6 +42,7 @@ describe('canister snapshots', () => {
 
     // A canister whose controller does not control the snapshot's owner cannot load it.
     const foreign = await replica.createCanister({ sender: alice });
+    await replica.stopCanister(foreign, { sender: alice });
     await expect(
       replica.callManagement('load_canister_snapshot', { canister_id: foreign, snapshot_id: snap.id, sender_canister_version: [] }, alice, foreign)
     ).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0512' });
@@ -40,15 +51,15 @@ describe('canister snapshots', () => {
     expect(list).toHaveLength(1);
     expect((await replica.canisterStatus(ids[0])).memory_metrics.snapshots_size).toBe(snap.total_size);
     await replica.callManagement('delete_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id }, undefined, ids[0]);
-    await expect(
-      replica.callManagement('load_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[0])
-    ).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0305' });
+    await replica.stopCanister(ids[0]);
+    await expect(load()).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0305' });
   });
 
   test('download a snapshot in chunks and upload it to another canister', async () => {
     const { replica, ids, actors } = await replicaWithProbes(1);
     await actors[0].increment();
     await actors[0].putStable('k', 'copied');
+    await replica.stopCanister(ids[0]);
     const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0])) as { id: Uint8Array }[];
     const read = { canister_id: ids[0], snapshot_id: snap.id };
     const [meta] = (await replica.callManagement('read_canister_snapshot_metadata', read, undefined, ids[0])) as Record<string, any>[];
@@ -83,7 +94,9 @@ describe('canister snapshots', () => {
         await replica.callManagement('upload_canister_snapshot_data', { canister_id: target, snapshot_id, kind: { [kind]: { offset } }, chunk }, undefined, target);
       }
     }
+    await replica.stopCanister(target);
     await replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id, sender_canister_version: [] }, undefined, target);
+    await replica.startCanister(target);
     const clone = replica.createActor<ProbeActor>(probeIdl, target);
     expect(await clone.getCounter()).toBe(1n);
     expect(await clone.getStable('k')).toEqual(['copied']);

@@ -79,6 +79,7 @@ export class SnapshotManager {
     switch (method) {
       case 'take_canister_snapshot': {
         const c = this.management.controlled(call, a.canister_id, method);
+        requireStopped(c, 'take a snapshot of it');
         if (a.replace_snapshot[0]) this.delete(this.find(a.replace_snapshot[0], c));
         this.checkRoom(c);
         const snap = this.add(c, c.cloneState(), new Map(c.chunkStore), 'taken_from_canister');
@@ -87,6 +88,7 @@ export class SnapshotManager {
       }
       case 'load_canister_snapshot': {
         const c = this.management.controlled(call, a.canister_id, method);
+        requireStopped(c, 'load a snapshot onto it');
         const snap = this.lookup(a.snapshot_id);
         if (snap.owner !== c) this.management.controlled(call, snap.owner.id, method);
         const state = cloneState(snap.state);
@@ -261,5 +263,12 @@ function forPages(offset: number, length: number, f: (page: number, inPage: numb
     const n = Math.min(length - done, WASM_PAGE - (pos % WASM_PAGE));
     f(Math.floor(pos / WASM_PAGE), pos % WASM_PAGE, done, n);
     done += n;
+  }
+}
+
+/** Snapshots capture or replace a whole state: as dfx and the IC docs require, the canister must be stopped. */
+function requireStopped(c: Canister, action: string): void {
+  if (c.status !== 'stopped') {
+    refuse(RejectCode.CanisterError, ErrorCode.CanisterNotStopped, `Canister ${c.idText} must be stopped to ${action}; call stop_canister first (it is ${c.status})`);
   }
 }
