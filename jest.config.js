@@ -1,4 +1,5 @@
-// Jest runs our TypeScript as native ESM (ts-jest, transpile-only: `npm run typecheck` type-checks).
+// Jest runs our TypeScript as native ESM. ts-jest transpiles only (tsconfig's isolatedModules);
+// type checking is `npm run typecheck`, which a test also runs.
 // Long soak/simulation suites read SHARDORM_LONG (set by `npm run test:long`) to run more seeds.
 export default {
   testEnvironment: 'node',
@@ -12,7 +13,7 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1'
   },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }]
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }]
   },
   testTimeout: 120_000,
   maxWorkers: process.env.CI ? 2 : '50%'

@@ -79,8 +79,7 @@ export const UNSUPPORTED_SYSTEM_API: readonly string[] = [
   'env_var_value_size',
   'env_var_value_copy',
   'mint_cycles128',
-  'is_controller_of',
-  'msg_arg_data_size_deprecated'
+  'is_controller_of'
 ];
 
 export function unsupportedMessage(name: string): string {
