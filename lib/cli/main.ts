@@ -16,7 +16,7 @@ export function buildProgram(): Command {
     .action(replicaStart);
   program
     .command('demo')
-    .description('Start the embedded replica, deploy the hello canister, call it over HTTP and print its status.')
+    .description('Start the embedded replica, deploy the example canister, call it over HTTP and print its status.')
     .addOption(new Option('--network <network>', NETWORK_HELP))
     .action(options => demo(options));
   return program;
