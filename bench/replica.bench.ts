@@ -1,5 +1,6 @@
 // Local replica benchmarks: Azle message throughput, install time, inter-canister round trip,
-// snapshot take+load for 64 MiB and 512 MiB of stable memory, Node memory per idle canister.
+// snapshot take+load for 64 MiB and 512 MiB of stable memory, instructions counted by the
+// replica's metering (stable run to run, unlike msg/s), Node memory of 100 idle canisters.
 // Run: npx tsx --expose-gc bench/replica.bench.ts   (prints a markdown section)
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { WASM_PAGE } from '../lib/replica/stable-memory.js';
 const QUERIES = 300;
 const UPDATES = 150;
 const ROUND_TRIPS = 50;
-const IDLE_CANISTERS = 20;
+const IDLE_CANISTERS = 100;
 const fixtures = join(process.cwd(), '__tests__/fixtures');
 const empty = new Uint8Array(IDL.encode([], []));
 const rows: [string, string][] = [];
@@ -34,12 +35,21 @@ async function main(): Promise<void> {
   const replica = await LocalReplica.create({ seed: 1 });
 
   const id = await replica.createCanister();
+  const counted = instructionCounter(replica, id);
   const [, installMs] = await timed(() => replica.installCode({ canisterId: id, wasm: hello }));
   rows.push(['install Azle hello (3.4 MB, incl. instrumentation or cache hit + canister_init)', `${installMs.toFixed(0)} ms`]);
+  const initInstructions = counted();
   const id2 = await replica.createCanister();
   const [, install2Ms] = await timed(() => replica.installCode({ canisterId: id2, wasm: hello }));
   rows.push(['install same module again (compiled module shared)', `${install2Ms.toFixed(0)} ms`]);
+  rows.push(['counted instructions: Azle canister_init (hello)', initInstructions]);
   await replica.runUntilIdle();
+
+  counted();
+  await replica.queryCall(id, 'getMessage', empty);
+  rows.push(['counted instructions: Azle query (getMessage)', counted()]);
+  await replica.updateCall(id, 'setMessage', new Uint8Array(IDL.encode([IDL.Text], ['counted'])));
+  rows.push(['counted instructions: Azle update (setMessage)', counted()]);
 
   const [, qMs] = await timed(async () => {
     for (let i = 0; i < QUERIES; i++) await replica.queryCall(id, 'getMessage', empty);
@@ -64,7 +74,7 @@ async function main(): Promise<void> {
   for (const mib of [64, 512]) rows.push(...(await snapshotBench(replica, a, probe, mib)));
   await replica.close();
   // Each memory measurement runs in a fresh process so earlier replicas cannot blur it.
-  for (const live of [8, 1]) rows.push(JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory', String(live)], { encoding: 'utf8' })));
+  rows.push(...JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory'], { encoding: 'utf8' })));
 
   console.log('## Local replica (bench/replica.bench.ts)\n');
   console.log('`npx tsx --expose-gc bench/replica.bench.ts`\n');
@@ -97,10 +107,22 @@ async function snapshotBench(replica: LocalReplica, source: Principal, wasm: Uin
   return [[`snapshot take + load onto another canister, ${mib} MiB stable`, `${takeMs.toFixed(1)} ms + ${loadMs.toFixed(1)} ms`]];
 }
 
-async function memoryBench(wasm: Uint8Array, maxLiveInstances: number): Promise<[string, string]> {
+/** Instructions the canister executed (every execution) since the previous call, formatted. */
+function instructionCounter(replica: LocalReplica, id: Principal): () => string {
+  let last = replica.canister(id)!.instructionsExecuted;
+  return () => {
+    const now = replica.canister(id)!.instructionsExecuted;
+    const delta = now - last;
+    last = now;
+    return `${delta.toLocaleString('en-US')} instructions`;
+  };
+}
+
+/** Installs IDLE_CANISTERS hello canisters (default hibernation) and measures Node memory. */
+async function memoryBench(wasm: Uint8Array): Promise<[string, string][]> {
   gc();
   const before = process.memoryUsage();
-  const replica = await LocalReplica.create({ maxLiveInstances });
+  const replica = await LocalReplica.create({});
   const arg = new Uint8Array(IDL.encode([IDL.Text], ['state']));
   for (let i = 0; i < IDLE_CANISTERS; i++) {
     const id = await replica.createCanister();
@@ -110,18 +132,18 @@ async function memoryBench(wasm: Uint8Array, maxLiveInstances: number): Promise<
   await replica.runUntilIdle();
   gc();
   const after = process.memoryUsage();
-  const perRss = (after.rss - before.rss) / IDLE_CANISTERS / 2 ** 20;
-  const perHeap = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / IDLE_CANISTERS / 2 ** 20;
-  const result: [string, string] = [
-    `Node memory per idle Azle canister (${IDLE_CANISTERS} canisters, ${replica.liveInstances()} live Wasm instances)`,
-    `${perRss.toFixed(1)} MiB RSS, ${perHeap.toFixed(1)} MiB JS heap + ArrayBuffers`
+  const rss = (after.rss - before.rss) / 2 ** 20;
+  const heap = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 2 ** 20;
+  const label = `${IDLE_CANISTERS} idle Azle canisters, ${replica.liveInstances()} live Wasm instances`;
+  const rows: [string, string][] = [
+    [`Node memory, total (${label})`, `${(rss / 1024).toFixed(2)} GiB RSS, ${(heap / 1024).toFixed(2)} GiB JS heap + ArrayBuffers`],
+    [`Node memory per idle Azle canister (${label})`, `${(rss / IDLE_CANISTERS).toFixed(1)} MiB RSS, ${(heap / IDLE_CANISTERS).toFixed(1)} MiB JS heap + ArrayBuffers`]
   ];
   await replica.close();
-  return result;
+  return rows;
 }
 
-const memoryFlag = process.argv.indexOf('--memory');
-if (memoryFlag >= 0) {
+if (process.argv.includes('--memory')) {
   const hello = (await buildAzleCanister({ root: join(fixtures, 'hello'), name: 'hello' })).wasm;
-  console.log(JSON.stringify(await memoryBench(hello, Number(process.argv[memoryFlag + 1]))));
+  console.log(JSON.stringify(await memoryBench(hello)));
 } else await main();

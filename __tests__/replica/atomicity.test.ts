@@ -1,6 +1,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { CallRejectedError } from '../../lib/replica/index.js';
+import { FEE_PER_10_INSTRUCTIONS, UPDATE_BASE_FEE } from '../../lib/replica/canister.js';
 import { noArgs, replicaWithProbes } from './helpers.js';
 
 describe('message atomicity on Azle canisters', () => {
@@ -28,6 +29,24 @@ describe('message atomicity on Azle canisters', () => {
     expect(err).toMatchObject({ rejectCode: 5, errorCode: 'IC0503' });
     expect(await actors[0].getCounter()).toBe(1n); // +1 before the await kept, +10 after it reverted
     expect(await actors[1].getCounter()).toBe(1n);
+  });
+
+  test('cycles accepted before a trap revert: the caller gets every attached cycle back', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(2);
+    const attached = 100_000_000_000n;
+    const [callerBefore, calleeBefore] = ids.map((id) => replica.getCyclesBalance(id));
+    const calleeInstructions = replica.canister(ids[1])!.instructionsExecuted;
+    const { outcome, refunded } = await actors[0].sendCyclesTo(ids[1], 'acceptAllThenTrap', attached);
+    expect(outcome).toMatch(/^reject:5:.*trap after accepting cycles/);
+    expect(refunded).toBe(attached);
+    // The callee paid only for its (trapped) execution: base fee + 0.4 cycles per instruction.
+    const instructions = replica.canister(ids[1])!.instructionsExecuted - calleeInstructions;
+    expect(calleeBefore - replica.getCyclesBalance(ids[1])).toBe(UPDATE_BASE_FEE + (instructions * FEE_PER_10_INSTRUCTIONS) / 10n);
+    // The caller lost only its own fees (two executions and one call), a tiny fraction of `attached`.
+    const callerCost = callerBefore - replica.getCyclesBalance(ids[0]);
+    expect(callerCost).toBeGreaterThan(2n * UPDATE_BASE_FEE);
+    expect(callerCost).toBeLessThan(attached / 100n);
+    expect(await actors[1].getCounter()).toBe(0n); // the heap change before the trap reverted too
   });
 
   test('queries never change state', async () => {

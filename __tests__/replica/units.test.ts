@@ -2,7 +2,7 @@
 import { HeapStore } from '../../lib/replica/heap.js';
 import { BUDGET_EXPORT, instrument } from '../../lib/replica/instrument.js';
 import { InvalidWasmError } from '../../lib/replica/errors.js';
-import { Xoshiro128, randomBelow, randomBytes, shuffle } from '../../lib/replica/prng.js';
+import { Xoshiro128, randomBelow, randomBytes, shuffle } from '../../lib/random/prng.js';
 import { StableMemory, WASM_PAGE } from '../../lib/replica/stable-memory.js';
 import { I32, ModuleBuilder, op } from './wasm-builder.js';
 

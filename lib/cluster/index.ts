@@ -1,4 +1,4 @@
-export { MemoryCluster, seededRandom, MAX_MEMORY_SHARDS, DEFAULT_MAX_SHARD_BYTES } from './memory-cluster.js';
+export { MemoryCluster, MAX_MEMORY_SHARDS, DEFAULT_MAX_SHARD_BYTES } from './memory-cluster.js';
 export type { MemoryClusterOptions, ShardInfo, ClusterStats } from './memory-cluster.js';
 export { ShardNode, routeOp } from './router.js';
 export type { Route, NodeStats } from './router.js';

@@ -7,6 +7,7 @@ import { DeclarationError, RoutingError } from '../model/errors.js';
 import { getEntityMetadata, type EntityClass } from '../model/metadata.js';
 import { EntityRegistry } from '../model/registry.js';
 import { AnchorHashPartitioner, PartitionError, RangePartitioner, type Partitioner, type ShardId, type ShardRange } from '../partition/index.js';
+import { randomBelow, Xoshiro128 } from '../random/prng.js';
 import { Dispatcher, type EntryChooser } from '../repository/dispatch.js';
 import { upgradeRows } from '../repository/executor.js';
 import type { ShardRequest, ShardResponse, ShardTransport } from '../repository/protocol.js';
@@ -55,18 +56,6 @@ export interface ClusterStats {
   movedEntries: number;
 }
 
-/** mulberry32: a tiny deterministic PRNG, enough to pick entry shards. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class MemoryCluster {
   readonly registry = new EntityRegistry();
   readonly stats: ClusterStats = { requests: 0, splits: 0, merges: 0, movedEntries: 0 };
@@ -96,8 +85,8 @@ export class MemoryCluster {
         : RangePartitioner.even(ids);
     }
     for (const id of this.map.shards()) this.addNode(id);
-    const random = seededRandom(options.seed ?? 1);
-    this.entry = options.entry === 'random' ? (_owner, shards) => shards[Math.floor(random() * shards.length)] : (owner) => owner;
+    const random = new Xoshiro128(options.seed ?? 1);
+    this.entry = options.entry === 'random' ? (_owner, shards) => shards[randomBelow(random, shards.length)] : (owner) => owner;
     for (const e of options.entities ?? []) this.registry.register(e);
   }
 

@@ -1,7 +1,8 @@
-// The replica's only source of randomness: xoshiro128** (Blackman & Vigna), seeded through
-// splitmix32 so any 32-bit seed gives a well-mixed state. It orders ready messages and feeds
-// raw_rand; the same seed and inputs give the same execution. Injectable via
-// `LocalReplica.create({ random })` for tests that want to script choices.
+// ShardORM's one source of seeded randomness: xoshiro128** (Blackman & Vigna), seeded through
+// splitmix32 so any 32-bit seed gives a well-mixed state. The replica orders ready messages and
+// feeds raw_rand from it; MemoryCluster picks entry shards with it. The same seed and inputs give
+// the same run, so a failing seed replays exactly. Pure JS: it also runs inside canisters.
+// Injectable (`Random`) wherever a test wants to script choices.
 
 export interface Random {
   /** Uniform 32-bit unsigned integer. */

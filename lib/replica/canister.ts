@@ -37,6 +37,14 @@ export interface LogRecord {
 /** Cycles: base fee of a call and per payload byte (13-node subnet prices). */
 export const CALL_BASE_FEE = 260_000n;
 export const CALL_BYTE_FEE = 1_000n;
+/** Fees on a 13-node subnet: base fee per update execution, and cycles per 10 instructions. */
+export const UPDATE_BASE_FEE = 5_000_000n;
+export const FEE_PER_10_INSTRUCTIONS = 4n;
+
+/** Cycles a replicated execution costs: its base fee plus its metered instructions. */
+export function executionFee(instructions: bigint, baseFee = UPDATE_BASE_FEE): bigint {
+  return baseFee + (instructions * FEE_PER_10_INSTRUCTIONS) / 10n;
+}
 
 /** Wasm-visible state; cloned (O(pages)) by snapshots and to make install/upgrade atomic. */
 export interface ExecutionState {
@@ -80,6 +88,8 @@ export class Canister {
   /** Bumped by install/reinstall/uninstall/snapshot load: callbacks made before are dropped. */
   generation = 0;
   deleted = false;
+  /** Instructions of every execution so far, queries and traps included (benchmarks read it). */
+  instructionsExecuted = 0n;
   readonly logs: LogRecord[] = [];
   private nextLogIndex = 0n;
   private live?: LiveInstance;
@@ -179,6 +189,7 @@ export class Canister {
     const instructions = this.instructionsUsed(exec, live);
     if (!trap && instructions > exec.limit) trap = limitTrap(exec);
     this.current = undefined;
+    this.instructionsExecuted += instructions;
     this.appendLogs(exec, trap);
     if (trap || !exec.commits) this.rollback(live);
     else this.commit(exec, live);

@@ -37,9 +37,11 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
   graph.active.add(c);
   let response: CallResult | undefined;
   const pending: OutgoingCall[] = [];
+  let contextInstructions = 0n; // this node is one call context: performance_counter(1) spans it
   const run = (kind: 'composite_query' | 'composite_reply' | 'composite_reject', entry: string | { fun: number; env: number }, input: Partial<Parameters<Engine['execution']>[1]>): CanisterTrap | undefined => {
-    const exec = engine.execution(kind, { caller, methodName: method, alreadyResponded: response !== undefined, ...input });
+    const exec = engine.execution(kind, { caller, methodName: method, alreadyResponded: response !== undefined, contextInstructions, ...input });
     const { trap, instructions } = c.execute(exec, entry);
+    contextInstructions += instructions;
     engine.record(`${c.idText} ${kind} ${method} ${trap ? trap.errorCode : 'ok'} ${instructions}`);
     if (!trap) {
       pending.push(...exec.calls);
@@ -58,7 +60,7 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
           ? run('composite_reply', { fun: call.replyFun, env: call.replyEnv }, { arg: result.reply })
           : run('composite_reject', { fun: call.rejectFun, env: call.rejectEnv }, { rejection: result.reject });
       if (!trapped) continue;
-      if (call.cleanup) c.execute(engine.execution('cleanup', { caller, methodName: method }), call.cleanup);
+      if (call.cleanup) contextInstructions += c.execute(engine.execution('cleanup', { caller, methodName: method, contextInstructions }), call.cleanup).instructions;
       if (!response && pending.length === 0) response = { reject: trapRejection(c, trapped) };
     }
     return response ?? { reject: noReply(c) };

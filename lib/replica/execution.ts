@@ -72,6 +72,8 @@ export interface ExecutionInput {
   dataCertificate?: Uint8Array;
   /** Deadline of a best-effort call being executed, 0 for guaranteed responses. */
   deadline: bigint;
+  /** Instructions of the earlier executions of this call context (performance_counter type 1). */
+  contextInstructions: bigint;
 }
 
 export class Execution {

@@ -4,7 +4,7 @@ export type { LocalReplicaOptions, CallOptions, InstallMode } from './replica.js
 export { CallRejectedError, InvalidWasmError, ReplicaError, RejectCode, ErrorCode } from './errors.js';
 export type { Rejection } from './errors.js';
 export type { FaultRule, CallMatch } from './faults.js';
-export { Xoshiro128, type Random } from './prng.js';
+export { Xoshiro128, type Random } from '../random/prng.js';
 export { SUPPORTED_SYSTEM_API, UNSUPPORTED_SYSTEM_API } from './system-api-support.js';
 export { MANAGEMENT_METHODS, managementIdlFactory } from './management-idl.js';
 export { INSTRUCTION_LIMITS } from './execution.js';

@@ -2,7 +2,7 @@
 // or upgrade (canister_pre_upgrade on the old module, stable memory kept, heap replaced unless
 // `wasm_memory_persistence = keep`, canister_post_upgrade). Any trap restores the previous state.
 import type { Principal } from '@dfinity/principal';
-import { Canister } from './canister.js';
+import { Canister, executionFee } from './canister.js';
 import { CanisterTrap, ErrorCode, InvalidWasmError, RejectCode } from './errors.js';
 import type { ExecutionKind } from './execution.js';
 import { refuse } from './management.js';
@@ -23,16 +23,23 @@ export function installCode(engine: Engine, c: Canister, caller: Principal, mode
   }
   const saved = c.cloneState();
   const savedCycles = c.cycles;
+  // Instructions of the install hooks are paid for, even when a hook traps and the install is undone.
+  let fees = 0n;
   const run = (kind: ExecutionKind, entry: string, input: Uint8Array): void => {
     if (!c.hasExport(entry)) return;
     const exec = engine.execution(kind, { arg: input, caller: caller.toUint8Array(), methodName: entry });
     const { trap, instructions } = c.execute(exec, entry);
+    fees += executionFee(instructions, 0n);
     engine.record(`${c.idText} ${kind} ${trap ? trap.errorCode : 'ok'} ${instructions}`);
     if (trap) fail(trap);
+  };
+  const charge = (): void => {
+    c.cycles = c.cycles > fees ? c.cycles - fees : 0n;
   };
   const fail = (trap: CanisterTrap): never => {
     c.setState(saved);
     c.cycles = savedCycles;
+    charge();
     return refuse(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
   };
   const instantiate = (keepHeap: boolean): void => {
@@ -54,6 +61,7 @@ export function installCode(engine: Engine, c: Canister, caller: Principal, mode
     instantiate(false);
     run('init', 'canister_init', arg);
   }
+  charge();
   c.version++;
   // Callbacks survive an upgrade (the IC then runs them in the new module, hence "stop first");
   // install and reinstall start from scratch.

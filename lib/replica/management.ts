@@ -9,7 +9,7 @@ import { ErrorCode, InvalidWasmError, RejectCode, reject, type Rejection } from 
 import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
 import type { CallResult, Request } from './messages.js';
 import { loadModule, sha256 } from './module-cache.js';
-import { randomBytes } from './prng.js';
+import { randomBytes } from '../random/prng.js';
 import { Engine, type ManagementHandler } from './scheduler.js';
 import { SnapshotManager } from './snapshots.js';
 import { installCode, type InstallMode } from './install.js';

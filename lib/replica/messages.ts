@@ -57,6 +57,8 @@ export interface CallContext {
   responded: boolean;
   outstanding: number;
   deadline: bigint;
+  /** Instructions of every execution of this context so far, traps and cleanups included. */
+  instructions: bigint;
 }
 
 export interface Callback {

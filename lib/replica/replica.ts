@@ -11,7 +11,7 @@ import type { CallOutcome, CanisterCertifiedInfo, IngressBackend, IngressMessage
 import { Management, MAX_CHUNK_BYTES } from './management.js';
 import { sha256 } from './module-cache.js';
 import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
-import { Xoshiro128, type Random } from './prng.js';
+import { Xoshiro128, type Random } from '../random/prng.js';
 import { Engine, MANAGEMENT_ID } from './scheduler.js';
 
 export const MAX_INGRESS_BYTES = 2 * 1024 * 1024;

@@ -4,20 +4,17 @@
 // which keeps the IC's ordering guarantee per caller/callee pair). Time never moves by itself.
 import { createHash, type Hash } from 'node:crypto';
 import { Principal } from '@dfinity/principal';
-import type { Canister } from './canister.js';
+import { executionFee, UPDATE_BASE_FEE, type Canister } from './canister.js';
 import { CanisterTrap, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
 import { Execution, INSTRUCTION_LIMITS, type ExecutionKind, type OutgoingCall } from './execution.js';
 import { runCompositeQuery } from './composite.js';
 import { Faults } from './faults.js';
 import type { CallOutcome } from './ingress.js';
 import { outcomeOf, type CallContext, type CallResult, type Callback, type Message, type Origin, type Request } from './messages.js';
-import { shuffle, type Random } from './prng.js';
+import { shuffle, type Random } from '../random/prng.js';
 
 /** Messages queued per caller/callee pair before call_perform fails (SYS_TRANSIENT). */
 export const MAX_QUEUE_MESSAGES = 500;
-/** Fees on a 13-node subnet: base fee per update execution, and cycles per 10 instructions. */
-export const UPDATE_BASE_FEE = 5_000_000n;
-export const FEE_PER_10_INSTRUCTIONS = 4n;
 export const MANAGEMENT_ID = Principal.managementCanister();
 const MANAGEMENT_TEXT = MANAGEMENT_ID.toText();
 
@@ -156,7 +153,7 @@ export class Engine {
 
   /** A new execution of `kind` at the current time, with this replica's instruction limit. */
   execution(kind: ExecutionKind, input: Partial<Execution['input']>): Execution {
-    const defaults = { arg: new Uint8Array(0), caller: MANAGEMENT_ID.toUint8Array(), methodName: '', time: this.time, cyclesAvailable: 0n, cyclesRefunded: 0n, alreadyResponded: false, deadline: 0n };
+    const defaults = { arg: new Uint8Array(0), caller: MANAGEMENT_ID.toUint8Array(), methodName: '', time: this.time, cyclesAvailable: 0n, cyclesRefunded: 0n, alreadyResponded: false, deadline: 0n, contextInstructions: 0n };
     return new Execution({ kind, ...defaults, ...input }, this.limits[kind]);
   }
 
@@ -230,7 +227,8 @@ export class Engine {
       cyclesAvailable: ctx.cyclesAvailable - ctx.cyclesAccepted,
       cyclesRefunded: refund,
       alreadyResponded: ctx.responded,
-      deadline: ctx.deadline
+      deadline: ctx.deadline,
+      contextInstructions: ctx.instructions
     });
     const entry = kind === 'reply' ? { fun: cb.call.replyFun, env: cb.call.replyEnv } : { fun: cb.call.rejectFun, env: cb.call.rejectEnv };
     this.finish(ctx, exec, c.execute(exec, entry), cb, `${kind}<${cb.call.method}`);
@@ -238,12 +236,15 @@ export class Engine {
 
   private finish(ctx: CallContext, exec: Execution, outcome: { trap?: CanisterTrap; instructions: bigint }, cb: Callback | undefined, label: string): void {
     const c = ctx.canister;
-    if (exec.replicated) c.cycles = max0(c.cycles - UPDATE_BASE_FEE - (outcome.instructions * FEE_PER_10_INSTRUCTIONS) / 10n);
+    ctx.instructions += outcome.instructions;
+    const fee = exec.replicated ? executionFee(outcome.instructions) : 0n;
+    c.cycles = c.cycles > fee ? c.cycles - fee : 0n;
     this.record(`${c.idText} ${exec.kind} ${label} ${outcome.trap ? outcome.trap.errorCode : 'ok'} ${outcome.instructions} ${responseDigest(exec)}`);
     if (outcome.trap) {
       if (cb?.call.cleanup) {
-        const cleanup = this.execution('cleanup', { rejection: exec.input.rejection, caller: ctx.caller, methodName: ctx.methodName });
+        const cleanup = this.execution('cleanup', { rejection: exec.input.rejection, caller: ctx.caller, methodName: ctx.methodName, contextInstructions: ctx.instructions });
         const r = c.execute(cleanup, cb.call.cleanup);
+        ctx.instructions += r.instructions;
         this.record(`${c.idText} cleanup ${label} ${r.trap ? r.trap.errorCode : 'ok'}`);
       }
       if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c, outcome.trap) });
@@ -291,7 +292,7 @@ export class Engine {
   }
 
   private newContext(c: Canister, origin: Origin, caller: Uint8Array, methodName: string, cycles: bigint, deadline: bigint): CallContext {
-    const ctx: CallContext = { id: this.newId(), canister: c, origin, caller, methodName, cyclesAvailable: cycles, cyclesAccepted: 0n, responded: origin.kind === 'system', outstanding: 0, deadline };
+    const ctx: CallContext = { id: this.newId(), canister: c, origin, caller, methodName, cyclesAvailable: cycles, cyclesAccepted: 0n, responded: origin.kind === 'system', outstanding: 0, deadline, instructions: 0n };
     this.contexts.set(ctx.id, ctx);
     return ctx;
   }
@@ -354,8 +355,4 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     at += c.length;
   }
   return out;
-}
-
-function max0(v: bigint): bigint {
-  return v < 0n ? 0n : v;
 }

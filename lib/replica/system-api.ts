@@ -225,9 +225,11 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
       return previous;
     },
     performance_counter: (type: number) => {
-      allow('performance_counter', ALL);
-      if (type !== 0 && type !== 1) throw new CanisterTrap(`ic0.performance_counter: unknown counter type ${type}`, ErrorCode.CanisterContractViolation);
-      return host.instructionsUsed();
+      const exec = allow('performance_counter', ALL);
+      if (type === 0) return host.instructionsUsed();
+      // Type 1: the call context's counter, which keeps counting across awaits (callbacks).
+      if (type === 1) return exec.input.contextInstructions + host.instructionsUsed();
+      throw new CanisterTrap(`ic0.performance_counter: unknown counter type ${type}`, ErrorCode.CanisterContractViolation);
     },
     is_controller: (src: number, size: number) => (allow('is_controller', ALL), host.isController(read(src, size)) ? 1 : 0),
     in_replicated_execution: () => (allow('in_replicated_execution', ALL).replicated ? 1 : 0),
