@@ -3,7 +3,6 @@
 // (no validation, no header) and JSON (a non-Candid reference, which cannot carry bigint/blob).
 // Prints a markdown section. Figures are ratios within this run, on this machine.
 //   npm run bench -- codec        (or: npx tsx bench/codec.bench.ts)
-import '../lib/model/symbol-metadata.js';
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { codecFor, Field, getEntityMetadata, hydrate, PrimaryKey, ShardedCollection, ShardKey, Version } from '../lib/index.js';
@@ -81,11 +80,13 @@ for (const c of cases) {
   const meta = getEntityMetadata(c.ctor as never);
   const codec = codecFor(meta);
   const bytes = codec.encode(c.value);
-  const candid = new Uint8Array(IDL.encode([codec.writeType], [{ ...c.value, editedAt: c.value.editedAt === undefined ? undefined : [c.value.editedAt] }]));
+  // The same record as bare Candid: only the top-level opt field needs its [] / [v] form.
+  const raw = { ...c.value, ...(c.value.editedAt === undefined ? {} : { editedAt: [c.value.editedAt] }) };
+  const candid = new Uint8Array(IDL.encode([codec.writeType], [raw]));
   const json = jsonSafe(c.value);
   const enc = rate(() => codec.encode(c.value));
   const dec = rate(() => hydrate(meta, codec.decode(bytes).record));
-  const rawEnc = rate(() => IDL.encode([codec.writeType], [{ ...c.value, ...(c.value.editedAt === undefined ? {} : { editedAt: [c.value.editedAt] }) }]));
+  const rawEnc = rate(() => IDL.encode([codec.writeType], [raw]));
   const rawDec = rate(() => IDL.decode([codec.writeType], candid));
   const jEnc = rate(() => jsonSafe(c.value));
   const jDec = rate(() => JSON.parse(json));

@@ -1,7 +1,8 @@
 // Hash and jump-hash candidates compared by bench/partition.bench.ts (bench-only code: the
-// chosen hash lives in lib/partition/hash.ts). Plain functions with no imports in their bodies, so
-// the benchmark can also run their source text inside QuickJS.
+// chosen hash lives in lib/partition/hash.ts). The FNV and XXH64 functions use no imports in their
+// bodies, so the benchmark can also run their source text inside QuickJS.
 import { sha256 } from '@noble/hashes/sha2';
+import { hashFromBytes } from '../lib/partition/index.js';
 
 const M64 = (1n << 64n) - 1n;
 export function fnv1a64BigInt(b: Uint8Array): bigint {
@@ -46,8 +47,7 @@ export function xxh64BigInt(b: Uint8Array): bigint {
   return h ^ (h >> 32n);
 }
 export function sha256Trunc(b: Uint8Array): bigint {
-  const d = sha256(b);
-  return (BigInt(((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0) << 32n) | BigInt(((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0);
+  return hashFromBytes(sha256(b).subarray(0, 8)); // the first 8 digest bytes, big endian
 }
 /** Bench-only Lamping–Veach jump hash over our 64-bit key hash (the algorithm done correctly). */
 export function jumpRef(key: bigint, buckets: number): number {

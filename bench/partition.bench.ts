@@ -10,6 +10,7 @@ import { buildSync } from 'esbuild';
 import { getQuickJS, newQuickJSWASMModule } from 'quickjs-emscripten';
 import * as ngModule from '@jitl/quickjs-ng-wasmfile-release-sync';
 import { AnchorHashPartitioner, HASH_SPACE, hashShardKey, RangePartitioner } from '../lib/partition/index.js';
+import { randomBytes, Xoshiro128 } from '../lib/random/prng.js';
 import { fnv1a64BigInt, fnv1a64Halves, jumpRef, sha256Trunc, xxh64BigInt } from './partition-candidates.js';
 
 const require = createRequire(import.meta.url);
@@ -72,12 +73,11 @@ for (const b of [...keyBytes.slice(0, 2_000), ...long()] as Uint8Array[]) {
 const AVALANCHE_SAMPLES = 1_000;
 /** Worst |P(output bit flips) − 0.5| over all (input bit, output bit) pairs, and over the top 16 output bits. */
 function avalanche(f: (b: Uint8Array) => bigint, len: number): { all: number; top16: number } {
-  let seed = 12345;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24);
+  const random = new Xoshiro128(12345);
   const flips = new Float64Array(len * 8 * 64);
   const halves = (h: bigint): [number, number] => [Number(h >> 32n), Number(h & 0xffffffffn)];
   for (let s = 0; s < AVALANCHE_SAMPLES; s++) {
-    const b = Uint8Array.from({ length: len }, rnd);
+    const b = randomBytes(random, len);
     const [h0, l0] = halves(f(b));
     for (let bit = 0; bit < len * 8; bit++) {
       b[bit >> 3] ^= 1 << (bit & 7);

@@ -8,6 +8,7 @@ import {
   Field,
   getEntityMetadata,
   hydrate,
+  MAX_STORAGE_KEY_BYTES,
   PayloadTooLargeError,
   PrimaryKey,
   rowAddress,
@@ -98,6 +99,16 @@ describe('codec validation', () => {
     expect(() => rowAddress(meta, { owner: 'a' })).toThrow(/Note\.n: key field is missing/);
     expect(() => rowAddress(meta, { owner: 1, n: 1 })).toThrow(/Note\.owner: key field expects text, got 1 \(number\)/);
     expect(() => rowAddress(meta, 'scalar')).toThrow(/a key is \{ owner, n \}/);
+  });
+
+  it('rejects storage keys above MAX_STORAGE_KEY_BYTES (a cursor must be able to carry every key)', () => {
+    expect(MAX_STORAGE_KEY_BYTES).toBe(4096);
+    const near = 'k'.repeat(MAX_STORAGE_KEY_BYTES - 64);
+    expect(rowAddress(meta, { owner: near, n: 1 }).key.length).toBeLessThanOrEqual(MAX_STORAGE_KEY_BYTES);
+    expect(() => rowAddress(meta, { owner: 'k'.repeat(MAX_STORAGE_KEY_BYTES), n: 1 })).toThrow(ValidationError);
+    expect(() => rowAddress(meta, { owner: 'k'.repeat(MAX_STORAGE_KEY_BYTES), n: 1 })).toThrow(
+      /Note: a storage key of \d+ bytes is above MAX_STORAGE_KEY_BYTES \(4096\): use a shorter key/,
+    );
   });
 
   it('rejects entities above the size limit', () => {

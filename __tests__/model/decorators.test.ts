@@ -5,6 +5,7 @@ import {
   Field,
   getEntityMetadata,
   Index,
+  MAX_COLLECTIONS,
   PrimaryKey,
   ShardedCollection,
   ShardKey,
@@ -124,6 +125,21 @@ describe('declaration mistakes name the class and field', () => {
     const registry = new EntityRegistry([First]);
     expect(registry.register(First)).toBe(getEntityMetadata(First)); // idempotent
     expect(() => registry.register(Second)).toThrow(/duplicate collection name "dec_dup": classes First and Second/);
+  });
+
+  it('at most MAX_COLLECTIONS collections, whether added by register() or upgrade()', () => {
+    const entity = (name: string) => {
+      @ShardedCollection({ name })
+      class E {
+        @ShardKey @Field(IDL.Text) a!: string;
+      }
+      return E;
+    };
+    const registry = new EntityRegistry(Array.from({ length: MAX_COLLECTIONS }, (_, i) => entity(`dec_many_${i}`)));
+    expect(registry.names()).toHaveLength(MAX_COLLECTIONS);
+    expect(() => registry.register(entity('dec_many_x'))).toThrow(/more than MAX_COLLECTIONS \(256\) collections/);
+    expect(() => registry.upgrade(entity('dec_many_y'))).toThrow(/more than MAX_COLLECTIONS \(256\) collections/);
+    expect(registry.find('dec_many_y')).toBeUndefined();
   });
 
   it('bad collection names and undecorated classes', () => {

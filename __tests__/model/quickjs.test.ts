@@ -33,7 +33,7 @@ it('shardorm runs inside QuickJS without Node built-ins', async () => {
       if (value !== undefined) {
         expect(String(value)).not.toMatch(/^ERR/);
         const r = JSON.parse(value as string);
-        expect(r).toEqual({ label: 'o3#10', blob: [10, 0, 255], version: '2', found: ['o3#3', 'o3#10', 'o3#17', 'o3#31', 'o3#45', 'o3#59'], count: 60, shards: expect.any(Number) });
+        expect(r).toEqual({ label: 'o3#10', blob: [10, 0, 255], version: '2', found: ['o3#3', 'o3#10', 'o3#17', 'o3#31', 'o3#45', 'o3#59'], count: 60, paged: 60, shards: expect.any(Number) });
         expect(r.shards).toBeGreaterThan(1);
         return;
       }

@@ -179,8 +179,14 @@ describe('management canister: bad input is a typed rejection', () => {
     await replica.installCode({ canisterId: small, wasm });
     await replica.stopCanister(small);
     const take = () => replica.callManagement('take_canister_snapshot', { canister_id: small, replace_snapshot: [], uninstall_code: [] }, undefined, small);
-    for (let i = 0; i < 10; i++) await take();
+    const [first] = (await take()) as { id: Uint8Array }[];
+    for (let i = 1; i < 10; i++) await take();
     await expect(take()).rejects.toMatchObject({ rejectCode: 4 });
+    // Deleting a canister deletes its snapshots: none can be loaded elsewhere afterwards.
+    await replica.callManagement('delete_canister', { canister_id: small }, undefined, small);
+    const heir = await replica.createCanister();
+    await replica.stopCanister(heir);
+    await expect(replica.callManagement('load_canister_snapshot', { canister_id: heir, snapshot_id: first.id, sender_canister_version: [] }, undefined, heir)).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0305' });
     const other = await LocalReplica.create({ startTime: 1_000_000 });
     expect(other.getTime()).toBe(1_000_000);
     await expect(other.advanceTime(-1)).rejects.toThrow(/non-negative/);

@@ -4,6 +4,8 @@ import { BUDGET_EXPORT, instrument } from '../../lib/replica/instrument.js';
 import { InvalidWasmError } from '../../lib/replica/errors.js';
 import { Xoshiro128, randomBelow, randomBytes, shuffle } from '../../lib/random/prng.js';
 import { StableMemory, WASM_PAGE } from '../../lib/replica/stable-memory.js';
+import { createSystemApi, type SystemApiHost } from '../../lib/replica/system-api.js';
+import { SUPPORTED_SYSTEM_API } from '../../lib/replica/system-api-support.js';
 import { I32, ModuleBuilder, op } from './wasm-builder.js';
 
 describe('prng', () => {
@@ -15,8 +17,17 @@ describe('prng', () => {
     expect(Array.from({ length: 8 }, () => new Xoshiro128(43).nextU32())[0]).not.toBe(seqA[0]);
     const r = new Xoshiro128(1);
     for (let i = 0; i < 1000; i++) expect(randomBelow(r, 7)).toBeLessThan(7);
+    expect(randomBelow(r, 2 ** 32)).toBeLessThan(2 ** 32);
+    expect(() => randomBelow(r, 2 ** 32 + 1)).toThrow(RangeError); // would never find a draw below its limit
     expect(randomBytes(r, 32)).toHaveLength(32);
     expect(shuffle(r, [1, 2, 3, 4, 5]).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('system api', () => {
+  test('implements exactly the functions system-api-support.ts lists (the docs list those)', () => {
+    const api = createSystemApi({} as SystemApiHost); // the host is only used when a function runs
+    expect(Object.keys(api).sort()).toEqual([...SUPPORTED_SYSTEM_API].sort());
   });
 });
 
@@ -106,5 +117,8 @@ describe('instrumentation', () => {
     expect(() => instrument(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(InvalidWasmError);
     const truncated = loopModule().slice(0, -3);
     expect(() => instrument(truncated)).toThrow(InvalidWasmError);
+    const reserved = new ModuleBuilder();
+    reserved.func([], { export: '__shardorm_mine' });
+    expect(() => instrument(reserved.build())).toThrow(/"__shardorm_mine".*reserved/);
   });
 });

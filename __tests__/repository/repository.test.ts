@@ -129,6 +129,9 @@ describe('Repository over a MemoryCluster', () => {
     expect(new Set(keys).size).toBe(35);
     expect(await repo.count()).toBe(35);
     await expect(repo.scan({ limit: 0 })).rejects.toThrow(/limit 0 must be an integer/);
+    for (const bad of ['c1.0g', 'c1.+f', 'c1. 1', 'x1.00']) await expect(repo.scan({ after: bad })).rejects.toThrow(/malformed cursor/);
+    const { cursor: first } = await repo.scan({ limit: 1 });
+    expect((await repo.scan({ after: first!.toUpperCase().replace('C1.', 'c1.'), limit: 1 })).items).toHaveLength(1); // hex case does not matter
     await expect(repo.scan({ shardKey: 'page1', after: cursor ?? (await repo.scan({ shardKey: 'page2', limit: 1 })).cursor }))
       .rejects.toThrow(/cursor belongs to another scan/);
   });
@@ -189,5 +192,10 @@ describe('Repository over a MemoryCluster', () => {
     const badPatch = await node.handle({ ops: [{ kind: 'update', collection: meta.name, hash: addr.hash, key: addr.key, patch: new Uint8Array([68, 73, 68, 76, 0]) }], hops: 0 });
     expect(badPatch.results[0]).toMatchObject({ kind: 'error', error: { code: 'VALIDATION' } });
     expect(node.kv.size()).toBe(2); // the row and its index entry, unchanged
+    // A stored value that no longer decodes: delete fails before it removes anything (each op is atomic).
+    node.kv.set(addr.key, new Uint8Array([1, 0, 1, 9, 9]));
+    const del = await node.handle({ ops: [{ kind: 'delete', collection: meta.name, hash: addr.hash, key: addr.key }], hops: 0 });
+    expect(del.results[0]).toMatchObject({ kind: 'error', error: { code: 'VALIDATION' } });
+    expect(node.kv.size()).toBe(2);
   });
 });

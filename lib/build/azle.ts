@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** Azle's build logs go to the error message when it fails; more than this aborts the build. */
+const BUILD_OUTPUT_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface BuildOptions {
   /** Folder holding the dfx.json that names the canister (dfx's project root). */
@@ -55,7 +57,7 @@ export async function buildAzleCanister(options: BuildOptions): Promise<BuiltCan
       cwd: root,
       env: { ...process.env, AZLE_DFX_ROOT: root, CANISTER_CANDID_PATH: candidPath },
       timeout: BUILD_TIMEOUT_MS,
-      maxBuffer: 64 * 1024 * 1024
+      maxBuffer: BUILD_OUTPUT_MAX_BYTES
     });
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string; message: string };

@@ -6,7 +6,7 @@ import { Actor, CanisterStatus, HttpAgent } from '@dfinity/agent';
 import type { IDL } from '@dfinity/candid';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
 import { bytesToHex } from '@noble/hashes/utils';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAzleCanister } from '../build/azle.js';
 import { createCanister, installWasm } from './deploy.js';

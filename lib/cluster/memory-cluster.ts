@@ -104,8 +104,9 @@ export class MemoryCluster {
    * through Candid subtyping while the shards keep their version until upgrade().
    */
   repository<T extends object>(ctor: EntityClass<T>, options: RepositoryOptions = {}): Repository<T> {
-    const existing = this.registry.find(getEntityMetadata(ctor).name);
-    if (existing === undefined || existing.version === getEntityMetadata(ctor).version) this.registry.register(ctor);
+    const meta = getEntityMetadata(ctor);
+    const existing = this.registry.find(meta.name);
+    if (existing === undefined || existing.version === meta.version) this.registry.register(ctor);
     // The cluster object is also the manager: a client whose cached shards all left asks it.
     const dispatcher = new Dispatcher(this.clientTransport, this.map, this.entry, async () => this.map.toJSON());
     return new Repository(ctor, dispatcher, { maxEntityBytes: options.maxEntityBytes ?? this.options.maxEntityBytes });

@@ -37,9 +37,9 @@ export function medianSplitPoint(kv: OrderedKv, start: bigint, end: bigint): big
       if (h >= start && h < end) weights.set(h, (weights.get(h) ?? 0) + k.length + v.length);
     }
   });
+  if (weights.size < 2) return undefined;
   const hashes = [...weights.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const total = hashes.reduce((t, h) => t + (weights.get(h) as number), 0);
-  if (hashes.length < 2) return undefined;
   let below = 0;
   for (let i = 1; i < hashes.length; i++) {
     below += weights.get(hashes[i - 1]) as number;
@@ -92,9 +92,9 @@ export function affectedShards(before: Partitioner, after: Partitioner): ShardId
 }
 
 /**
- * Moves every entry of `source` that `after` assigns elsewhere to its new owner's store, batch by
- * batch (each batch: write to the target, then delete from the source, so an interruption leaves
- * duplicates the next run overwrites, never a loss). Returns entries and bytes moved.
+ * Moves every entry of `source` that `after` assigns elsewhere to its new owner's store, a page at
+ * a time (each entry: written to the target, then deleted from the source, so an interruption
+ * leaves duplicates the next run overwrites, never a loss). Returns entries and bytes moved.
  */
 export function moveMisplaced(sourceId: ShardId, source: OrderedKv, after: Partitioner, storeOf: (id: ShardId) => OrderedKv): { entries: number; bytes: number } {
   let entries = 0;

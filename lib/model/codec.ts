@@ -105,7 +105,7 @@ export class EntityCodec {
     if (bytes.length < VALUE_HEADER_BYTES || bytes[0] !== VALUE_FORMAT) {
       throw new ValidationError(`${this.meta.name}: stored value has unknown format ${bytes[0]}; it was not written by ShardORM`);
     }
-    const storedVersion = (bytes[1] << 8) | bytes[2];
+    const storedVersion = readStoredVersion(bytes);
     let raw: PlainRecord;
     try {
       // slice, not subarray: IDL.decode reads a view's whole underlying buffer, ignoring byteOffset.
@@ -164,6 +164,11 @@ export class EntityCodec {
     }
     return out;
   }
+}
+
+/** The entity version in a stored value's header (the caller has checked the format byte). */
+export function readStoredVersion(bytes: Uint8Array): number {
+  return (bytes[1] << 8) | bytes[2];
 }
 
 const codecs = new WeakMap<EntityMetadata, Map<number, EntityCodec>>();

@@ -1,7 +1,9 @@
 // From an entity key (object of key fields, or a scalar when the key is one field) to the
 // storage keys of its row and index entries (layout: keys.ts).
+import { concatBytes } from '@noble/hashes/utils'; // already in every bundle: @dfinity/principal uses it
+import { hashShardKey } from '../partition/index.js';
 import { ValidationError } from './errors.js';
-import { ByteWriter, hashShardKey, hashedPrefix, keyspacePrefix, writeKeyComponent, encodeKeyComponent } from './keys.js';
+import { ByteWriter, hashedPrefix, keyspacePrefix, writeKeyComponent, encodeKeyComponent, MAX_STORAGE_KEY_BYTES } from './keys.js';
 import type { EntityMetadata, IndexMeta } from './metadata.js';
 import type { PlainRecord } from './codec.js';
 
@@ -60,7 +62,7 @@ export function shardKeyHash(meta: EntityMetadata, shardKeyValue: unknown): { ha
 /** Start of every row of one shard key value (for scan({ shardKey })). */
 export function shardKeyRowPrefix(meta: EntityMetadata, shardKeyValue: unknown): { hash: bigint; prefix: Uint8Array } {
   const { hash, skBytes } = shardKeyHash(meta, shardKeyValue);
-  return { hash, prefix: concat(hashedPrefix(rowPrefix(meta), hash), skBytes) };
+  return { hash, prefix: concatBytes(hashedPrefix(rowPrefix(meta), hash), skBytes) };
 }
 
 /** Row address of a key (or of an entity: it carries its key fields). */
@@ -71,10 +73,8 @@ export function rowAddress(meta: EntityMetadata, key: unknown): RowAddress {
   w.bytes(hashedPrefix(rowPrefix(meta), hash));
   w.bytes(skBytes);
   const shardKeyBytes = w.finish();
-  for (const f of meta.keyFields) {
-    if (f !== meta.shardKey) writeKeyComponent(w, f.type, rec[f.name], `${meta.className}.${f.name}`);
-  }
-  return { hash, key: w.finish(), shardKeyBytes };
+  writePkRest(w, meta, rec);
+  return { hash, key: finishKey(w, meta, 'key'), shardKeyBytes };
 }
 
 /**
@@ -88,8 +88,8 @@ export function indexEntryKey(meta: EntityMetadata, index: IndexMeta, record: Pl
   w.bytes(hashedPrefix(indexPrefix(meta, index), hash));
   writeKeyComponent(w, meta.shardKey.type, record[meta.shardKey.name], `${meta.className}.${meta.shardKey.name}`);
   writeKeyComponent(w, index.valueType, value, `${meta.className}.${index.field.name} (index "${index.name}")`);
-  for (const f of meta.keyFields.slice(1)) writeKeyComponent(w, f.type, record[f.name], `${meta.className}.${f.name}`);
-  return w.finish();
+  writePkRest(w, meta, record);
+  return finishKey(w, meta, `key or "${index.field.name}" value`);
 }
 
 /** Prefix of the index entries with one (shardKey, value) pair. */
@@ -102,9 +102,18 @@ export function indexValuePrefix(meta: EntityMetadata, index: IndexMeta, shardKe
   return { hash, prefix: w.finish() };
 }
 
-export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+/** enc(pk...) of the key fields after the shard key (keyFields puts the shard key first). */
+function writePkRest(w: ByteWriter, meta: EntityMetadata, rec: PlainRecord): void {
+  for (const f of meta.keyFields.slice(1)) writeKeyComponent(w, f.type, rec[f.name], `${meta.className}.${f.name}`);
+}
+
+/** The storage key written so far, within MAX_STORAGE_KEY_BYTES (stores and cursors rely on it). */
+function finishKey(w: ByteWriter, meta: EntityMetadata, what: string): Uint8Array {
+  const key = w.finish();
+  if (key.length > MAX_STORAGE_KEY_BYTES) {
+    throw new ValidationError(
+      `${meta.className}: a storage key of ${key.length} bytes is above MAX_STORAGE_KEY_BYTES (${MAX_STORAGE_KEY_BYTES}): use a shorter ${what} (an id, not a document)`,
+    );
+  }
+  return key;
 }

@@ -10,7 +10,7 @@ export { EntityRegistry, MAX_COLLECTIONS } from './registry.js';
 export { hydrate, toRecord } from './hydrate.js';
 export { rowAddress, keyRecord, rowPrefix, shardKeyRowPrefix, indexEntryKey, indexValuePrefix } from './entity-keys.js';
 export type { RowAddress } from './entity-keys.js';
-export { compareBytes, hashOfStorageKey, keyspacePrefix, encodeKeyComponent, prefixEnd, MAX_BIG_KEY_BYTES } from './keys.js';
+export { compareBytes, hashOfStorageKey, keyspacePrefix, encodeKeyComponent, prefixEnd, MAX_BIG_KEY_BYTES, MAX_STORAGE_KEY_BYTES } from './keys.js';
 export {
   ShardOrmError,
   ValidationError,

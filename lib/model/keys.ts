@@ -26,12 +26,12 @@
  */
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { hashShardKey, hashToBytes, hashFromBytes } from '../partition/index.js';
+import { hashToBytes, hashFromBytes } from '../partition/index.js';
 import { DeclarationError, ValidationError } from './errors.js';
 
 /** Upper bound on one big nat/int key component (512 bits); larger values are not keys. */
 export const MAX_BIG_KEY_BYTES = 64;
-/** Upper bound on a whole encoded storage key (StableBTreeMap keys are bounded too). */
+/** Upper bound on a whole encoded storage key (StableBTreeMap keys are bounded too; checked in entity-keys.ts). */
 export const MAX_STORAGE_KEY_BYTES = 4096;
 
 export const KIND_ROW = 0x01;
@@ -199,8 +199,6 @@ export function hashOfStorageKey(key: Uint8Array): bigint {
   if (p + 8 > key.length) throw new ValidationError('malformed storage key: truncated hash');
   return hashFromBytes(key.subarray(p, p + 8));
 }
-
-export { hashShardKey };
 
 /** Byte-wise lexicographic order (the order of every store). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -60,6 +60,11 @@ export interface EntityMetadata<T = unknown> {
   readonly versionField?: FieldMeta;
 }
 
+/** An @Version value in its field's JS type: a number for nat8..nat32, a bigint for nat64 and nat. */
+export function versionValue(field: FieldMeta, n: bigint): number | bigint {
+  return field.type instanceof IDL.FixedNatClass && field.type._bits <= 32 ? Number(n) : n;
+}
+
 /** What field decorators record before the class decorator validates it. */
 export interface FieldDraft {
   type?: IDL.Type;

@@ -37,7 +37,8 @@ export class EntityRegistry {
   upgrade<T>(ctor: EntityClass<T>): EntityMetadata<T> {
     const meta = getEntityMetadata(ctor);
     const existing = this.byName.get(meta.name);
-    if (existing !== undefined && meta.version <= existing.version && existing !== meta) {
+    if (existing === undefined) return this.register(ctor); // a new collection counts against MAX_COLLECTIONS
+    if (meta.version <= existing.version && existing !== meta) {
       throw new DeclarationError(
         `${meta.className} (version ${meta.version}) cannot upgrade "${meta.name}" from version ${existing.version}: bump version`,
       );

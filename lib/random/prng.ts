@@ -43,8 +43,9 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-/** Uniform integer in [0, n) without modulo bias. */
+/** Uniform integer in [0, n) without modulo bias; n is at most 2^32 (one draw's range). */
 export function randomBelow(random: Random, n: number): number {
+  if (!(n <= 0x1_0000_0000)) throw new RangeError(`randomBelow needs n ≤ 2^32, got ${n}; combine two draws for wider ranges`);
   if (n <= 1) return 0;
   const limit = Math.floor(0x1_0000_0000 / n) * n;
   for (;;) {

@@ -56,6 +56,11 @@ export interface ExecutionState {
   globalTimer: bigint;
 }
 
+/** O(pages) copy of a state: heap and stable pages are shared copy-on-write. */
+export function cloneExecutionState(s: ExecutionState): ExecutionState {
+  return { ...s, heap: s.heap.clone(), globals: [...s.globals], stable: s.stable.clone(), certifiedData: s.certifiedData.slice() };
+}
+
 export interface ExecutionOutcome {
   trap?: CanisterTrap;
   instructions: bigint;
@@ -113,10 +118,6 @@ export class Canister {
     return this.state.module;
   }
 
-  get isLive(): boolean {
-    return this.live !== undefined;
-  }
-
   isController(principal: Principal | Uint8Array): boolean {
     const text = principal instanceof Principal ? principal.toText() : Principal.fromUint8Array(principal).toText();
     return this.settings.controllers.some((c) => c.toText() === text);
@@ -128,14 +129,13 @@ export class Canister {
 
   /** Drops the live instance; the committed state stays. */
   hibernate(): void {
-    if (this.current) throw new Error('hibernate during an execution');
+    invariant(!this.current, `canister ${this.idText} hibernated during an execution`);
     this.live = undefined;
   }
 
   /** O(pages) copy of the Wasm-visible state. */
   cloneState(): ExecutionState {
-    const s = this.state;
-    return { ...s, heap: s.heap.clone(), globals: [...s.globals], stable: s.stable.clone(), certifiedData: s.certifiedData.slice() };
+    return cloneExecutionState(this.state);
   }
 
   /** Replaces the whole Wasm-visible state (install, snapshot load, rollback of an upgrade). */
@@ -170,8 +170,8 @@ export class Canister {
 
   /** Runs one entry point (an export name, or a table index + env for callbacks) atomically. */
   execute(exec: Execution, entry: string | { fun: number; env: number }): ExecutionOutcome {
-    if (!this.state.module) throw new Error(`canister ${this.idText} has no module`);
-    if (this.current) throw new Error(`re-entrant execution on ${this.idText}`);
+    invariant(this.state.module, `execution on canister ${this.idText}, which has no module`);
+    invariant(!this.current, `re-entrant execution on ${this.idText}`);
     const live = this.ensureLive();
     this.current = exec;
     live.budget.value = exec.limit;

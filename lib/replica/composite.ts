@@ -5,9 +5,9 @@
 import { Principal } from '@dfinity/principal';
 import type { Canister, ExecutionState } from './canister.js';
 import { CanisterTrap, ErrorCode, RejectCode, reject } from './errors.js';
-import type { OutgoingCall } from './execution.js';
+import { concatChunks, type ExecutionInput, type OutgoingCall } from './execution.js';
 import type { CallResult } from './messages.js';
-import { noReply, trapRejection, type Engine } from './scheduler.js';
+import { methodNotFound, noReply, trapRejection, type Engine } from './scheduler.js';
 
 /** Maximum depth of a query call graph (the IC's limit). */
 export const MAX_QUERY_CALL_DEPTH = 6;
@@ -38,7 +38,7 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
   let response: CallResult | undefined;
   const pending: OutgoingCall[] = [];
   let contextInstructions = 0n; // this node is one call context: performance_counter(1) spans it
-  const run = (kind: 'composite_query' | 'composite_reply' | 'composite_reject', entry: string | { fun: number; env: number }, input: Partial<Parameters<Engine['execution']>[1]>): CanisterTrap | undefined => {
+  const run = (kind: 'composite_query' | 'composite_reply' | 'composite_reject', entry: string | { fun: number; env: number }, input: Partial<ExecutionInput>): CanisterTrap | undefined => {
     const exec = engine.execution(kind, { caller, methodName: method, alreadyResponded: response !== undefined, contextInstructions, ...input });
     const { trap, instructions } = c.execute(exec, entry);
     contextInstructions += instructions;
@@ -77,15 +77,15 @@ function callee(graph: Graph, caller: Canister, call: OutgoingCall, depth: numbe
   if (refusal) return { reject: refusal };
   const t = target!;
   if (depth > MAX_QUERY_CALL_DEPTH) {
-    return { reject: reject(RejectCode.CanisterError, 'IC0525', `Composite query call graph deeper than ${MAX_QUERY_CALL_DEPTH} calls`) };
+    return { reject: reject(RejectCode.CanisterError, ErrorCode.QueryCallGraphTooDeep, `Composite query call graph deeper than ${MAX_QUERY_CALL_DEPTH} calls`) };
   }
-  const arg = call.arg.length === 1 ? call.arg[0] : Uint8Array.from(call.arg.flatMap((a) => [...a]));
+  const arg = concatChunks(call.arg);
   if (t.hasExport(`canister_composite_query ${call.method}`)) {
-    if (graph.active.has(t)) return { reject: reject(RejectCode.CanisterError, 'IC0517', `Loop detected in the query call graph: ${t.idText} is already executing`) };
+    if (graph.active.has(t)) return { reject: reject(RejectCode.CanisterError, ErrorCode.QueryCallGraphLoopDetected, `Loop detected in the query call graph: ${t.idText} is already executing`) };
     return node(graph, t, call.method, arg, caller.id.toUint8Array(), depth);
   }
   if (!t.hasExport(`canister_query ${call.method}`)) {
-    return { reject: reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${t.idText}: Canister has no query method '${call.method}'.`) };
+    return { reject: methodNotFound(t, 'query', call.method) };
   }
   const exec = engine.execution('query', { arg, caller: caller.id.toUint8Array(), methodName: call.method });
   const { trap } = t.execute(exec, `canister_query ${call.method}`);

@@ -15,6 +15,7 @@ export type RejectCodeValue = (typeof RejectCode)[keyof typeof RejectCode];
 /** Error codes as today's replica reports them (`ErrorCode` in dfinity/ic, printed `IC0xxx`). */
 export const ErrorCode = {
   CanisterQueueFull: 'IC0201',
+  CanisterIdAlreadyExists: 'IC0205',
   CanisterOutOfCycles: 'IC0207',
   CanisterNotFound: 'IC0301',
   CanisterSnapshotNotFound: 'IC0305',
@@ -31,14 +32,18 @@ export const ErrorCode = {
   CanisterStopped: 'IC0508',
   CanisterStopping: 'IC0509',
   CanisterNotStopped: 'IC0510',
+  CanisterStoppingCancelled: 'IC0511',
   CanisterInvalidController: 'IC0512',
   CanisterNonEmpty: 'IC0514',
+  QueryCallGraphLoopDetected: 'IC0517',
   InsufficientCyclesInCall: 'IC0520',
   CanisterInstructionLimitExceeded: 'IC0522',
+  QueryCallGraphTooDeep: 'IC0525',
+  CompositeQueryCalledInReplicatedMode: 'IC0527',
   CanisterMethodNotFound: 'IC0536',
   CanisterWasmModuleNotFound: 'IC0537',
   CanisterAlreadyInstalled: 'IC0538',
-  DeadlineExpired: 'IC0524'
+  DeadlineExpired: 'IC0601'
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -87,6 +92,11 @@ export interface Rejection {
 
 export function reject(rejectCode: number, errorCode: string, rejectMessage: string): Rejection {
   return { rejectCode, rejectMessage, errorCode };
+}
+
+/** DESTINATION_INVALID for a canister id that names no (living) canister. */
+export function canisterNotFound(id: string): Rejection {
+  return reject(RejectCode.DestinationInvalid, ErrorCode.CanisterNotFound, `Canister ${id} not found`);
 }
 
 /** Internal consistency check at a state transition; a failure is a replica bug. */

@@ -76,8 +76,19 @@ export interface ExecutionInput {
   contextInstructions: bigint;
 }
 
+/** Joins the pieces of a payload assembled by `*_data_append` calls (no copy when there is one piece). */
+export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 export class Execution {
-  readonly limit: bigint;
   replyChunks: Uint8Array[] = [];
   replySize = 0;
   response?: { reply: Uint8Array } | { reject: Rejection };
@@ -96,10 +107,9 @@ export class Execution {
 
   constructor(
     readonly input: ExecutionInput,
-    limit?: bigint
-  ) {
-    this.limit = limit ?? INSTRUCTION_LIMITS[input.kind];
-  }
+    /** Instructions this execution may run (the replica's limit for its kind). */
+    readonly limit: bigint
+  ) {}
 
   get kind(): ExecutionKind {
     return this.input.kind;

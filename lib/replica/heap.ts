@@ -4,6 +4,7 @@
 // message costs about one scan of the heap plus the pages it really changed (measured in
 // bench/replica.bench.ts). clone() is O(pages) pointers (snapshots, upgrades): a page shared with
 // a clone is never mutated (copy on write); pages no clone shares are overwritten in place.
+import { invariant } from './errors.js';
 import { WASM_PAGE } from './stable-memory.js';
 
 export class HeapStore {
@@ -84,7 +85,7 @@ export class HeapStore {
   /** Writes the committed state into a fresh memory (at most as large as the committed one). */
   load(memory: WebAssembly.Memory): void {
     const current = memory.buffer.byteLength / WASM_PAGE;
-    if (current > this.sizePages) throw new Error(`fresh memory (${current} pages) larger than the committed heap (${this.sizePages})`);
+    invariant(current <= this.sizePages, `fresh memory (${current} pages) larger than the committed heap (${this.sizePages})`);
     if (current < this.sizePages) memory.grow(this.sizePages - current);
     const bytes = new Uint8Array(memory.buffer);
     for (let p = 0; p < this.sizePages; p++) {
@@ -99,7 +100,7 @@ export class HeapStore {
   }
 
   setPage(index: number, data: Uint8Array): void {
-    if (data.length !== WASM_PAGE) throw new Error('heap pages are 64 KiB');
+    invariant(data.length === WASM_PAGE, 'heap pages are 64 KiB');
     if (isZero(data)) this.pages.delete(index);
     else this.pages.set(index, data);
     this.owned.delete(index); // the caller may keep a reference

@@ -1,5 +1,5 @@
 // shardorm/replica: an in-process Internet Computer replica that executes real canister Wasm.
-export { LocalReplica, MAX_INGRESS_BYTES, MAX_ROUNDS_PER_RUN, DEFAULT_MAX_LIVE_INSTANCES, DEFAULT_START_TIME_MS } from './replica.js';
+export { LocalReplica, MAX_ROUNDS_PER_RUN, DEFAULT_MAX_LIVE_INSTANCES, DEFAULT_START_TIME_MS } from './replica.js';
 export type { LocalReplicaOptions, CallOptions, InstallMode } from './replica.js';
 export { CallRejectedError, InvalidWasmError, ReplicaError, RejectCode, ErrorCode } from './errors.js';
 export type { Rejection } from './errors.js';
@@ -10,6 +10,7 @@ export { MANAGEMENT_METHODS, managementIdlFactory } from './management-idl.js';
 export { INSTRUCTION_LIMITS } from './execution.js';
 export { MAX_QUEUE_MESSAGES } from './scheduler.js';
 export { MAX_REPLY_BYTES, MAX_INTER_CANISTER_PAYLOAD } from './system-api.js';
+export { MAX_INGRESS_BYTES } from './ingress.js';
 export type { IngressBackend, IngressMessage, CallOutcome, CanisterCertifiedInfo } from './ingress.js';
 // The HTTP interface: importing it adds `replica.listen({ port })` to LocalReplica.
 import './http/listen.js';

@@ -2,6 +2,10 @@
 // The engine (LocalReplica) implements IngressBackend; the HTTP layer only ever talks to this
 // interface, so it can serve any engine that executes messages with IC semantics.
 import type { Principal } from '@dfinity/principal';
+import { ErrorCode, RejectCode } from './errors.js';
+
+/** Largest ingress argument the IC accepts. */
+export const MAX_INGRESS_BYTES = 2 * 1024 * 1024;
 
 /** An ingress message after the HTTP layer has authenticated its sender. */
 export interface IngressMessage {
@@ -52,4 +56,15 @@ export interface IngressBackend {
   canisterIds(): Principal[];
   /** Sets the certificate the engine hands to canisters in non-replicated queries. */
   setDataCertificateProvider?(provide: (canisterId: Principal) => Uint8Array | undefined): void;
+}
+
+/** The IC refuses ingress above MAX_INGRESS_BYTES before any canister code runs. */
+export function oversizedIngress(message: IngressMessage): CallOutcome | undefined {
+  if (message.arg.length <= MAX_INGRESS_BYTES) return undefined;
+  return {
+    status: 'rejected',
+    rejectCode: RejectCode.CanisterError,
+    rejectMessage: `ingress message of ${message.arg.length} bytes exceeds the ${MAX_INGRESS_BYTES}-byte limit; upload large modules with upload_chunk + install_chunked_code`,
+    errorCode: ErrorCode.CanisterContractViolation
+  };
 }

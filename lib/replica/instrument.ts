@@ -13,9 +13,11 @@
 import { InvalidWasmError } from './errors.js';
 import { Reader, SectionId, Writer, readSections, writeSections, type Section } from './wasm-binary.js';
 
-export const BUDGET_EXPORT = '__shardorm_budget';
-export const TABLE_EXPORT = '__shardorm_table';
-export const GLOBAL_EXPORT_PREFIX = '__shardorm_global_';
+/** Export names the instrumentation adds all start with this; a module may not use it. */
+const RESERVED_EXPORT_PREFIX = '__shardorm_';
+export const BUDGET_EXPORT = `${RESERVED_EXPORT_PREFIX}budget`;
+const TABLE_EXPORT = `${RESERVED_EXPORT_PREFIX}table`;
+const GLOBAL_EXPORT_PREFIX = `${RESERVED_EXPORT_PREFIX}global_`;
 
 export interface InstrumentedModule {
   wasm: Uint8Array;
@@ -27,7 +29,6 @@ export interface InstrumentedModule {
 
 export function instrument(original: Uint8Array): InstrumentedModule {
   const sections = readSections(original);
-  let importedFuncs = 0;
   let importedGlobals = 0;
   let importedTables = 0;
   let definedTables = 0;
@@ -42,10 +43,8 @@ export function instrument(original: Uint8Array): InstrumentedModule {
         r.name();
         r.name();
         const kind = r.byte();
-        if (kind === 0) {
-          r.u32();
-          importedFuncs++;
-        } else if (kind === 1) {
+        if (kind === 0) r.u32();
+        else if (kind === 1) {
           r.byte();
           skipLimits(r);
           importedTables++;
@@ -76,14 +75,13 @@ export function instrument(original: Uint8Array): InstrumentedModule {
       }
     }
   }
-  void importedFuncs;
   const budgetGlobal = importedGlobals + definedGlobals;
   const globalExports = mutableGlobals.map((i) => `${GLOBAL_EXPORT_PREFIX}${i}`);
   const hasTable = importedTables + definedTables > 0;
   const tableExport = hasTable ? (tableAlreadyExported ?? TABLE_EXPORT) : undefined;
-  if ([...globalExports, BUDGET_EXPORT].some((n) => exportNames.has(n))) {
-    throw new InvalidWasmError('module already uses the reserved export prefix __shardorm_');
-  }
+  const addedTableExport = tableAlreadyExported ? undefined : tableExport;
+  const reserved = [...exportNames].find((n) => n.startsWith(RESERVED_EXPORT_PREFIX));
+  if (reserved) throw new InvalidWasmError(`module exports "${reserved}": the export prefix ${RESERVED_EXPORT_PREFIX} is reserved for the local replica's instrumentation; rename it`);
 
   const out: Section[] = [];
   let sawGlobal = false;
@@ -91,25 +89,25 @@ export function instrument(original: Uint8Array): InstrumentedModule {
   for (const s of sections) {
     // Sections must stay in order: insert a missing global section before exports etc.
     if (!sawGlobal && s.id !== SectionId.Custom && sectionOrder(s.id) > sectionOrder(SectionId.Global)) {
-      out.push(globalSection(undefined, budgetGlobal));
+      out.push(globalSection(undefined));
       sawGlobal = true;
     }
     if (!sawExport && s.id !== SectionId.Custom && sectionOrder(s.id) > sectionOrder(SectionId.Export)) {
-      out.push(exportSection(undefined, globalExports, mutableGlobals, budgetGlobal, tableAlreadyExported ? undefined : tableExport));
+      out.push(exportSection(undefined, globalExports, mutableGlobals, budgetGlobal, addedTableExport));
       sawExport = true;
     }
     if (s.id === SectionId.Global) {
-      out.push(globalSection(s.body, budgetGlobal));
+      out.push(globalSection(s.body));
       sawGlobal = true;
     } else if (s.id === SectionId.Export) {
-      out.push(exportSection(s.body, globalExports, mutableGlobals, budgetGlobal, tableAlreadyExported ? undefined : tableExport));
+      out.push(exportSection(s.body, globalExports, mutableGlobals, budgetGlobal, addedTableExport));
       sawExport = true;
     } else if (s.id === SectionId.Code) {
       out.push({ id: s.id, body: meterCode(s.body, budgetGlobal) });
     } else out.push(s);
   }
-  if (!sawGlobal) out.push(globalSection(undefined, budgetGlobal));
-  if (!sawExport) out.push(exportSection(undefined, globalExports, mutableGlobals, budgetGlobal, tableExport));
+  if (!sawGlobal) out.push(globalSection(undefined));
+  if (!sawExport) out.push(exportSection(undefined, globalExports, mutableGlobals, budgetGlobal, addedTableExport));
   return { wasm: writeSections(out), globalExports, tableExport };
 }
 
@@ -118,7 +116,8 @@ function sectionOrder(id: number): number {
   return id === SectionId.DataCount ? 9.5 : id;
 }
 
-function globalSection(body: Uint8Array | undefined, budgetGlobal: number): Section {
+/** The module's global section (or none) plus the budget global, which takes the next index. */
+function globalSection(body: Uint8Array | undefined): Section {
   const w = new Writer();
   const r = body ? new Reader(body) : undefined;
   const count = r ? r.u32() : 0;
@@ -126,7 +125,6 @@ function globalSection(body: Uint8Array | undefined, budgetGlobal: number): Sect
   if (r) w.bytes(body!.subarray(r.offset));
   // (global $budget (mut i64) (i64.const 0))
   w.bytes(Uint8Array.from([0x7e, 0x01, 0x42, 0x00, 0x0b]));
-  void budgetGlobal;
   return { id: SectionId.Global, body: w.finish() };
 }
 

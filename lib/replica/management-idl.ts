@@ -21,6 +21,11 @@ export const CanisterSettings = IDL.Record({
   environment_variables: IDL.Opt(IDL.Vec(EnvVar))
 });
 
+/** A `canister_settings` record: the given fields, every other (opt) field absent. */
+export function settingsRecord(partial: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(CanisterSettings._fields.map(([k]) => [k, partial[k] ?? []]));
+}
+
 const DefiniteSettings = IDL.Record({
   controllers: IDL.Vec(IDL.Principal),
   compute_allocation: IDL.Nat,

@@ -5,12 +5,12 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister, MAX_CONTROLLERS, type CanisterSettings } from './canister.js';
-import { ErrorCode, InvalidWasmError, RejectCode, reject, type Rejection } from './errors.js';
+import { canisterNotFound, ErrorCode, InvalidWasmError, RejectCode, reject, type Rejection } from './errors.js';
 import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
 import type { CallResult, Request } from './messages.js';
 import { loadModule, sha256 } from './module-cache.js';
 import { randomBytes } from '../random/prng.js';
-import { Engine, type ManagementHandler } from './scheduler.js';
+import { Engine, MANAGEMENT_ID, type ManagementHandler } from './scheduler.js';
 import { SnapshotManager } from './snapshots.js';
 import { installCode, type InstallMode } from './install.js';
 
@@ -18,8 +18,17 @@ export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 export const CANISTER_CREATION_FEE = 500_000_000_000n;
 export const MAX_CHUNK_BYTES = 1024 * 1024;
 export const MAX_CHUNKS_PER_STORE = 10_000;
+/** Settings of a new canister besides its controllers (the IC's defaults). */
+const DEFAULT_SETTINGS: Omit<CanisterSettings, 'controllers'> = {
+  computeAllocation: 0n,
+  memoryAllocation: 0n,
+  freezingThreshold: 2_592_000n, // 30 days
+  reservedCyclesLimit: 5_000_000_000_000n,
+  logVisibility: 'controllers',
+  wasmMemoryLimit: 3n * 1024n ** 3n,
+  wasmMemoryThreshold: 0n
+};
 /** Methods only canisters may call (ingress is refused, as on mainnet). */
-const MANAGEMENT_PRINCIPAL = Principal.managementCanister();
 const CANISTER_ONLY = new Set(['create_canister', 'raw_rand', 'deposit_cycles']);
 
 /** Thrown inside a handler to answer the call with a rejection. */
@@ -60,16 +69,10 @@ export class Management implements ManagementHandler {
       if (request.origin.kind === 'ingress' && CANISTER_ONLY.has(method)) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Only canisters can call ic00 method ${method}`);
       }
-      let decoded: unknown[];
-      try {
-        decoded = IDL.decode(types[0], request.arg);
-      } catch (error) {
-        return answer({ reject: reject(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `Error decoding candid for ic00 method ${method}: ${(error as Error).message}`) });
-      }
-      const args = (decoded[0] ?? {}) as Record<string, any>;
+      const args = decodeArg(method, types[0], request.arg);
       const ecid = request.effectiveCanisterId;
       const target = args.canister_id ?? args.target_canister;
-      if (request.origin.kind === 'ingress' && ecid && ecid.toText() !== MANAGEMENT_PRINCIPAL.toText() && target instanceof Principal && target.toText() !== ecid.toText()) {
+      if (request.origin.kind === 'ingress' && ecid && ecid.toText() !== MANAGEMENT_ID.toText() && target instanceof Principal && target.toText() !== ecid.toText()) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `effective canister id ${ecid.toText()} does not match the canister_id ${target.toText()} of the ${method} argument`);
       }
       const call: ManagementCall = { request, caller: request.sender, args, accept: (n) => (accepted = n) };
@@ -91,13 +94,7 @@ export class Management implements ManagementHandler {
     try {
       if (method !== 'fetch_canister_logs') refuse(RejectCode.DestinationInvalid, ErrorCode.CanisterMethodNotFound, `Management canister has no query method '${method}'`);
       const [types, results] = MANAGEMENT_METHODS.fetch_canister_logs;
-      let args: { canister_id: Principal };
-      try {
-        args = IDL.decode(types, arg)[0] as unknown as { canister_id: Principal };
-      } catch (error) {
-        return { reject: reject(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `Error decoding candid for ic00 method ${method}: ${(error as Error).message}`) };
-      }
-      const c = this.canister(args.canister_id);
+      const c = this.canister(decodeArg(method, types, arg).canister_id);
       if (c.settings.logVisibility !== 'public' && !c.isController(sender)) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Caller ${sender.toText()} is not allowed to read the logs of canister ${c.idText}`);
       }
@@ -119,8 +116,8 @@ export class Management implements ManagementHandler {
   /** The canister a call is about; rejects unknown ids. */
   canister(id: Principal): Canister {
     const c = this.engine.canisters.get(id.toText());
-    if (!c || c.deleted) refuse(RejectCode.DestinationInvalid, ErrorCode.CanisterNotFound, `Canister ${id.toText()} not found`);
-    return c!;
+    if (!c || c.deleted) throw new Refusal(canisterNotFound(id.toText()));
+    return c;
   }
 
   /** Caller must control the canister (`orSelf`: or be the canister itself). */
@@ -203,7 +200,7 @@ export class Management implements ManagementHandler {
       case 'start_canister': {
         const c = this.controlled(call, a.canister_id, method);
         for (const w of this.stopWaiters.get(c.idText) ?? []) {
-          this.engine.settle(w.origin, { reject: reject(RejectCode.CanisterError, 'IC0511', `Canister ${c.idText}'s stop request was cancelled by start_canister`) }, w.cycles);
+          this.engine.settle(w.origin, { reject: reject(RejectCode.CanisterError, ErrorCode.CanisterStoppingCancelled, `Canister ${c.idText}'s stop request was cancelled by start_canister`) }, w.cycles);
         }
         this.stopWaiters.delete(c.idText);
         c.status = 'running';
@@ -223,6 +220,7 @@ export class Management implements ManagementHandler {
         const caller = this.engine.canisters.get(call.caller.toText());
         if (caller && caller !== c) caller.cycles += c.cycles;
         c.deleted = true;
+        this.snapshots.deleteAllOf(c);
         c.setState(Canister.emptyState());
         this.engine.canisters.delete(c.idText);
         return [];
@@ -238,17 +236,8 @@ export class Management implements ManagementHandler {
 
   private createCanister(call: ManagementCall, settings: Record<string, any> | undefined, cycles: bigint, specified?: Principal): Canister {
     const id = specified ?? this.nextCanisterId();
-    if (this.engine.canisters.has(id.toText())) refuse(RejectCode.CanisterReject, 'IC0205', `canister id ${id.toText()} already exists`);
-    const base: CanisterSettings = {
-      controllers: [call.caller],
-      computeAllocation: 0n,
-      memoryAllocation: 0n,
-      freezingThreshold: 2_592_000n,
-      reservedCyclesLimit: 5_000_000_000_000n,
-      logVisibility: 'controllers',
-      wasmMemoryLimit: 3n * 1024n ** 3n,
-      wasmMemoryThreshold: 0n
-    };
+    if (this.engine.canisters.has(id.toText())) refuse(RejectCode.CanisterReject, ErrorCode.CanisterIdAlreadyExists, `canister id ${id.toText()} already exists`);
+    const base: CanisterSettings = { controllers: [call.caller], ...DEFAULT_SETTINGS };
     const c = new Canister(id, settings ? applySettings(base, settings) : base, cycles, {
       canEnqueue: (from, to, pending) => this.engine.canEnqueue(from, to, pending),
       touched: (canister) => this.onTouched?.(canister),
@@ -273,6 +262,15 @@ export class Management implements ManagementHandler {
       const id = Principal.fromUint8Array(bytes);
       if (!this.engine.canisters.has(id.toText())) return id;
     }
+  }
+}
+
+/** The method's Candid argument record; a payload that does not decode is refused with IC0408. */
+function decodeArg(method: string, types: IDL.Type[], arg: Uint8Array): Record<string, any> {
+  try {
+    return (IDL.decode(types, arg)[0] ?? {}) as Record<string, any>;
+  } catch (error) {
+    return refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `Error decoding candid for ic00 method ${method}: ${(error as Error).message}`);
   }
 }
 

@@ -15,8 +15,6 @@ export type CallResult = { reply: Uint8Array } | { reject: Rejection };
 
 export interface Request {
   kind: 'request';
-  /** Monotonic id, also used by fault injection to name a call. */
-  id: number;
   sender: Principal;
   receiver: Principal;
   method: string;
@@ -35,7 +33,6 @@ export interface Request {
 
 export interface Response {
   kind: 'response';
-  id: number;
   receiver: Principal;
   callbackId: number;
   result: CallResult;

@@ -21,7 +21,6 @@ export interface LoadedModule {
   module: WebAssembly.Module;
   /** SHA-256 of the module as installed (after gunzip), what canister_status reports. */
   hash: Uint8Array;
-  hashHex: string;
   /** The module bytes as installed (gunzipped), for snapshots. */
   original: Uint8Array;
   exports: Set<string>;
@@ -31,6 +30,11 @@ export interface LoadedModule {
   /** Declares Motoko-style enhanced orthogonal persistence: may be upgraded keeping its heap. */
   enhancedOrthogonalPersistence: boolean;
 }
+
+/** Custom sections that declare enhanced orthogonal persistence (heap kept across upgrades). */
+const PERSISTENCE_SECTIONS = ['icp:private enhanced-orthogonal-persistence', 'icp:public enhanced-orthogonal-persistence'];
+/** Custom sections counted in canister_status's custom_sections_size. */
+const ICP_SECTIONS = ['icp:public candid:service', 'icp:private candid:service', 'icp:public candid:args', ...PERSISTENCE_SECTIONS];
 
 const memoryCache = new Map<string, LoadedModule>();
 
@@ -72,10 +76,9 @@ export function loadModule(bytes: Uint8Array): LoadedModule {
       throw new InvalidWasmError(`module imports ${imp.module}.${imp.name} (${imp.kind}); canisters may only import functions from "ic0"`);
     }
   }
-  const icpSections = ['icp:public candid:service', 'icp:private candid:service', 'icp:public candid:args', 'icp:private enhanced-orthogonal-persistence', 'icp:public enhanced-orthogonal-persistence'];
-  const customSectionsSize = icpSections.reduce((n, name) => n + WebAssembly.Module.customSections(module, name).reduce((m, s) => m + s.byteLength, 0), 0);
-  const enhancedOrthogonalPersistence = icpSections.slice(3).some((name) => WebAssembly.Module.customSections(module, name).length > 0);
-  const loaded: LoadedModule = { module, hash, hashHex, original, exports, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, customSectionsSize, enhancedOrthogonalPersistence };
+  const customSectionsSize = ICP_SECTIONS.reduce((n, name) => n + WebAssembly.Module.customSections(module, name).reduce((m, s) => m + s.byteLength, 0), 0);
+  const enhancedOrthogonalPersistence = PERSISTENCE_SECTIONS.some((name) => WebAssembly.Module.customSections(module, name).length > 0);
+  const loaded: LoadedModule = { module, hash, original, exports, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, customSectionsSize, enhancedOrthogonalPersistence };
   memoryCache.set(hashHex, loaded);
   return loaded;
 }

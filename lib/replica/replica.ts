@@ -4,17 +4,16 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister } from './canister.js';
-import { CallRejectedError, ErrorCode, RejectCode, ReplicaError } from './errors.js';
+import { CallRejectedError, canisterNotFound, ErrorCode, ReplicaError, type Rejection } from './errors.js';
 import { INSTRUCTION_LIMITS, type ExecutionKind } from './execution.js';
 import type { FaultRule } from './faults.js';
-import type { CallOutcome, CanisterCertifiedInfo, IngressBackend, IngressMessage } from './ingress.js';
+import { MAX_INGRESS_BYTES, oversizedIngress, type CallOutcome, type CanisterCertifiedInfo, type IngressBackend, type IngressMessage } from './ingress.js';
 import { Management, MAX_CHUNK_BYTES } from './management.js';
 import { sha256 } from './module-cache.js';
-import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
+import { MANAGEMENT_METHODS, settingsRecord, type ManagementMethod } from './management-idl.js';
 import { Xoshiro128, type Random } from '../random/prng.js';
 import { Engine, MANAGEMENT_ID } from './scheduler.js';
 
-export const MAX_INGRESS_BYTES = 2 * 1024 * 1024;
 /** installCode switches to upload_chunk + install_chunked_code above this size (room for Candid). */
 const INSTALL_CHUNK_THRESHOLD = MAX_INGRESS_BYTES - 64 * 1024;
 /** Rounds `runUntilIdle` / a call may take before giving up (a canister looping on timers). */
@@ -70,7 +69,7 @@ export class LocalReplica implements IngressBackend {
   async createCanister(options: { controllers?: Principal[]; cycles?: bigint; sender?: Principal } = {}): Promise<Principal> {
     const [result] = await this.callManagement(
       'provisional_create_canister_with_cycles',
-      { amount: options.cycles === undefined ? [] : [options.cycles], settings: options.controllers ? [settings({ controllers: [options.controllers] })] : [], specified_id: [], sender_canister_version: [] },
+      { amount: options.cycles === undefined ? [] : [options.cycles], settings: options.controllers ? [settingsRecord({ controllers: [options.controllers] })] : [], specified_id: [], sender_canister_version: [] },
       options.sender
     );
     return (result as { canister_id: Principal }).canister_id;
@@ -143,7 +142,7 @@ export class LocalReplica implements IngressBackend {
   // ---- calls ----
 
   async updateCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions & { effectiveCanisterId?: Principal } = {}): Promise<Uint8Array> {
-    const message = { sender: options.sender ?? Principal.anonymous(), canisterId, methodName: method, arg, effectiveCanisterId: options.effectiveCanisterId ?? canisterId };
+    const message = ingress(canisterId, method, arg, options);
     const rejection = await this.inspectIngress(message);
     if (rejection) return unwrap(rejection);
     let outcome: CallOutcome | undefined;
@@ -154,19 +153,16 @@ export class LocalReplica implements IngressBackend {
   }
 
   async queryCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-    return unwrap(await this.query({ sender: options.sender ?? Principal.anonymous(), canisterId, methodName: method, arg, effectiveCanisterId: canisterId }));
+    return unwrap(await this.query(ingress(canisterId, method, arg, options)));
   }
 
-  /** Enqueues an update call without running rounds; the promise settles when it completes. */
+  /**
+   * Enqueues an update call without running rounds (nor canister_inspect_message); the promise
+   * settles when it completes.
+   */
   submitCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.submit({ sender: options.sender ?? Principal.anonymous(), canisterId, methodName: method, arg, effectiveCanisterId: canisterId }, (o) => {
-        try {
-          resolve(unwrap(o));
-        } catch (error) {
-          reject(error);
-        }
-      });
+      this.submit(ingress(canisterId, method, arg, options), (o) => (o.status === 'replied' ? resolve(o.reply) : reject(rejectedError(o))));
     });
   }
 
@@ -269,12 +265,13 @@ export class LocalReplica implements IngressBackend {
 
   async inspectIngress(message: IngressMessage): Promise<CallOutcome | undefined> {
     this.assertOpen();
-    if (message.arg.length > MAX_INGRESS_BYTES) {
-      return { status: 'rejected', rejectCode: RejectCode.CanisterError, rejectMessage: `ingress message of ${message.arg.length} bytes exceeds the ${MAX_INGRESS_BYTES}-byte limit; upload large modules with upload_chunk + install_chunked_code`, errorCode: ErrorCode.CanisterContractViolation };
-    }
+    const oversized = oversizedIngress(message);
+    if (oversized) return oversized;
     if (message.canisterId.toText() === MANAGEMENT_ID.toText()) return undefined;
     const c = this.engine.canisters.get(message.canisterId.toText());
     const refusal = this.engine.refuse(c, message.canisterId);
+    // Ingress to a stopped/stopping canister is still inducted; its execution rejects it, so the
+    // rejection is a certified request status rather than an HTTP-level refusal.
     if (refusal && refusal.errorCode !== ErrorCode.CanisterStopped && refusal.errorCode !== ErrorCode.CanisterStopping) {
       return { status: 'rejected', ...refusal };
     }
@@ -298,8 +295,7 @@ export class LocalReplica implements IngressBackend {
 
   async query(message: IngressMessage): Promise<CallOutcome> {
     this.assertOpen();
-    if (message.arg.length > MAX_INGRESS_BYTES) return (await this.inspectIngress(message))!;
-    return this.engine.query(message.canisterId, message.methodName, message.arg, message.sender, this.certificateProvider?.(message.canisterId));
+    return oversizedIngress(message) ?? this.engine.query(message.canisterId, message.methodName, message.arg, message.sender, this.certificateProvider?.(message.canisterId));
   }
 
   canisterInfo(canisterId: Principal): CanisterCertifiedInfo | undefined {
@@ -322,7 +318,6 @@ export class LocalReplica implements IngressBackend {
     this.assertOpen();
     this.engine.enqueue({
       kind: 'request',
-      id: this.engine.newId(),
       sender: message.sender,
       receiver: message.canisterId,
       method: message.methodName,
@@ -351,7 +346,7 @@ export class LocalReplica implements IngressBackend {
 
   private canisterOrThrow(id: Principal): Canister {
     const c = this.engine.canisters.get(id.toText());
-    if (!c) throw new CallRejectedError(RejectCode.DestinationInvalid, `Canister ${id.toText()} not found`, ErrorCode.CanisterNotFound);
+    if (!c) throw rejectedError(canisterNotFound(id.toText()));
     return c;
   }
 
@@ -360,12 +355,15 @@ export class LocalReplica implements IngressBackend {
   }
 }
 
-function unwrap(outcome: CallOutcome): Uint8Array {
-  if (outcome.status === 'replied') return outcome.reply;
-  throw new CallRejectedError(outcome.rejectCode, outcome.rejectMessage, outcome.errorCode);
+function ingress(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions & { effectiveCanisterId?: Principal }): IngressMessage {
+  return { sender: options.sender ?? Principal.anonymous(), canisterId, methodName: method, arg, effectiveCanisterId: options.effectiveCanisterId ?? canisterId };
 }
 
-function settings(partial: Record<string, unknown>): Record<string, unknown> {
-  const keys = ['controllers', 'compute_allocation', 'memory_allocation', 'freezing_threshold', 'reserved_cycles_limit', 'log_visibility', 'wasm_memory_limit', 'wasm_memory_threshold', 'environment_variables'];
-  return Object.fromEntries(keys.map((k) => [k, partial[k] ?? []]));
+function unwrap(outcome: CallOutcome): Uint8Array {
+  if (outcome.status === 'replied') return outcome.reply;
+  throw rejectedError(outcome);
+}
+
+function rejectedError(r: Rejection): CallRejectedError {
+  return new CallRejectedError(r.rejectCode, r.rejectMessage, r.errorCode);
 }

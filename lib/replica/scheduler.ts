@@ -5,8 +5,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Principal } from '@dfinity/principal';
 import { executionFee, UPDATE_BASE_FEE, type Canister } from './canister.js';
-import { CanisterTrap, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
-import { Execution, INSTRUCTION_LIMITS, type ExecutionKind, type OutgoingCall } from './execution.js';
+import { CanisterTrap, canisterNotFound, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
+import { concatChunks, Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import { runCompositeQuery } from './composite.js';
 import { Faults } from './faults.js';
 import type { CallOutcome } from './ingress.js';
@@ -43,11 +43,11 @@ export class Engine {
   constructor(
     readonly random: Random,
     public time: bigint,
-    /** Per-kind instruction limits (the IC's by default; tests lower them). */
-    readonly limits: Record<ExecutionKind, bigint> = INSTRUCTION_LIMITS
+    /** Per-kind instruction limits (INSTRUCTION_LIMITS unless a test lowers them). */
+    readonly limits: Record<ExecutionKind, bigint>
   ) {}
 
-  newId(): number {
+  private newId(): number {
     return this.nextId++;
   }
 
@@ -67,8 +67,9 @@ export class Engine {
     return n;
   }
 
-  canEnqueue(from: Principal, to: Uint8Array, pending = 0): boolean {
-    return (this.pairCounts.get(`${from.toText()}|${Principal.fromUint8Array(to).toText()}`) ?? 0) + pending < MAX_QUEUE_MESSAGES;
+  /** Whether `from` may queue one more request to `to`, with `pending` more already made in this execution. */
+  canEnqueue(from: Principal, to: Uint8Array, pending: number): boolean {
+    return (this.pairCounts.get(pairKey(from, Principal.fromUint8Array(to))) ?? 0) + pending < MAX_QUEUE_MESSAGES;
   }
 
   enqueue(message: Message): void {
@@ -118,7 +119,7 @@ export class Engine {
   settle(origin: Origin, result: CallResult, refund: bigint): void {
     if (origin.kind === 'ingress') origin.settle(outcomeOf(result));
     else if (origin.kind === 'canister') {
-      this.enqueue({ kind: 'response', id: this.newId(), receiver: origin.caller, callbackId: origin.callbackId, result, refund });
+      this.enqueue({ kind: 'response', receiver: origin.caller, callbackId: origin.callbackId, result, refund });
     }
   }
 
@@ -131,7 +132,7 @@ export class Engine {
     if (canister!.hasExport(`canister_composite_query ${method}`)) return outcomeOf(runCompositeQuery(this, canister!, method, arg, sender, dataCertificate));
     const entry = `canister_query ${method}`;
     if (!canister!.hasExport(entry)) {
-      return outcomeOf({ reject: reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${canisterId.toText()}: Canister has no query method '${method}'.`) });
+      return outcomeOf({ reject: methodNotFound(canister!, 'query', method) });
     }
     const exec = this.execution('query', { arg, caller: sender.toUint8Array(), methodName: method, dataCertificate });
     const outcome = this.faults.onExecute(canister!.idText, method) ?? canister!.execute(exec, entry).trap;
@@ -152,7 +153,7 @@ export class Engine {
   }
 
   /** A new execution of `kind` at the current time, with this replica's instruction limit. */
-  execution(kind: ExecutionKind, input: Partial<Execution['input']>): Execution {
+  execution(kind: ExecutionKind, input: Partial<ExecutionInput>): Execution {
     const defaults = { arg: new Uint8Array(0), caller: MANAGEMENT_ID.toUint8Array(), methodName: '', time: this.time, cyclesAvailable: 0n, cyclesRefunded: 0n, alreadyResponded: false, deadline: 0n, contextInstructions: 0n };
     return new Execution({ kind, ...defaults, ...input }, this.limits[kind]);
   }
@@ -170,7 +171,7 @@ export class Engine {
 
   /** Why a message to this canister cannot run, or undefined. */
   refuse(canister: Canister | undefined, id: Principal, isQuery = false): Rejection | undefined {
-    if (!canister || canister.deleted) return reject(RejectCode.DestinationInvalid, ErrorCode.CanisterNotFound, `Canister ${id.toText()} not found`);
+    if (!canister || canister.deleted) return canisterNotFound(id.toText());
     if (canister.status === 'stopped') return reject(RejectCode.CanisterError, ErrorCode.CanisterStopped, `Canister ${id.toText()} is stopped`);
     if (canister.status === 'stopping' && !isQuery) return reject(RejectCode.CanisterError, ErrorCode.CanisterStopping, `Canister ${id.toText()} is stopping`);
     if (!canister.module) return reject(RejectCode.CanisterError, ErrorCode.CanisterWasmModuleNotFound, `Canister ${id.toText()} has no Wasm module installed; install code first`);
@@ -190,9 +191,9 @@ export class Engine {
       entry = `canister_query ${request.method}`;
       kind = 'replicated_query';
       if (c.hasExport(`canister_composite_query ${request.method}`)) {
-        return fail(reject(RejectCode.CanisterError, 'IC0527', `Error from Canister ${c.idText}: Composite query cannot be called in replicated mode; call '${request.method}' as a query.`));
+        return fail(reject(RejectCode.CanisterError, ErrorCode.CompositeQueryCalledInReplicatedMode, `Error from Canister ${c.idText}: Composite query cannot be called in replicated mode; call '${request.method}' as a query.`));
       }
-      if (!c.hasExport(entry)) return fail(reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${c.idText}: Canister has no update method '${request.method}'.`));
+      if (!c.hasExport(entry)) return fail(methodNotFound(c, 'update', request.method));
     }
     if (c.cycles < UPDATE_BASE_FEE) {
       return fail(reject(RejectCode.SysTransient, ErrorCode.CanisterOutOfCycles, `Canister ${c.idText} is out of cycles: it has ${c.cycles} and needs at least ${UPDATE_BASE_FEE}; top it up with deposit_cycles`));
@@ -277,11 +278,10 @@ export class Engine {
     ctx.outstanding++;
     const request: Request = {
       kind: 'request',
-      id: this.newId(),
       sender: c.id,
       receiver: Principal.fromUint8Array(call.callee),
       method: call.method,
-      arg: concat(call.arg),
+      arg: concatChunks(call.arg),
       cycles: call.cycles,
       origin: { kind: 'canister', caller: c.id, callbackId: cb.id },
       deadline
@@ -313,7 +313,7 @@ export class Engine {
     for (const cb of this.callbacks.values()) {
       if (cb.deadline === 0n || cb.deadline > this.time) continue;
       cb.deadline = 0n;
-      this.enqueue({ kind: 'response', id: this.newId(), receiver: cb.canister.id, callbackId: cb.id, result: { reject: reject(RejectCode.SysUnknown, ErrorCode.DeadlineExpired, 'Call deadline has expired.') }, refund: 0n });
+      this.enqueue({ kind: 'response', receiver: cb.canister.id, callbackId: cb.id, result: { reject: reject(RejectCode.SysUnknown, ErrorCode.DeadlineExpired, 'Call deadline has expired.') }, refund: 0n });
     }
   }
 
@@ -326,13 +326,24 @@ export class Engine {
   }
 
   private adjustPair(request: Request, delta: number): void {
-    const key = `${request.sender.toText()}|${request.receiver.toText()}`;
-    this.pairCounts.set(key, (this.pairCounts.get(key) ?? 0) + delta);
+    const key = pairKey(request.sender, request.receiver);
+    const count = (this.pairCounts.get(key) ?? 0) + delta;
+    invariant(count >= 0, `more requests delivered than queued from ${key}`);
+    if (count === 0) this.pairCounts.delete(key);
+    else this.pairCounts.set(key, count);
   }
+}
+
+function pairKey(from: Principal, to: Principal): string {
+  return `${from.toText()}|${to.toText()}`;
 }
 
 export function trapRejection(c: Canister, trap: CanisterTrap): Rejection {
   return reject(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
+}
+
+export function methodNotFound(c: Canister, kind: 'query' | 'update', method: string): Rejection {
+  return reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${c.idText}: Canister has no ${kind} method '${method}'.`);
 }
 
 export function noReply(c: Canister): Rejection {
@@ -344,15 +355,4 @@ function responseDigest(exec: Execution): string {
   if (!r) return '-';
   if ('reject' in r) return `reject:${r.reject.rejectMessage}`;
   return createHash('sha256').update(r.reply).digest('hex').slice(0, 16);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

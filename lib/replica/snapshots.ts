@@ -3,13 +3,13 @@
 // per MiB. A snapshot may be loaded onto another canister when the caller controls both (the
 // clone-and-prune split of ShardORM relies on it). Snapshots can be downloaded and uploaded in
 // chunks (read/upload_canister_snapshot_metadata/data).
-import type { Canister, ExecutionState } from './canister.js';
+import { cloneExecutionState, type Canister, type ExecutionState } from './canister.js';
 import { ErrorCode, RejectCode } from './errors.js';
 import { HeapStore } from './heap.js';
 import { refuse, type Management, type ManagementCall } from './management.js';
 import { loadModule, sha256 } from './module-cache.js';
 import type { Engine } from './scheduler.js';
-import { StableMemory, WASM_PAGE } from './stable-memory.js';
+import { forEachPageSpan, StableMemory, WASM_PAGE } from './stable-memory.js';
 
 export const MAX_SNAPSHOTS_PER_CANISTER = 10;
 export const MAX_SNAPSHOT_DATA_CHUNK = 2_000_000;
@@ -91,7 +91,7 @@ export class SnapshotManager {
         requireStopped(c, 'load a snapshot onto it');
         const snap = this.lookup(a.snapshot_id);
         if (snap.owner !== c) this.management.controlled(call, snap.owner.id, method);
-        const state = cloneState(snap.state);
+        const state = cloneExecutionState(snap.state);
         if (!state.module && snap.uploadedWasm) state.module = loadModule(snap.uploadedWasm);
         this.engine.rejectOpenContexts(c, `Canister ${c.idText} was restored from a snapshot.`);
         c.setState(state);
@@ -165,12 +165,17 @@ export class SnapshotManager {
     const off = Number(offset);
     const len = Number(size);
     if (len > MAX_SNAPSHOT_DATA_CHUNK) refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `read at most ${MAX_SNAPSHOT_DATA_CHUNK} bytes per call`);
-    const total = name === 'wasm_module' ? wasmOf(snap).length : name === 'main_memory' ? snap.state.heap.byteLength : snap.state.stable.byteLength;
+    const total = regionSize(snap, name);
     if (off + len > total) refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `${name} range ${off}+${len} is beyond its size ${total}`);
     if (name === 'wasm_module') return wasmOf(snap).slice(off, off + len);
     const out = new Uint8Array(len);
     if (name === 'stable_memory') snap.state.stable.read(off, len, out, 0);
-    else forPages(off, len, (page, inPage, at, n) => out.set((snap.state.heap.page(page) ?? new Uint8Array(WASM_PAGE)).subarray(inPage, inPage + n), at));
+    else {
+      forEachPageSpan(off, len, (page, inPage, at, n) => {
+        const data = snap.state.heap.page(page); // absent pages are zero, as `out` already is
+        if (data) out.set(data.subarray(inPage, inPage + n), at);
+      });
+    }
     return out;
   }
 
@@ -181,19 +186,24 @@ export class SnapshotManager {
     }
     const [name, { offset }] = Object.entries(kind)[0] as [string, { offset: bigint }];
     const off = Number(offset);
-    const total = name === 'wasm_module' ? snap.uploadedWasm!.length : name === 'main_memory' ? snap.state.heap.byteLength : snap.state.stable.byteLength;
+    const total = regionSize(snap, name);
     if (off + chunk.length > total) refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `${name} upload ${off}+${chunk.length} is beyond the size ${total} declared in the metadata`);
     if (name === 'wasm_module') snap.uploadedWasm!.set(chunk, off);
     else if (name === 'stable_memory') {
       snap.state.stable.write(off, chunk);
       snap.state.stable.commit();
     } else {
-      forPages(off, chunk.length, (page, inPage, at, n) => {
-        const data = (snap.state.heap.page(page) ?? new Uint8Array(WASM_PAGE)).slice();
+      forEachPageSpan(off, chunk.length, (page, inPage, at, n) => {
+        const data = snap.state.heap.page(page)?.slice() ?? new Uint8Array(WASM_PAGE);
         data.set(chunk.subarray(at, at + n), inPage);
         snap.state.heap.setPage(page, data);
       });
     }
+  }
+
+  /** A deleted canister's snapshots go with it. */
+  deleteAllOf(c: Canister): void {
+    for (const snap of this.of(c)) this.delete(snap);
   }
 
   private of(c: Canister): Snapshot[] {
@@ -219,7 +229,7 @@ export class SnapshotManager {
 
   private lookup(id: Uint8Array): Snapshot {
     const snap = this.byId.get(Buffer.from(id).toString('hex'));
-    if (!snap || snap.owner.deleted) refuse(RejectCode.DestinationInvalid, ErrorCode.CanisterSnapshotNotFound, `Could not find the snapshot ID ${Buffer.from(id).toString('hex')}`);
+    if (!snap) refuse(RejectCode.DestinationInvalid, ErrorCode.CanisterSnapshotNotFound, `Could not find the snapshot ID ${Buffer.from(id).toString('hex')}`);
     return snap!;
   }
 
@@ -231,12 +241,13 @@ export class SnapshotManager {
   }
 }
 
-function cloneState(s: ExecutionState): ExecutionState {
-  return { ...s, heap: s.heap.clone(), globals: [...s.globals], stable: s.stable.clone(), certifiedData: s.certifiedData.slice() };
-}
-
 function wasmOf(snap: Snapshot): Uint8Array {
   return snap.state.module?.original ?? snap.uploadedWasm ?? new Uint8Array(0);
+}
+
+/** Size in bytes of one region a snapshot is downloaded/uploaded by (`wasm_module`, `main_memory`, `stable_memory`). */
+function regionSize(snap: Snapshot, region: string): number {
+  return region === 'wasm_module' ? wasmOf(snap).length : region === 'main_memory' ? snap.state.heap.byteLength : snap.state.stable.byteLength;
 }
 
 function snapshotSize(snap: Snapshot): bigint {
@@ -255,15 +266,6 @@ function u64(n: bigint): number[] {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, n);
   return [...b];
-}
-
-function forPages(offset: number, length: number, f: (page: number, inPage: number, at: number, n: number) => void): void {
-  for (let done = 0; done < length; ) {
-    const pos = offset + done;
-    const n = Math.min(length - done, WASM_PAGE - (pos % WASM_PAGE));
-    f(Math.floor(pos / WASM_PAGE), pos % WASM_PAGE, done, n);
-    done += n;
-  }
 }
 
 /** Snapshots capture or replace a whole state: as dfx and the IC docs require, the canister must be stopped. */

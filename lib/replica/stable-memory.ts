@@ -1,12 +1,26 @@
 // Stable memory as a sparse map of 64 KiB pages with copy-on-write and a per-execution undo log.
 // Growing costs nothing (Azle grows to 64 MiB at init and touches a few pages); a page array is
 // never mutated once committed, so snapshots and clones share pages safely (O(pages) pointers).
-import { CanisterTrap, ErrorCode } from './errors.js';
+import { CanisterTrap, ErrorCode, invariant } from './errors.js';
 
 export const WASM_PAGE = 65536;
 /** 500 GiB, the IC's stable memory limit. */
 export const MAX_STABLE_PAGES = (500 * 1024 * 1024 * 1024) / WASM_PAGE;
 const ZERO_PAGE = new Uint8Array(WASM_PAGE);
+
+/**
+ * Splits the byte range [offset, offset + length) at 64 KiB page boundaries: `f` gets the page
+ * index, the offset inside that page, how many bytes of the range came before, and the span length.
+ */
+export function forEachPageSpan(offset: number, length: number, f: (page: number, inPage: number, done: number, n: number) => void): void {
+  for (let done = 0; done < length; ) {
+    const pos = offset + done;
+    const inPage = pos % WASM_PAGE;
+    const n = Math.min(length - done, WASM_PAGE - inPage);
+    f(Math.floor(pos / WASM_PAGE), inPage, done, n);
+    done += n;
+  }
+}
 
 export class StableMemory {
   private pages: Map<number, Uint8Array>;
@@ -37,7 +51,7 @@ export class StableMemory {
 
   /** A copy sharing page arrays: O(pages), used by snapshots and upgrade rollback. */
   clone(): StableMemory {
-    if (this.undo.size !== 0) throw new Error('StableMemory.clone during an execution');
+    invariant(this.undo.size === 0, 'StableMemory.clone during an execution');
     return new StableMemory(new Map(this.pages), this.sizePages);
   }
 
@@ -51,30 +65,16 @@ export class StableMemory {
 
   read(offset: number, length: number, into: Uint8Array, at: number): void {
     this.check(offset, length);
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const page = Math.floor(pos / WASM_PAGE);
-      const inPage = pos % WASM_PAGE;
-      const n = Math.min(length - done, WASM_PAGE - inPage);
+    forEachPageSpan(offset, length, (page, inPage, done, n) => {
       const data = this.pages.get(page);
       if (data) into.set(data.subarray(inPage, inPage + n), at + done);
       else into.fill(0, at + done, at + done + n);
-      done += n;
-    }
+    });
   }
 
   write(offset: number, data: Uint8Array): void {
     this.check(offset, data.length);
-    let done = 0;
-    while (done < data.length) {
-      const pos = offset + done;
-      const page = Math.floor(pos / WASM_PAGE);
-      const inPage = pos % WASM_PAGE;
-      const n = Math.min(data.length - done, WASM_PAGE - inPage);
-      this.writablePage(page).set(data.subarray(done, done + n), inPage);
-      done += n;
-    }
+    forEachPageSpan(offset, data.length, (page, inPage, done, n) => this.writablePage(page).set(data.subarray(done, done + n), inPage));
   }
 
   /** Ends an execution keeping its writes. */

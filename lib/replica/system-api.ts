@@ -1,10 +1,10 @@
 // The `ic0` System API as Wasm imports. Every function checks that it may be called from the
 // current execution kind (the spec's availability table) and records effects on the Execution;
 // nothing reaches replica state until the execution finishes without trapping.
-import { CanisterTrap, ErrorCode } from './errors.js';
-import type { Execution, ExecutionKind, OutgoingCall } from './execution.js';
+import { CanisterTrap, ErrorCode, RejectCode } from './errors.js';
+import { concatChunks, type Execution, type ExecutionKind, type OutgoingCall } from './execution.js';
 import type { StableMemory } from './stable-memory.js';
-import { SUPPORTED_SYSTEM_API, unsupportedMessage } from './system-api-support.js';
+import { unsupportedMessage } from './system-api-support.js';
 
 export const MAX_REPLY_BYTES = 2 * 1024 * 1024;
 /** Same-subnet inter-canister request limit (every local canister lives on one subnet). */
@@ -12,6 +12,10 @@ export const MAX_INTER_CANISTER_PAYLOAD = 10 * 1024 * 1024;
 export const MAX_METHOD_NAME_BYTES = 20_000;
 export const MAX_CERTIFIED_DATA = 32;
 const WASM32_STABLE_LIMIT_PAGES = 65536;
+/** debug_print and trap messages are cut to this many bytes (bounds canister log growth). */
+const MAX_LOG_MESSAGE_BYTES = 16 * 1024;
+/** call_with_best_effort_response clamps its timeout to [1, this] seconds. */
+const MAX_BEST_EFFORT_TIMEOUT_SECONDS = 300;
 
 export interface SystemApiHost {
   exec(): Execution;
@@ -119,11 +123,11 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     },
     msg_reply: () => {
       const exec = respond('msg_reply');
-      exec.response = { reply: concat(exec.replyChunks, exec.replySize) };
+      exec.response = { reply: concatChunks(exec.replyChunks) };
     },
     msg_reject: (src: number, size: number) => {
       const exec = respond('msg_reject');
-      exec.response = { reject: { rejectCode: 4, rejectMessage: text(read(src, size)), errorCode: ErrorCode.CanisterRejectedMessage } };
+      exec.response = { reject: { rejectCode: RejectCode.CanisterReject, rejectMessage: text(read(src, size)), errorCode: ErrorCode.CanisterRejectedMessage } };
     },
     msg_cycles_available128: (dst: number) => {
       const exec = allow('msg_cycles_available128', CYCLES);
@@ -165,7 +169,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     call_with_best_effort_response: (timeout: number) => {
       const call = pendingCall(allow('call_with_best_effort_response', CALLING), 'call_with_best_effort_response');
       if (call.timeoutSeconds !== undefined) throw new CanisterTrap('ic0.call_with_best_effort_response called twice', ErrorCode.CanisterContractViolation);
-      call.timeoutSeconds = Math.min(Math.max(timeout >>> 0, 1), 300);
+      call.timeoutSeconds = Math.min(Math.max(timeout >>> 0, 1), MAX_BEST_EFFORT_TIMEOUT_SECONDS);
     },
     call_cycles_add128: (high: bigint, low: bigint) => {
       const exec = allow('call_cycles_add128', ['update', 'reply', 'reject', 'timer', 'heartbeat']);
@@ -234,11 +238,11 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     is_controller: (src: number, size: number) => (allow('is_controller', ALL), host.isController(read(src, size)) ? 1 : 0),
     in_replicated_execution: () => (allow('in_replicated_execution', ALL).replicated ? 1 : 0),
     debug_print: (src: number, size: number) => {
-      allow('debug_print', ALL).logs.push(text(read(src, Math.min(size >>> 0, 16 * 1024))));
+      allow('debug_print', ALL).logs.push(text(read(src, Math.min(size >>> 0, MAX_LOG_MESSAGE_BYTES))));
     },
     trap: (src: number, size: number) => {
       allow('trap', ALL);
-      throw new CanisterTrap(`Canister called \`ic0.trap\` with message: '${text(read(src, Math.min(size >>> 0, 16 * 1024)))}'`, ErrorCode.CanisterCalledTrap);
+      throw new CanisterTrap(`Canister called \`ic0.trap\` with message: '${text(read(src, Math.min(size >>> 0, MAX_LOG_MESSAGE_BYTES)))}'`, ErrorCode.CanisterCalledTrap);
     },
     cycles_burn128: (high: bigint, low: bigint, dst: number) => {
       const exec = allow('cycles_burn128', MUTATING);
@@ -257,10 +261,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     if (!exec.pending) throw new CanisterTrap(`ic0.${name} called without a call under construction (call_new first)`, ErrorCode.CanisterContractViolation);
     return exec.pending;
   };
-  for (const name of Object.keys(api)) {
-    if (!SUPPORTED_SYSTEM_API.includes(name)) throw new Error(`system-api-support.ts does not list ic0.${name}`);
-  }
-  return api;
+  return api; // __tests__/replica/units.test.ts checks that its names are exactly SUPPORTED_SYSTEM_API
 }
 
 /** Import object for a module: supported functions, and trapping stubs for the rest it imports. */
@@ -273,14 +274,4 @@ export function ic0Imports(module: WebAssembly.Module, api: Record<string, Funct
     });
   }
   return { ic0 };
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

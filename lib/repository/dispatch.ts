@@ -41,14 +41,18 @@ export class Dispatcher {
       }
       const r = response.results[0];
       if (r?.kind !== 'map') throw new RoutingError(`shard ${shard} did not return its partition map`);
-      const fresh = partitionerFromJSON(r.map);
-      if (fresh.epoch > this.map.epoch) this.map = fresh;
+      this.adopt(r.map);
       return;
     }
     if (this.bootstrap === undefined) {
       throw new RoutingError('no shard of the cached partition map answers: give the client a bootstrap (the manager) or a fresh map');
     }
-    const fresh = partitionerFromJSON(await this.bootstrap());
+    this.adopt(await this.bootstrap());
+  }
+
+  /** Takes `json` as the cached map when it is newer (maps only move forward). */
+  private adopt(json: PartitionerJSON): void {
+    const fresh = partitionerFromJSON(json);
     if (fresh.epoch > this.map.epoch) this.map = fresh;
   }
 
@@ -71,10 +75,11 @@ export class Dispatcher {
         throw new RoutingError(`ops still moved after ${MAX_ROUTE_RETRIES} map refreshes: the cluster is reconfiguring; retry later`);
       }
       const groups = new Map<ShardId, number[]>();
+      const shards = this.map.shards(); // a copy: once per attempt, not once per op
       for (const i of pending) {
         const op = ops[i];
         if (!('hash' in op) || op.hash === undefined) throw new Error(`Dispatcher.run: op ${op.kind} has no hash; use fanOut`);
-        const to = this.entry(this.map.shardFor(op.hash), this.map.shards());
+        const to = this.entry(this.map.shardFor(op.hash), shards);
         const g = groups.get(to) ?? [];
         g.push(i);
         groups.set(to, g);

@@ -2,12 +2,11 @@
 // StableBTreeMap and MemoryCluster runs on a MemoryKv. It trusts nothing in the request: values
 // are decoded and checked against the key they are written under, sizes are bounded, and a
 // failing op throws before it writes anything (each op is atomic; a batch is not).
-import { IDL } from '@dfinity/candid';
-import { codecFor, type EntityCodec, type PlainRecord } from '../model/codec.js';
+import { codecFor, readStoredVersion, type EntityCodec, type PlainRecord } from '../model/codec.js';
 import { ConflictError, ValidationError } from '../model/errors.js';
 import { indexEntryKey, rowAddress, rowPrefix } from '../model/entity-keys.js';
 import { compareBytes, hashOfStorageKey, prefixEnd } from '../model/keys.js';
-import type { EntityMetadata } from '../model/metadata.js';
+import { versionValue, type EntityMetadata, type FieldMeta } from '../model/metadata.js';
 import type { EntityRegistry } from '../model/registry.js';
 import type { Op, OpResult } from './protocol.js';
 import { MAX_SCAN_LIMIT } from './protocol.js';
@@ -59,11 +58,9 @@ function versionNumber(v: unknown): bigint {
   return typeof v === 'bigint' ? v : BigInt((v as number | undefined) ?? 0);
 }
 
-/** The next @Version value, in the JS type of the field (bigint for nat/nat64, number below). */
-function bumpVersion(meta: EntityMetadata, current: unknown): unknown {
-  const next = versionNumber(current) + 1n;
-  const f = meta.versionField as NonNullable<EntityMetadata['versionField']>;
-  return f.type instanceof IDL.FixedNatClass && f.type._bits <= 32 ? Number(next) : next;
+/** The next @Version value, in the JS type of the field. */
+function bumpVersion(meta: EntityMetadata, current: unknown): number | bigint {
+  return versionValue(meta.versionField as FieldMeta, versionNumber(current) + 1n);
 }
 
 function describeKey(meta: EntityMetadata, rec: PlainRecord): string {
@@ -129,11 +126,13 @@ function update(ctx: ShardContext, op: Extract<Op, { kind: 'update' }>): OpResul
 
 function remove(ctx: ShardContext, op: Extract<Op, { kind: 'delete' }>): OpResult {
   const codec = codecOf(ctx, op.collection);
-  const old = ctx.kv.delete(op.key);
-  if (old !== undefined && codec.meta.indexes.length > 0) {
-    for (const k of indexKeys(codec.meta, codec.decode(old).record, op.hash)) ctx.kv.delete(k);
-  }
-  return { kind: 'deleted', existed: old !== undefined };
+  const old = ctx.kv.get(op.key);
+  if (old === undefined) return { kind: 'deleted', existed: false };
+  // Index keys first: a value that does not decode throws before anything is deleted.
+  const stale = codec.meta.indexes.length > 0 ? indexKeys(codec.meta, codec.decode(old).record, op.hash) : [];
+  ctx.kv.delete(op.key);
+  for (const k of stale) ctx.kv.delete(k);
+  return { kind: 'deleted', existed: true };
 }
 
 /** Up to `limit` owned entries with `prefix`, strictly after `after`. */
@@ -216,7 +215,7 @@ export function upgradeRows(ctx: ShardContext, meta: EntityMetadata, after: Uint
   const page = ctx.kv.range(after === undefined ? rowPrefix(meta) : keySuccessor(after), prefixEnd(rowPrefix(meta)), limit);
   let rewritten = 0;
   for (const [key, value] of page) {
-    if (((value[1] << 8) | value[2]) >= meta.version) continue;
+    if (readStoredVersion(value) >= meta.version) continue;
     // Index entries were written from the record as stored (before the hook), so drop those.
     const stored = codec.decode(value, false).record;
     const upgraded = codec.decode(value).record;

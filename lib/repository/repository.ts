@@ -1,14 +1,13 @@
 // Repository<T>: the typed API over a Dispatcher (routing) and the shards' executors. The same
 // class serves a client (agent transport), a canister (inter-canister transport + local store)
 // and MemoryCluster (in-process transport); only the ShardTransport differs.
-import { IDL } from '@dfinity/candid';
 import { codecFor, type EntityCodec, type PlainRecord } from '../model/codec.js';
 import { fromWireError, ValidationError } from '../model/errors.js';
 import { indexValuePrefix, rowAddress, rowPrefix, shardKeyRowPrefix } from '../model/entity-keys.js';
 import { compareBytes } from '../model/keys.js';
 import { hydrate, toRecord } from '../model/hydrate.js';
 import type { EntityClass, EntityMetadata } from '../model/metadata.js';
-import { getEntityMetadata } from '../model/metadata.js';
+import { getEntityMetadata, versionValue } from '../model/metadata.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Dispatcher } from './dispatch.js';
 import { DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT, type Op, type OpResult } from './protocol.js';
@@ -147,7 +146,7 @@ export class Repository<T extends object> {
     if (typeof entity !== 'object' || entity === null) throw new ValidationError(`${mode} expects a ${this.meta.className} object`);
     const rec: PlainRecord = toRecord(this.meta as EntityMetadata, entity);
     const vf = this.meta.versionField;
-    if (vf !== undefined && (rec[vf.name] === undefined || rec[vf.name] === null)) rec[vf.name] = zeroOf(vf.type);
+    if (vf !== undefined && (rec[vf.name] === undefined || rec[vf.name] === null)) rec[vf.name] = versionValue(vf, 0n);
     const value = this.codec.encode(rec);
     const addr = rowAddress(this.meta as EntityMetadata, rec);
     const [r] = await this.dispatcher.run([{ kind: 'put', collection: this.meta.name, hash: addr.hash, key: addr.key, value, mode }]);
@@ -184,8 +183,4 @@ function pageLimit(limit: number | undefined): number {
     throw new ValidationError(`limit ${n} must be an integer in [1, ${MAX_SCAN_LIMIT}]: page through larger results with the cursor`);
   }
   return n;
-}
-
-function zeroOf(type: IDL.Type): number | bigint {
-  return type instanceof IDL.FixedNatClass && type._bits <= 32 ? 0 : 0n;
 }

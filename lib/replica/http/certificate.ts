@@ -3,8 +3,8 @@
 // them with @noble/curves' `verifyShortSignature` (DST BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_).
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { bls12_381 } from '@noble/curves/bls12-381';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
-import { type HashTree, reconstruct } from './hash-tree.js';
+import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils';
+import type { LabeledTree, Selection } from './hash-tree.js';
 
 const STATE_ROOT_DOMAIN = concatBytes(new Uint8Array([13]), utf8ToBytes('ic-state-root'));
 /** Signing costs milliseconds; identical trees (e.g. repeated polls) reuse their signature. */
@@ -15,16 +15,19 @@ export class CertificateSigner {
 
   constructor(private readonly blsSecretKey: Uint8Array) {}
 
-  /** The CBOR certificate for a witness `tree` of the current certified state. */
-  certify(tree: HashTree): Uint8Array {
-    const root = reconstruct(tree);
-    const key = Buffer.from(root).toString('hex');
+  /**
+   * The CBOR certificate revealing `selection` of the certified state `tree`. The signed root is
+   * the tree's memoized hash, which every witness of it reconstructs to (hash-tree.test.ts).
+   */
+  certify(tree: LabeledTree, selection: Selection): Uint8Array {
+    const root = tree.hash();
+    const key = bytesToHex(root);
     let signature = this.#cache.get(key);
     if (signature === undefined) {
       signature = bls12_381.signShortSignature(concatBytes(STATE_ROOT_DOMAIN, root), this.blsSecretKey);
       if (this.#cache.size >= SIGNATURE_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(key, signature);
     }
-    return encodeWithSelfDescribedTag({ tree, signature });
+    return encodeWithSelfDescribedTag({ tree: tree.witness(selection), signature });
   }
 }

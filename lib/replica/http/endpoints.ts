@@ -4,16 +4,17 @@
 import { hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { Principal } from '@dfinity/principal';
-import { concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { RejectCode } from '../errors.js';
 import type { CallOutcome, IngressBackend, IngressMessage } from '../ingress.js';
 import { CertificateSigner } from './certificate.js';
 import { type AuthenticatedRequest, authenticate } from './envelope.js';
-import { badRequest, forbidden } from './errors.js';
-import { selectionOf } from './hash-tree.js';
+import { badRequest, forbidden, messageOf } from './errors.js';
+import { type LabeledTree, selectionOf } from './hash-tree.js';
 import type { ReplicaKeys } from './keys.js';
 import { RequestLog } from './request-log.js';
-import { buildStateTree } from './state-tree.js';
+import { buildStateTree, subnetTree } from './state-tree.js';
 
 /**
  * A data certificate (handed to canisters in queries) is reused while the canister's certified
@@ -27,6 +28,13 @@ export const SYNC_CALL_TIMEOUT_MS = 10_000;
 /** How long shutting down waits for calls still executing before it gives up on them. */
 export const DRAIN_TIMEOUT_MS = 5_000;
 const MANAGEMENT_CANISTER = Principal.managementCanister();
+/** First labels a read_state may ask for, per endpoint (interface spec, "Request: Read state"). */
+const READABLE_PATHS: Record<'canister' | 'subnet', readonly string[]> = {
+  subnet: ['time', 'subnet', 'canister_ranges'],
+  canister: ['time', 'subnet', 'request_status', 'canister', 'api_boundary_nodes']
+};
+/** The /canister/<id>/<field> a read_state may ask for (certified_data is for queries' certificates). */
+const READABLE_CANISTER_FIELDS: readonly string[] = ['module_hash', 'controllers', 'metadata'];
 /** PKCS#8 wrapping of a raw Ed25519 seed, for Node's native signer. */
 const ED25519_PKCS8_PREFIX = hexToBytes('302e020100300506032b657004220420');
 
@@ -53,6 +61,7 @@ export class IcHttpInterface {
   /** Completion of each call still executing, by request id (hex). */
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #signer: CertificateSigner;
+  readonly #subnet: LabeledTree;
   readonly #nodeKey: KeyObject;
   readonly #clock: () => number;
   readonly #live: boolean;
@@ -64,6 +73,7 @@ export class IcHttpInterface {
     private readonly options: EndpointOptions
   ) {
     this.#signer = new CertificateSigner(options.keys.blsSecretKey);
+    this.#subnet = subnetTree(options.keys);
     this.#nodeKey = createPrivateKey({ key: Buffer.from(concatBytes(ED25519_PKCS8_PREFIX, options.keys.nodeSecretKey)), format: 'der', type: 'pkcs8' });
     this.#clock = options.clock ?? Date.now;
     this.#live = options.live ?? true;
@@ -142,7 +152,7 @@ export class IcHttpInterface {
 
   #submit(request: AuthenticatedRequest, message: IngressMessage): void {
     this.log.accept(request.requestId, request.sender, request.ingressExpiryNs);
-    const key = Buffer.from(request.requestId).toString('hex');
+    const key = bytesToHex(request.requestId);
     const done = this.backend
       .submitIngress(message)
       .catch(error => this.#engineFailure(error))
@@ -155,12 +165,12 @@ export class IcHttpInterface {
 
   #engineFailure(error: unknown): CallOutcome {
     this.options.onEngineError?.(error);
-    return { status: 'rejected', rejectCode: 1, rejectMessage: `Local replica engine failure: ${(error as Error)?.message ?? error}`, errorCode: 'IC0001' };
+    return { status: 'rejected', rejectCode: RejectCode.SysFatal, rejectMessage: `Local replica engine failure: ${messageOf(error)}`, errorCode: 'IC0001' };
   }
 
   /** Waits up to the sync-call timeout; false when the call is still running (answer 202). */
   async #waitForOutcome(requestId: Uint8Array): Promise<boolean> {
-    const running = this.#inFlight.get(Buffer.from(requestId).toString('hex'));
+    const running = this.#inFlight.get(bytesToHex(requestId));
     if (running !== undefined) await withTimeout(running, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS);
     return this.log.get(requestId)?.outcome !== undefined;
   }
@@ -173,7 +183,7 @@ export class IcHttpInterface {
   #dataCertificate(canisterId: Principal): Uint8Array | undefined {
     const info = this.backend.canisterInfo(canisterId);
     if (info === undefined) return undefined;
-    const [key, certifiedData, nowNs] = [canisterId.toText(), Buffer.from(info.certifiedData).toString('hex'), this.backend.timeNs()];
+    const [key, certifiedData, nowNs] = [canisterId.toText(), bytesToHex(info.certifiedData), this.backend.timeNs()];
     const cached = this.#dataCertificates.get(key);
     if (cached !== undefined && cached.certifiedData === certifiedData && nowNs - cached.issuedNs < DATA_CERTIFICATE_MAX_AGE_NS) return cached.certificate;
     const certificate = this.#certify([['time'], ['canister', canisterId.toUint8Array(), 'certified_data']]);
@@ -183,15 +193,15 @@ export class IcHttpInterface {
   }
 
   #certify(paths: (string | Uint8Array)[][]): Uint8Array {
-    const tree = buildStateTree(this.backend, this.options.keys, this.log, this.backend.timeNs());
+    const tree = buildStateTree(this.backend, this.#subnet, this.log, this.backend.timeNs());
     const selection = selectionOf(paths.map(path => path.map(label => (typeof label === 'string' ? utf8ToBytes(label) : label))));
-    return this.#signer.certify(tree.witness(selection));
+    return this.#signer.certify(tree, selection);
   }
 
   /** Which paths a read_state may ask for (interface spec, "Request: Read state"). */
   #authorizePath(scope: 'canister' | 'subnet', id: Principal, request: AuthenticatedRequest, path: Uint8Array[]): void {
     const head = path.length === 0 ? '' : new TextDecoder().decode(path[0]);
-    const allowed = scope === 'subnet' ? ['time', 'subnet', 'canister_ranges'] : ['time', 'subnet', 'request_status', 'canister', 'api_boundary_nodes'];
+    const allowed = READABLE_PATHS[scope];
     if (!allowed.includes(head)) throw forbidden(`read_state may not read path /${head} here; readable: ${allowed.map(a => '/' + a).join(', ')}.`);
     if (head === 'request_status' && path.length >= 2) {
       const status = this.log.get(path[1]);
@@ -203,7 +213,7 @@ export class IcHttpInterface {
       if (path.length < 3) throw forbidden('read_state of /canister needs a full path /canister/<id>/<field>.');
       const field = new TextDecoder().decode(path[2]);
       if (Principal.fromUint8Array(path[1]).compareTo(id) !== 'eq') throw forbidden(`A read_state sent to ${id.toText()} may only read /canister/${id.toText()}/….`);
-      if (!['module_hash', 'controllers', 'metadata'].includes(field)) throw forbidden(`/canister/<id>/${field} is not readable by read_state; read module_hash, controllers or metadata.`);
+      if (!READABLE_CANISTER_FIELDS.includes(field)) throw forbidden(`/canister/<id>/${field} is not readable by read_state; read module_hash, controllers or metadata.`);
     }
   }
 }

@@ -6,7 +6,7 @@ import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATO
 import { decode } from '@dfinity/cbor';
 import { Principal } from '@dfinity/principal';
 import { concatBytes } from '@noble/hashes/utils';
-import { badRequest, forbidden, tooLarge } from './errors.js';
+import { badRequest, forbidden, type HttpInterfaceError, tooLarge } from './errors.js';
 import { parsePublicKey, verifySignature } from './signatures.js';
 
 /** Largest HTTP body accepted: the 2 MiB ingress limit plus room for the envelope. */
@@ -26,6 +26,8 @@ export const MAX_PATH_LABELS = 127;
 const MAX_NONCE_BYTES = 32;
 const MAX_METHOD_NAME_BYTES = 20_000;
 const MAX_PRINCIPAL_BYTES = 29;
+/** Largest DER public key a delegation may name (the accepted schemes need at most 91 bytes). */
+const MAX_DELEGATION_PUBKEY_BYTES = 1024;
 
 export type RequestType = 'call' | 'query' | 'read_state';
 
@@ -44,12 +46,17 @@ export interface AuthenticatedRequest {
 
 type CborMap = Record<string, unknown>;
 
+/** 413 for a body over MAX_BODY_BYTES (`bytes`: its size, or as much as was read before stopping). */
+export function bodyTooLarge(bytes: number): HttpInterfaceError {
+  return tooLarge(`Request body of at least ${bytes} bytes exceeds the ${MAX_BODY_BYTES}-byte limit; install large Wasm modules with upload_chunk + install_chunked_code.`);
+}
+
 /**
  * Decodes `body`, checks it is a `requestType` request that has not expired, and verifies the
  * sender's signature and delegations against replica time `nowNs`.
  */
 export function authenticate(body: Uint8Array, requestType: RequestType, nowNs: bigint): AuthenticatedRequest {
-  if (body.length > MAX_BODY_BYTES) throw tooLarge(`Request body of ${body.length} bytes exceeds the ${MAX_BODY_BYTES}-byte limit; install large Wasm modules with upload_chunk + install_chunked_code.`);
+  if (body.length > MAX_BODY_BYTES) throw bodyTooLarge(body.length);
   let envelope: unknown;
   try {
     envelope = decode(body);
@@ -73,7 +80,7 @@ export function authenticate(body: Uint8Array, requestType: RequestType, nowNs: 
   } else {
     request.canisterId = principalField(content, 'canister_id');
     const methodName = content.method_name;
-    if (typeof methodName !== 'string' || methodName.length > MAX_METHOD_NAME_BYTES) throw badRequest('Field "method_name" must be a text of at most 20000 bytes.');
+    if (typeof methodName !== 'string' || methodName.length > MAX_METHOD_NAME_BYTES) throw badRequest(`Field "method_name" must be a text of at most ${MAX_METHOD_NAME_BYTES} bytes.`);
     request.methodName = methodName;
     request.arg = bytesField(content, 'arg', MAX_ARG_BYTES);
   }
@@ -113,7 +120,7 @@ function checkSender(envelope: CborMap, request: AuthenticatedRequest, nowNs: bi
       throw forbidden(`Delegation ${index} must be {delegation: {pubkey, expiration, targets?}, signature}.`);
     }
     const delegation = signed.delegation;
-    const next = bytesField(delegation, 'pubkey', 1024);
+    const next = bytesField(delegation, 'pubkey', MAX_DELEGATION_PUBKEY_BYTES);
     const expiration = natField(delegation, 'expiration');
     const message = concatBytes(IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, hashOf(delegation, `delegation ${index}`));
     if (!verifySignature(parsePublicKey(signer), message, signed.signature)) {

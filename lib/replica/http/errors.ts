@@ -30,3 +30,9 @@ export function notFound(message: string): HttpInterfaceError {
 export function tooLarge(message: string): HttpInterfaceError {
   return new HttpInterfaceError(413, message);
 }
+
+/** The message of anything thrown (engines and sockets may throw non-Errors). */
+export function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : String(error);
+}

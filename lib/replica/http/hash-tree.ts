@@ -186,22 +186,6 @@ function forkAll(pieces: Piece[]): Piece {
   return level[0];
 }
 
-/** The root hash of a hash tree (what the certificate's signature covers). */
-export function reconstruct(tree: HashTree): Uint8Array {
-  switch (tree[0]) {
-    case 0:
-      return EMPTY_HASH;
-    case 1:
-      return sha256(FORK, reconstruct(tree[1]), reconstruct(tree[2]));
-    case 2:
-      return sha256(LABELED, tree[1], reconstruct(tree[2]));
-    case 3:
-      return sha256(LEAF, tree[1]);
-    case 4:
-      return tree[1];
-  }
-}
-
 function lowerBound(children: ReadonlyArray<readonly [Uint8Array, LabeledTree]>, label: Uint8Array): number {
   let [lo, hi] = [0, children.length];
   while (lo < hi) {

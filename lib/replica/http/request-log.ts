@@ -1,8 +1,9 @@
 // Status of every ingress call the replica accepted, kept for the certified
 // /request_status/<id> subtree (interface spec, "Request status"). Bounded: entries live until
 // their ingress expiry plus a grace period, and the oldest finished ones go first when full.
-import type { Principal } from '@dfinity/principal';
 import { lebEncode } from '@dfinity/candid';
+import type { Principal } from '@dfinity/principal';
+import { bytesToHex as hex } from '@noble/hashes/utils';
 import type { CallOutcome } from '../ingress.js';
 import { HttpInterfaceError } from './errors.js';
 import { LabeledTree } from './hash-tree.js';
@@ -26,6 +27,11 @@ export class RequestLog {
   readonly #segmentKeys = new Map<number, Set<string>>();
   readonly #segments = new Map<number, LabeledTree>();
   #cached: LabeledTree | undefined;
+  /**
+   * No finished entry may be pruned before this time (a lower bound: the entry it came from may
+   * have been evicted since). Lets `prune`, called on every request, skip its scan until one is due.
+   */
+  #nextPruneNs: bigint | undefined;
 
   get size(): number {
     return this.#entries.size;
@@ -51,14 +57,22 @@ export class RequestLog {
     entry.outcome = outcome;
     entry.tree = statusTree(outcome);
     this.#changed(hex(requestId));
+    const deadline = entry.expiryNs + STATUS_GRACE_NS;
+    if (this.#nextPruneNs === undefined || deadline < this.#nextPruneNs) this.#nextPruneNs = deadline;
   }
 
   /** Drops statuses whose expiry (plus grace) lies before `nowNs`. */
   prune(nowNs: bigint): void {
+    if (this.#nextPruneNs === undefined || nowNs <= this.#nextPruneNs) return;
+    this.#nextPruneNs = undefined;
     for (const [key, entry] of this.#entries) {
-      if (entry.outcome !== undefined && entry.expiryNs + STATUS_GRACE_NS < nowNs) {
+      if (entry.outcome === undefined) continue;
+      const deadline = entry.expiryNs + STATUS_GRACE_NS;
+      if (deadline < nowNs) {
         this.#entries.delete(key);
         this.#changed(key);
+      } else if (this.#nextPruneNs === undefined || deadline < this.#nextPruneNs) {
+        this.#nextPruneNs = deadline;
       }
     }
   }
@@ -113,8 +127,4 @@ function statusTree(outcome: CallOutcome | undefined): LabeledTree {
     ['reject_message', LabeledTree.leaf(outcome.rejectMessage)],
     ['error_code', LabeledTree.leaf(outcome.errorCode)]
   ]);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }

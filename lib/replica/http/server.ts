@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { IngressBackend } from '../ingress.js';
 import { IcHttpInterface, type Reply } from './endpoints.js';
-import { MAX_BODY_BYTES } from './envelope.js';
-import { HttpInterfaceError, notFound, tooLarge } from './errors.js';
+import { bodyTooLarge, MAX_BODY_BYTES } from './envelope.js';
+import { HttpInterfaceError, messageOf, notFound } from './errors.js';
 import { deriveReplicaKeys, type ReplicaKeys } from './keys.js';
 
 export const DEFAULT_PORT = 4943;
@@ -61,7 +61,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   const server = createServer((req, res) => {
     void handle(req, res).catch(error => {
       // Last resort: the handler itself failed (e.g. the socket closed mid-reply).
-      if (!res.headersSent) send(res, { status: 500, body: `Internal error: ${(error as Error).message}` });
+      if (!res.headersSent) send(res, { status: 500, body: `Internal error: ${messageOf(error)}` });
     });
   });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -90,7 +90,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
       if (error instanceof HttpInterfaceError) send(res, { status: error.status, body: error.message });
       else {
         onEngineError(error);
-        send(res, { status: 500, body: `Internal error: ${(error as Error)?.message ?? error}` });
+        send(res, { status: 500, body: `Internal error: ${messageOf(error)}` });
       }
     }
   }
@@ -133,12 +133,12 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge(`Request body of ${declared} bytes exceeds the ${MAX_BODY_BYTES}-byte limit.`);
+  if (declared > MAX_BODY_BYTES) throw bodyTooLarge(declared);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge(`Request body exceeds the ${MAX_BODY_BYTES}-byte limit.`);
+    if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
     chunks.push(chunk);
   }
   return new Uint8Array(Buffer.concat(chunks));

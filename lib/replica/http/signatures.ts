@@ -2,6 +2,7 @@
 // ECDSA on secp256k1 or P-256 with SHA-256, keys DER-encoded as SubjectPublicKeyInfo, signatures
 // raw (Ed25519) or r‖s (ECDSA). Canister signatures (Internet Identity) are refused with a clear
 // message: the local replica has no other subnet whose certificates could back them.
+import { uint8Equals } from '@dfinity/agent';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
 import { createPublicKey, verify } from 'node:crypto';
 import { forbidden } from './errors.js';
@@ -21,7 +22,7 @@ const FORMATS: readonly SchemeFormat[] = [
   { scheme: 'secp256k1', prefix: hexToBytes('3056301006072a8648ce3d020106052b8104000a034200'), keyLength: 65 },
   { scheme: 'p256', prefix: hexToBytes('3059301306072a8648ce3d020106082a8648ce3d030107034200'), keyLength: 65 }
 ];
-const CANISTER_SIGNATURE_OID = hexToBytes('060a2b0601040183b8430102');
+const CANISTER_SIGNATURE_OID = Buffer.from('060a2b0601040183b8430102', 'hex');
 
 export interface PublicKey {
   scheme: KeyScheme;
@@ -32,11 +33,11 @@ export interface PublicKey {
 /** Parses a DER public key, or throws a 403 naming the schemes that are accepted. */
 export function parsePublicKey(der: Uint8Array): PublicKey {
   for (const format of FORMATS) {
-    if (der.length === format.prefix.length + format.keyLength && startsWith(der, format.prefix)) {
+    if (der.length === format.prefix.length + format.keyLength && uint8Equals(der.subarray(0, format.prefix.length), format.prefix)) {
       return { scheme: format.scheme, raw: der.subarray(format.prefix.length), der };
     }
   }
-  if (contains(der, CANISTER_SIGNATURE_OID)) {
+  if (Buffer.from(der).includes(CANISTER_SIGNATURE_OID)) {
     throw forbidden('Canister signatures (e.g. Internet Identity delegations) are not supported by the local replica; sign with an Ed25519, secp256k1 or P-256 key.');
   }
   throw forbidden(`Unsupported sender public key (DER ${bytesToHex(der.subarray(0, 24))}…); use an Ed25519, secp256k1 or P-256 key encoded as SubjectPublicKeyInfo.`);
@@ -56,18 +57,4 @@ export function verifySignature(key: PublicKey, message: Uint8Array, signature: 
   } catch {
     return false;
   }
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}
-
-function contains(bytes: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
 }

@@ -17,16 +17,17 @@ import type { RequestLog } from './request-log.js';
 export const CANISTER_RANGE_START = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
 export const CANISTER_RANGE_END = Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 255, 1, 1]);
 
-export function buildStateTree(backend: IngressBackend, keys: ReplicaKeys, log: RequestLog, timeNs: bigint): LabeledTree {
+/** `subnet` is `subnetTree(keys)`: constant for a replica's life, so built (and hashed) once. */
+export function buildStateTree(backend: IngressBackend, subnet: LabeledTree, log: RequestLog, timeNs: bigint): LabeledTree {
   return LabeledTree.map([
     ['time', LabeledTree.leaf(new Uint8Array(lebEncode(timeNs)))],
-    ['subnet', subnetTree(keys)],
+    ['subnet', subnet],
     ['request_status', log.tree()],
     ['canister', LabeledTree.map(backend.canisterIds().flatMap(id => canisterEntry(backend, id)))]
   ]);
 }
 
-function subnetTree(keys: ReplicaKeys): LabeledTree {
+export function subnetTree(keys: ReplicaKeys): LabeledTree {
   const node = LabeledTree.map([[keys.nodeId.toUint8Array(), LabeledTree.map([['public_key', LabeledTree.leaf(keys.nodeKeyDer)]])]]);
   return LabeledTree.map([
     [
