@@ -48,6 +48,7 @@ export function installCode(engine: Engine, c: Canister, caller: Principal, mode
     } catch (error) {
       c.setState(saved);
       if (error instanceof CanisterTrap) fail(error);
+      charge(); // pre_upgrade ran and is paid for, as on the trap path
       throw new InvalidWasmError(`module could not be instantiated: ${(error as Error).message}`);
     }
   };

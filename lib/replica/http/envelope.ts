@@ -7,12 +7,13 @@ import { decode } from '@dfinity/cbor';
 import { Principal } from '@dfinity/principal';
 import { concatBytes } from '@noble/hashes/utils';
 import { badRequest, forbidden, type HttpInterfaceError, tooLarge } from './errors.js';
+import { MAX_INGRESS_BYTES } from '../ingress.js';
 import { parsePublicKey, verifySignature } from './signatures.js';
 
-/** Largest HTTP body accepted: the 2 MiB ingress limit plus room for the envelope. */
-export const MAX_BODY_BYTES = 2 * 1024 * 1024 + 256 * 1024;
-/** The IC's ingress message limit, applied to `arg`. */
-export const MAX_ARG_BYTES = 2 * 1024 * 1024;
+/** The IC's ingress message limit (the engine's, shared through the ingress seam), applied to `arg`. */
+export const MAX_ARG_BYTES = MAX_INGRESS_BYTES;
+/** Largest HTTP body accepted: the ingress limit plus room for the envelope. */
+export const MAX_BODY_BYTES = MAX_INGRESS_BYTES + 256 * 1024;
 /** Requests may expire at most this far ahead of replica time (the agent uses 5 minutes). */
 export const MAX_INGRESS_TTL_NS = 5n * 60n * 1_000_000_000n;
 /** Clock drift tolerated between client and replica when checking expiry. */
