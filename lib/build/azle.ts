@@ -46,7 +46,7 @@ export async function buildAzleCanister(options: BuildOptions): Promise<BuiltCan
   // dfx points CANISTER_CANDID_PATH at the canister's `candid` entry when dfx.json has one.
   const candidPath = config.candid ? join(root, config.candid) : join(outDir, `${options.name}.did`);
   const hashPath = join(outDir, 'source.sha256');
-  const hash = await sourceHash(root, options.name);
+  const hash = await sourceHash(root, options.name, config.main);
   if (!options.force && existsSync(wasmPath) && existsSync(hashPath) && (await readFile(hashPath, 'utf8')) === hash) {
     return { name: options.name, wasmPath, candidPath, wasm: await readFile(wasmPath), candid: await readFile(candidPath, 'utf8'), cached: true };
   }
@@ -68,11 +68,17 @@ export async function buildAzleCanister(options: BuildOptions): Promise<BuiltCan
   return { name: options.name, wasmPath, candidPath, wasm: await readFile(wasmPath), candid: await readFile(candidPath, 'utf8'), cached: false };
 }
 
-async function sourceHash(root: string, name: string): Promise<string> {
+/**
+ * What a build depends on: dfx.json, the folder of the canister's `main` (not the whole project:
+ * for the root dfx.json that would be every test and benchmark), ShardORM's `lib/` and Azle's
+ * version. A canister importing files outside its folder other than `lib/` needs `force`.
+ */
+async function sourceHash(root: string, name: string, main: string): Promise<string> {
   const h = createHash('sha256');
   h.update(name);
   h.update(JSON.parse(await readFile(join(dependencyDir('azle'), 'package.json'), 'utf8')).version);
-  for (const dir of [root, join(packageRoot, 'lib')]) {
+  h.update(await readFile(join(root, 'dfx.json')));
+  for (const dir of [join(root, dirname(main)), join(packageRoot, 'lib')]) {
     for (const file of await sourceFiles(dir)) {
       h.update(relative(packageRoot, file));
       h.update(await readFile(file));
