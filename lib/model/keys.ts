@@ -185,6 +185,12 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 
 /** Reads the 64-bit shard-key hash out of any storage key (row or index). */
 export function hashOfStorageKey(key: Uint8Array): bigint {
+  const p = hashOffsetOfStorageKey(key);
+  return hashFromBytes(key.subarray(p, p + 8));
+}
+
+/** Where the 8-byte hash starts in a storage key: the bytes before it name the keyspace. */
+export function hashOffsetOfStorageKey(key: Uint8Array): number {
   let p = key.indexOf(0x00);
   if (p < 0 || p + 1 >= key.length) throw new ValidationError('malformed storage key: no collection terminator');
   const kind = key[p + 1];
@@ -197,7 +203,7 @@ export function hashOfStorageKey(key: Uint8Array): bigint {
     throw new ValidationError(`malformed storage key: unknown keyspace kind ${kind}`);
   }
   if (p + 8 > key.length) throw new ValidationError('malformed storage key: truncated hash');
-  return hashFromBytes(key.subarray(p, p + 8));
+  return p;
 }
 
 /** Byte-wise lexicographic order (the order of every store). */

@@ -1,7 +1,6 @@
-// Topology changes over shard stores, pure and deterministic: choose a split point (the
-// byte-weighted median key hash of the full shard, so skewed data splits where it lies), derive
-// the next partition map, and move the entries whose owner changed, in bounded batches as the
-// canisters stream them (clone-and-prune does the same filtering without the copy).
+// Topology planning over partition maps: the next map after a split or merge, which shards a map
+// change touches, and (for AnchorHash, whose changes move keys from every shard and so do not fit
+// the single-source migration of lib/topology/migration.ts) moving misplaced entries directly.
 import { hashOfStorageKey } from '../model/keys.js';
 import { AnchorHashPartitioner, RangePartitioner, type Partitioner, type ShardId } from '../partition/index.js';
 import { keySuccessor, type OrderedKv } from '../repository/store.js';
