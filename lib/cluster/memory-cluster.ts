@@ -359,7 +359,8 @@ export class MemoryCluster {
   }
 
   private makeNode(id: ShardId, storage: Slot['storage']): ShardNode {
-    return new ShardNode(id, storage, this.registry, this.peersFor(id), { maxEntityBytes: this.options.maxEntityBytes });
+    const host = { isController: (p: string) => p === MEMORY_CONTROLLER, memoryBytes: () => storage.kv.bytes(), cycles: () => 0n };
+    return new ShardNode(id, storage, this.registry, this.peersFor(id), { host, maxEntityBytes: this.options.maxEntityBytes });
   }
 
   /** Fresh shard code on `id` (an empty store), knowing `map`. */

@@ -27,6 +27,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { hashToBytes, hashFromBytes } from '../partition/index.js';
+import { assertWellFormed } from './text.js';
 import { DeclarationError, ValidationError } from './errors.js';
 
 /** Upper bound on one big nat/int key component (512 bits); larger values are not keys. */
@@ -38,6 +39,11 @@ export const KIND_ROW = 0x01;
 export const KIND_INDEX = 0x02;
 
 const utf8 = new TextEncoder();
+
+function wellFormed(s: string): string {
+  assertWellFormed(s, 'a text key');
+  return s;
+}
 
 /** Growable byte buffer (no Node Buffer: this runs in QuickJS canisters). */
 export class ByteWriter {
@@ -85,7 +91,7 @@ function magnitude(v: bigint): number[] {
 
 /** The key encoder for a Candid type, or undefined when that type cannot be a key. */
 function encoderFor(type: IDL.Type): KeyEncoder | undefined {
-  if (type instanceof IDL.TextClass) return (w, v) => escaped(w, utf8.encode(v as string));
+  if (type instanceof IDL.TextClass) return (w, v) => escaped(w, utf8.encode(wellFormed(v as string)));
   if (type instanceof IDL.BoolClass) return (w, v) => w.byte(v ? 1 : 0);
   if (type instanceof IDL.PrincipalClass) return (w, v) => escaped(w, (v as Principal).toUint8Array());
   if (type instanceof IDL.VecClass && type._type instanceof IDL.FixedNatClass && type._type._bits === 8) {

@@ -119,9 +119,6 @@ function update(ctx: ShardContext, op: Extract<Op, { kind: 'update' }>, caller: 
   }
   const oldRec = codec.decode(old).record;
   const newRec: PlainRecord = { ...oldRec, ...patch };
-  if (meta.keyFields.some((f) => f.name in patch) && !sameBytes(rowAddress(meta, newRec).key, op.key)) {
-    throw new ValidationError(`${meta.className}: update() cannot change a key field; delete and insert instead`);
-  }
   authorizeWrite(meta, caller, newRec, oldRec);
   const vf = meta.versionField;
   if (vf !== undefined) {

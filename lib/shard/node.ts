@@ -112,6 +112,7 @@ export class ShardNode {
   isMember(principal: string): boolean {
     if (principal === this.state.manager) return true;
     if (this.map.shards().includes(principal)) return true;
+    if (this.state.completedWith === principal) return true; // a merged-away source still forwards until deleted
     const plan = this.state.outgoing?.plan ?? this.state.incoming?.plan;
     return plan !== undefined && (plan.source === principal || plan.target === principal);
   }
@@ -131,7 +132,14 @@ export class ShardNode {
     const forwards = new Map<ShardId, number[]>();
     let wrote = false;
     request.ops.forEach((op, i) => {
-      const route = routeOp(this.map, this.id, op, request.hops);
+      let route: Route;
+      try {
+        route = routeOp(this.map, this.id, op, request.hops); // an out-of-range hash is a PartitionError
+      } catch (e) {
+        if (!(e instanceof ShardOrmError)) throw e;
+        results[i] = { kind: 'error', error: toWireError(e) };
+        return;
+      }
       if (route.kind === 'moved') {
         this.stats.moved++;
         results[i] = { kind: 'moved' };
@@ -332,6 +340,7 @@ export class ShardNode {
       this.adopt(batch.adopt);
       this.state.incoming = undefined;
       this.state.completed = inc.plan.id;
+      this.state.completedWith = inc.plan.source;
     }
     this.save();
     return { applied };
@@ -409,6 +418,7 @@ export class ShardNode {
     dropEntries(this.storage.log, done.firstSeq, done.nextSeq);
     this.state.outgoing = undefined;
     this.state.completed = migration;
+    this.state.completedWith = done.plan.target;
     this.adopt(done.plan.next);
     this.save();
     return 'done';

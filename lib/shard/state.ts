@@ -47,6 +47,8 @@ export interface ShardState {
   incoming?: IncomingMigration;
   /** The last migration this shard finished its cutover of (answers retried cutover calls). */
   completed?: string;
+  /** The other side of that migration: still a member for forwarding (a merged source until it is deleted). */
+  completedWith?: string;
   /** The epoch at which this shard last asked the manager for a topology change (once per epoch). */
   askedAtEpoch?: number;
 }
