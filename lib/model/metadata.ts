@@ -33,7 +33,8 @@ export interface AccessPolicy<T = unknown> {
 export interface CollectionOptions {
   name: string;
   /** Default: only controllers of the cluster may read or write. */
-  access?: AccessPolicy;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  access?: AccessPolicy<any>;
   /** Schema version of this class (default 1); stored with every record. */
   version?: number;
   /** Rolling-upgrade hook applied to records written by an older version. */
