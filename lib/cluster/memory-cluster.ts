@@ -22,7 +22,7 @@ import { ShardNode, type ShardPeers, type ShardStorage } from '../shard/node.js'
 import { MemoryStateCell, type ShardSettings } from '../shard/state.js';
 import { drive } from '../topology/driver.js';
 import { isTerminal, planMerge, planSplit, type Effect, type EffectResult, type Migration } from '../topology/migration.js';
-import { affectedShards, mergeMap, mergeTarget, moveMisplaced, splitMap } from '../topology/planning.js';
+import { affectedShards, chooseChange, mergeMap, mergeTarget, moveMisplaced, splitMap, type ShardLoad } from '../topology/planning.js';
 
 export const MAX_MEMORY_SHARDS = 1024;
 export const DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024;
@@ -205,22 +205,32 @@ export class MemoryCluster {
 
   private async maintainPass(): Promise<void> {
     for (let changes = 0; changes < MAX_CHANGES_PER_PASS; changes++) {
-      const infos = this.shards();
-      const full = infos.find((s) => s.bytes > this.settings.maxShardBytes && s.entries > 1);
-      if (full !== undefined && (await this.split(full.id)) !== undefined) continue;
-      if (this.settings.minShardBytes <= 0 || infos.length < 2) break;
-      const small = infos.find((s) => s.bytes < this.settings.minShardBytes && this.mergeFits(s));
-      if (small === undefined) break;
-      await this.merge(small.id);
+      if (this.map instanceof RangePartitioner) {
+        const change = chooseChange(this.map, this.loads(), this.settings);
+        if (change === undefined) break;
+        if (change.kind === 'split') {
+          if ((await this.split(change.shard)) === undefined) break; // one hot key: stays as it is
+        } else await this.merge(change.shard, change.into);
+      } else if (!(await this.anchorMaintain())) break;
     }
     this.requests.length = 0;
     for (const node of this.shardNodes()) while (node.pruneStep() > 0);
   }
 
-  private mergeFits(s: ShardInfo): boolean {
-    const target = mergeTarget(this.map, s.id);
-    if (target === undefined) return this.map.kind === 'anchor' && this.map.shards().length > 1;
-    return s.bytes + this.slot(target).storage.kv.bytes() <= this.settings.maxShardBytes / 2;
+  private loads(): ShardLoad[] {
+    return this.shards().map((s) => ({ shard: s.id, logicalBytes: s.bytes, memoryBytes: s.bytes, entries: s.entries }));
+  }
+
+  /** AnchorHash: split the first full shard, or merge away the first small one. */
+  private async anchorMaintain(): Promise<boolean> {
+    const infos = this.shards();
+    const full = infos.find((s) => s.bytes > this.settings.maxShardBytes && s.entries > 1);
+    if (full !== undefined) return this.anchorSplit(full.id) !== undefined;
+    if (this.settings.minShardBytes <= 0 || infos.length < 2) return false;
+    const small = infos.find((s) => s.bytes < this.settings.minShardBytes);
+    if (small === undefined) return false;
+    this.anchorMerge(small.id);
+    return true;
   }
 
   private async run(m: Migration): Promise<void> {
