@@ -5,7 +5,7 @@
 // its neighbour (streamed), and its effect runner stands in for the management canister — a
 // "snapshot" is a copy of a shard's storage. Deterministic: the only randomness (entry shard
 // choice) comes from `seed`; faults (`failEffect`) make effects fail on purpose.
-import { DeclarationError, RoutingError, UnavailableError } from '../model/errors.js';
+import { RoutingError, UnavailableError } from '../model/errors.js';
 import { getEntityMetadata, type EntityClass } from '../model/metadata.js';
 import { EntityRegistry } from '../model/registry.js';
 import { AnchorHashPartitioner, PartitionError, RangePartitioner, type Partitioner, type PartitionerJSON, type ShardId, type ShardRange } from '../partition/index.js';
@@ -20,9 +20,9 @@ import { MemoryDeltaLog } from '../shard/delta-log.js';
 import { upgradeRows } from '../shard/executor.js';
 import { ShardNode, type ShardPeers, type ShardStorage } from '../shard/node.js';
 import { MemoryStateCell, type ShardSettings } from '../shard/state.js';
-import { drive } from '../topology/driver.js';
-import { isTerminal, planMerge, planSplit, type Effect, type EffectResult, type Migration } from '../topology/migration.js';
-import { affectedShards, chooseChange, mergeMap, mergeTarget, moveMisplaced, splitMap, type ShardLoad } from '../topology/planning.js';
+import { ClusterManager, type ClusterSettings, type ManagerHost, type TopologyRequest } from '../manager/manager.js';
+import type { Effect, EffectResult, Migration } from '../topology/migration.js';
+import { affectedShards, chooseChange, mergeMap, moveMisplaced, splitMap, type ShardLoad } from '../topology/planning.js';
 
 export const MAX_MEMORY_SHARDS = 1024;
 export const DEFAULT_MAX_SHARD_BYTES = 64 * 1024 * 1024;
@@ -31,7 +31,7 @@ export const DEFAULT_ANCHOR_CAPACITY = 64;
 export const MAX_CHANGES_PER_PASS = 8;
 /** Rows rewritten per rolling-upgrade batch. */
 export const UPGRADE_BATCH = 256;
-/** Drives of one migration before MemoryCluster gives up on it (each drive runs up to 64 effects). */
+/** Manager ticks one change may take before MemoryCluster gives up on it (each tick runs up to 64 effects). */
 export const MAX_DRIVES_PER_MIGRATION = 1000;
 
 export interface MemoryClusterOptions {
@@ -82,12 +82,14 @@ export const MEMORY_CONTROLLER = 'aaaaa-aa';
 export class MemoryCluster {
   readonly registry = new EntityRegistry();
   readonly stats: ClusterStats = { requests: 0, splits: 0, merges: 0, movedEntries: 0, messageBytes: 0 };
-  readonly history: Migration[] = [];
   private readonly slots = new Map<ShardId, Slot>();
   private readonly snapshots = new Map<string, Slot['storage']>();
-  private map: Partitioner;
+  /** Range clusters: the manager logic the manager canister runs, over in-process effects. */
+  private manager?: ClusterManager;
+  /** AnchorHash clusters: changes applied directly (they move keys from every shard). */
+  private anchorMap?: Partitioner;
   private nextShard = 0;
-  private nextMigration = 0;
+  private nextSnapshot = 0;
   private readonly settings: ShardSettings;
   private readonly entry: EntryChooser;
   private readonly requests: { kind: 'split' | 'merge'; shard: ShardId }[] = [];
@@ -100,15 +102,21 @@ export class MemoryCluster {
     if (!Number.isInteger(n) || n < 1 || n > MAX_MEMORY_SHARDS) throw new RangeError(`shards must be 1..${MAX_MEMORY_SHARDS}, got ${n}`);
     this.settings = { maxShardBytes: options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, maxShardMemoryBytes: 0, minShardBytes: options.minShardBytes ?? 0 };
     const p = options.partitioner ?? 'range';
+    let map: Partitioner;
     if (typeof p === 'object') {
-      this.map = p;
+      map = p;
     } else {
       const ids = Array.from({ length: n }, () => this.freshId());
-      this.map = p === 'anchor'
+      map = p === 'anchor'
         ? AnchorHashPartitioner.create({ capacity: options.anchorCapacity ?? DEFAULT_ANCHOR_CAPACITY, shards: ids })
         : RangePartitioner.even(ids);
     }
-    for (const id of this.map.shards()) this.install(id, this.map.toJSON());
+    if (map instanceof RangePartitioner) {
+      const settings: ClusterSettings = { ...this.settings, splitMethod: options.splitMethod ?? 'snapshot', shardCycles: 0n, topUpBelowCycles: 0n, topUpCycles: 0n };
+      const state = { map: map.toJSON(), settings, deployer: MEMORY_CONTROLLER, history: [], requests: [], nextMigration: 1 };
+      this.manager = new ClusterManager({ state, host: this.managerHost() });
+    } else this.anchorMap = map;
+    for (const id of map.shards()) this.install(id, map.toJSON());
     const random = new Xoshiro128(options.seed ?? 1);
     this.entry = options.entry === 'random' ? (_owner, shards) => shards[randomBelow(random, shards.length)] : (owner) => owner;
     for (const e of options.entities ?? []) this.registry.register(e);
@@ -120,6 +128,15 @@ export class MemoryCluster {
 
   get partitioner(): Partitioner {
     return this.map;
+  }
+
+  private get map(): Partitioner {
+    return this.manager?.map ?? (this.anchorMap as Partitioner);
+  }
+
+  /** Finished migrations, oldest first (the manager keeps the last MAX_HISTORY). */
+  get history(): Migration[] {
+    return this.manager?.status().history ?? [];
   }
 
   /**
@@ -160,25 +177,50 @@ export class MemoryCluster {
   /** Splits `shard` now (range: at its median hash; anchor: adds a shard). Returns the new shard, or undefined if it cannot split. */
   async split(shard: ShardId, options: { method?: 'snapshot' | 'stream' } = {}): Promise<ShardId | undefined> {
     if (this.slots.size >= MAX_MEMORY_SHARDS) return undefined;
-    if (!(this.map instanceof RangePartitioner)) return this.anchorSplit(shard);
+    if (this.manager === undefined) return this.anchorSplit(shard);
     if (!this.map.shards().includes(shard)) throw new RoutingError(`shard ${shard} is not in the map`);
-    const m = planSplit({ id: this.migrationId(), source: shard, map: this.map, method: options.method ?? this.options.splitMethod ?? 'snapshot', now: this.clock });
-    await this.run(m);
-    if (m.phase !== 'done') return undefined;
-    this.stats.splits++;
-    return m.target;
+    const m = await this.runRequest({ kind: 'split', shard, method: options.method });
+    return m.phase === 'done' ? m.target : undefined;
   }
 
   /** Merges `from` into a neighbour (`into`, or the left/right neighbour) and deletes it. */
   async merge(from: ShardId, into?: ShardId): Promise<void> {
     if (this.map.shards().length < 2) throw new RangeError('cannot merge the only shard');
-    if (!(this.map instanceof RangePartitioner)) return this.anchorMerge(from);
-    const target = into ?? mergeTarget(this.map, from);
-    if (target === undefined) throw new RangeError(`${from} has no neighbour to merge into`);
-    const m = planMerge({ id: this.migrationId(), source: from, target, map: this.map, now: this.clock });
-    await this.run(m);
+    if (this.manager === undefined) return this.anchorMerge(from);
+    const m = await this.runRequest({ kind: 'merge', shard: from, into });
     if (m.phase !== 'done') throw new Error(`merge of ${from} did not finish: ${m.phase} (${m.rollback?.reason ?? m.lastError})`);
-    this.stats.merges++;
+  }
+
+  /** Queues a change with the manager and ticks until it has finished (time moves when a step waits). */
+  private async runRequest(request: TopologyRequest): Promise<Migration> {
+    const manager = this.manager as ClusterManager;
+    manager.adminRequest(request);
+    const before = manager.status().history.length;
+    for (let ticks = 0; manager.status().history.length === before || manager.status().active !== undefined; ticks++) {
+      if (ticks >= MAX_DRIVES_PER_MIGRATION) throw new Error(`a ${request.kind} of ${request.shard} did not finish in ${ticks} ticks`);
+      const active = manager.status().active;
+      if (active !== undefined && active.retryAt > this.clock) this.clock = active.retryAt;
+      await manager.tick();
+    }
+    const m = manager.status().history[manager.status().history.length - 1];
+    if (m.kind === 'split' && m.phase === 'done') this.stats.splits++;
+    if (m.kind === 'merge' && m.phase === 'done') this.stats.merges++;
+    // The canisters prune on a timer; here the "Pruned" step runs at once on both sides.
+    for (const id of [m.source, m.target]) {
+      const node = id === undefined ? undefined : this.slots.get(id)?.node;
+      if (node !== undefined) while (node.pruneStep() > 0);
+    }
+    return m;
+  }
+
+  private managerHost(): ManagerHost {
+    return {
+      now: () => this.clock,
+      reports: async (shards) => shards.flatMap((id) => (this.slots.get(id)?.node === undefined ? [] : [this.node(id).report()])),
+      topUp: async () => undefined,
+      effects: { perform: (effect) => this.perform(effect) },
+      save: () => undefined,
+    };
   }
 
   /** Rolling upgrade: registers the newer class everywhere and rewrites old rows, batch by batch. */
@@ -205,12 +247,11 @@ export class MemoryCluster {
 
   private async maintainPass(): Promise<void> {
     for (let changes = 0; changes < MAX_CHANGES_PER_PASS; changes++) {
-      if (this.map instanceof RangePartitioner) {
-        const change = chooseChange(this.map, this.loads(), this.settings);
+      if (this.manager !== undefined) {
+        const change = chooseChange(this.manager.map, this.loads(), this.settings);
         if (change === undefined) break;
-        if (change.kind === 'split') {
-          if ((await this.split(change.shard)) === undefined) break; // one hot key: stays as it is
-        } else await this.merge(change.shard, change.into);
+        const m = await this.runRequest(change.kind === 'split' ? { kind: 'split', shard: change.shard } : { kind: 'merge', shard: change.shard, into: change.into });
+        if (m.phase !== 'done') break; // one hot key cannot split: it stays as it is
       } else if (!(await this.anchorMaintain())) break;
     }
     this.requests.length = 0;
@@ -231,21 +272,6 @@ export class MemoryCluster {
     if (small === undefined) return false;
     this.anchorMerge(small.id);
     return true;
-  }
-
-  private async run(m: Migration): Promise<void> {
-    this.history.push(m);
-    const runner = { perform: (effect: Effect) => this.perform(effect) };
-    for (let drives = 0; !isTerminal(m); drives++) {
-      if (drives >= MAX_DRIVES_PER_MIGRATION) throw new Error(`migration ${m.id} did not finish in ${drives} drives (${m.phase})`);
-      if (m.retryAt > this.clock) this.clock = m.retryAt; // time moves only when a step waits
-      await drive(m, runner, { save: () => undefined }, () => this.clock);
-    }
-    // The canisters prune on a timer; here the "Pruned" step runs at once on both sides.
-    for (const id of [m.source, m.target]) {
-      const node = id === undefined ? undefined : this.slots.get(id)?.node;
-      if (node !== undefined) while (node.pruneStep() > 0);
-    }
   }
 
   /** The effect runner: what the manager canister does with management and shard calls. */
@@ -273,7 +299,7 @@ export class MemoryCluster {
       case 'take-snapshot': {
         const s = this.slot(effect.canister);
         if (s.running) return { ok: false, kind: 'failed', error: 'snapshot of a running canister' };
-        const id = effect.replace ?? `snap-${effect.canister}-${this.nextMigration}`;
+        const id = effect.replace ?? `snap-${effect.canister}-${++this.nextSnapshot}`;
         this.snapshots.set(id, cloneStorage(s.storage));
         return { ok: true, snapshotId: id };
       }
@@ -303,12 +329,10 @@ export class MemoryCluster {
       case 'cutover': {
         const r = await this.node(effect.shard).cutover(effect.migration);
         if (r === 'retry') return { ok: false, kind: 'failed', error: 'the target did not take the cutover' };
-        const plan = this.history.find((m) => m.id === effect.migration)?.plan;
-        if (plan !== undefined) this.map = RangePartitioner.fromJSON(plan.next as never);
         return { ok: true };
       }
       case 'announce':
-        for (const id of this.map.shards()) if (!effect.skip.includes(id)) this.node(id).adoptMap(effect.map);
+        for (const id of RangePartitioner.fromJSON(effect.map).shards()) if (!effect.skip.includes(id)) this.node(id).adoptMap(effect.map);
         return { ok: true };
       case 'drain-cycles':
         return { ok: true };
@@ -375,16 +399,9 @@ export class MemoryCluster {
 
   /** Fresh shard code on `id` (an empty store), knowing `map`. */
   private install(id: ShardId, map: PartitionerJSON): void {
-    if (this.slots.get(id)?.node !== undefined && map.epoch === 0 && this.map.shards().includes(id) && this.slots.size > this.map.shards().length) {
-      throw new DeclarationError(`shard id ${id} is already in use`);
-    }
     const storage = emptyStorage();
     storage.state.save({ map, settings: this.settings });
     this.slots.set(id, { storage, node: this.makeNode(id, storage), running: true });
-  }
-
-  private migrationId(): string {
-    return `m${++this.nextMigration}`;
   }
 
   /** The next unused `shard-N` id (ids are never reused, so a stale map cannot hit a new shard). */
@@ -423,7 +440,7 @@ export class MemoryCluster {
       const moved = moveMisplaced(id, this.slot(id).storage.kv, next, (owner) => this.slot(owner).storage.kv);
       this.stats.movedEntries += moved.entries;
     }
-    this.map = next;
+    this.anchorMap = next;
     for (const id of next.shards()) this.node(id).adoptMap(next.toJSON());
   }
 }

@@ -2,3 +2,4 @@
 export * from './ops.js';
 export * from './housekeeping.js';
 export * from './candid.js';
+export * from './tagged-json.js';

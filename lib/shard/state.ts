@@ -1,7 +1,7 @@
 // What a shard persists besides its rows: its partition map, the migration it takes part in (as
 // source or target) and its trigger bookkeeping. One small record, saved whole after every change
 // (a stable cell in a canister, a field in MemoryCluster), as JSON with tagged bigints and bytes.
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
+import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
 import type { MigrationPlan } from '../protocol/housekeeping.js';
 import type { PartitionerJSON } from '../partition/index.js';
 
@@ -59,21 +59,11 @@ export interface StateCell {
 }
 
 export function encodeState(state: ShardState): string {
-  return JSON.stringify(state, (_k, v) => {
-    if (typeof v === 'bigint') return { $n: v.toString() };
-    if (v instanceof Uint8Array) return { $b: bytesToHex(v) };
-    return v;
-  });
+  return toTaggedJson(state);
 }
 
 export function decodeState(text: string): ShardState {
-  return JSON.parse(text, (_k, v) => {
-    if (v !== null && typeof v === 'object') {
-      if (typeof v.$n === 'string') return BigInt(v.$n);
-      if (typeof v.$b === 'string') return hexToBytes(v.$b);
-    }
-    return v;
-  }) as ShardState;
+  return fromTaggedJson<ShardState>(text);
 }
 
 /** In-memory cell (MemoryCluster, tests); stores the encoded form so a clone shares nothing. */
