@@ -45,12 +45,15 @@ export type InstallMode = 'install' | 'reinstall' | 'upgrade';
 export class LocalReplica implements IngressBackend {
   readonly engine: Engine;
   readonly management: Management;
+  /** Seed of the PRNG and of the replica's keys (root key of certificates, node key). */
+  readonly seed: number;
   private live: Canister[] = [];
   private closed = false;
   private certificateProvider?: (canisterId: Principal) => Uint8Array | undefined;
 
   private constructor(options: LocalReplicaOptions) {
-    const random = options.random ?? new Xoshiro128(options.seed ?? 0);
+    this.seed = options.seed ?? 0;
+    const random = options.random ?? new Xoshiro128(this.seed);
     this.engine = new Engine(random, BigInt(options.startTime ?? DEFAULT_START_TIME_MS) * 1_000_000n, { ...INSTRUCTION_LIMITS, ...options.instructionLimits });
     this.management = new Management(this.engine);
     this.engine.management = this.management;
@@ -283,14 +286,21 @@ export class LocalReplica implements IngressBackend {
   async submitIngress(message: IngressMessage): Promise<CallOutcome> {
     const rejection = await this.inspectIngress(message);
     if (rejection) return rejection;
-    return new Promise((resolve) => {
-      let done = false;
-      this.submit(message, (o) => {
-        done = true;
-        resolve(o);
-      });
-      this.runWhile(() => !done);
+    return new Promise((resolve) => this.runIngress(message, resolve));
+  }
+
+  /**
+   * Enqueues an ingress message (inspect_message already passed) and runs rounds until it
+   * completes or nothing else can run now; `settle` fires when it completes, possibly later
+   * (a call waiting on replica time settles during a later tick or advanceTime + tick).
+   */
+  runIngress(message: IngressMessage, settle: (outcome: CallOutcome) => void): void {
+    let done = false;
+    this.submit(message, (o) => {
+      done = true;
+      settle(o);
     });
+    this.runWhile(() => !done);
   }
 
   async query(message: IngressMessage): Promise<CallOutcome> {
