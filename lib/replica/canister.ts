@@ -97,6 +97,8 @@ export class Canister {
   instructionsExecuted = 0n;
   readonly logs: LogRecord[] = [];
   private nextLogIndex = 0n;
+  /** Whether committed state changed since the last checkpoint (the IC's unflushed page deltas). */
+  private changedSinceCheckpoint = false;
   private live?: LiveInstance;
   private current?: Execution;
 
@@ -142,6 +144,17 @@ export class Canister {
   setState(state: ExecutionState): void {
     this.live = undefined;
     this.state = state;
+    this.changedSinceCheckpoint = true;
+  }
+
+  /** True when the state changed after the last checkpoint: a snapshot of it is not yet on disk. */
+  get unflushed(): boolean {
+    return this.changedSinceCheckpoint;
+  }
+
+  /** A checkpoint wrote the committed state out (Engine.checkpoint is the only caller). */
+  markCheckpointed(): void {
+    this.changedSinceCheckpoint = false;
   }
 
   /**
@@ -159,6 +172,7 @@ export class Canister {
   installModule(module: LoadedModule, keepHeap: boolean): void {
     const old = this.state;
     this.live = undefined;
+    this.changedSinceCheckpoint = true;
     this.state = { ...old, module, heap: new HeapStore(), globals: [], certifiedData: old.certifiedData, globalTimer: 0n };
     const live = this.instantiate(module);
     if (keepHeap) {
@@ -220,6 +234,7 @@ export class Canister {
   }
 
   private commit(exec: Execution, live: LiveInstance): void {
+    this.changedSinceCheckpoint = true;
     this.state.heap.commit(live.memory);
     invariant(this.state.heap.byteLength === live.memory.buffer.byteLength, 'committed heap size differs from the live memory');
     invariant(exec.cyclesAccepted >= 0n && exec.cyclesBurned >= 0n && exec.cyclesSent >= 0n, 'negative cycles movement');

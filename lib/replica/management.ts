@@ -105,6 +105,10 @@ export class Management implements ManagementHandler {
     }
   }
 
+  onCheckpoint(): void {
+    this.snapshots.onCheckpoint();
+  }
+
   onContextsClosed(canister: Canister): void {
     if (canister.status !== 'stopping' || this.engine.openContexts(canister) > 0) return;
     canister.status = 'stopped';

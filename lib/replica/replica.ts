@@ -12,7 +12,7 @@ import { Management, MAX_CHUNK_BYTES } from './management.js';
 import { sha256 } from './module-cache.js';
 import { MANAGEMENT_METHODS, settingsRecord, type ManagementMethod } from './management-idl.js';
 import { Xoshiro128, type Random } from '../random/prng.js';
-import { Engine, MANAGEMENT_ID } from './scheduler.js';
+import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './scheduler.js';
 
 /** installCode switches to upload_chunk + install_chunked_code above this size (room for Candid). */
 const INSTALL_CHUNK_THRESHOLD = MAX_INGRESS_BYTES - 64 * 1024;
@@ -34,6 +34,10 @@ export interface LocalReplicaOptions {
   onCanisterLog?: (canisterId: Principal, line: string) => void;
   /** Lower instruction limits per execution kind (tests of IC0522 that should not run 40 B instructions). */
   instructionLimits?: Partial<Record<ExecutionKind, bigint>>;
+  /** A checkpoint is written every this many rounds (default 500, as on the IC's app subnets). */
+  checkpointIntervalRounds?: number;
+  /** ...or at the first round after this much replica time passed (default 10 minutes). */
+  checkpointIntervalMs?: number;
 }
 
 export interface CallOptions {
@@ -54,7 +58,12 @@ export class LocalReplica implements IngressBackend {
   private constructor(options: LocalReplicaOptions) {
     this.seed = options.seed ?? 0;
     const random = options.random ?? new Xoshiro128(this.seed);
-    this.engine = new Engine(random, BigInt(options.startTime ?? DEFAULT_START_TIME_MS) * 1_000_000n, { ...INSTRUCTION_LIMITS, ...options.instructionLimits });
+    const checkpointInterval = {
+      rounds: options.checkpointIntervalRounds ?? DEFAULT_CHECKPOINT_INTERVAL.rounds,
+      ns: options.checkpointIntervalMs === undefined ? DEFAULT_CHECKPOINT_INTERVAL.ns : BigInt(Math.round(options.checkpointIntervalMs * 1_000_000))
+    };
+    if (!(checkpointInterval.rounds >= 1) || checkpointInterval.ns <= 0n) throw new ReplicaError('checkpointIntervalRounds must be at least 1 and checkpointIntervalMs positive');
+    this.engine = new Engine(random, BigInt(options.startTime ?? DEFAULT_START_TIME_MS) * 1_000_000n, { ...INSTRUCTION_LIMITS, ...options.instructionLimits }, checkpointInterval);
     this.management = new Management(this.engine);
     this.engine.management = this.management;
     const maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES;
@@ -201,6 +210,15 @@ export class LocalReplica implements IngressBackend {
     const t = BigInt(Math.round(ms * 1_000_000));
     if (t < this.engine.time) throw new ReplicaError('time cannot go backwards');
     this.engine.time = t;
+  }
+
+  /**
+   * Writes a checkpoint now (one is written every `checkpointIntervalRounds` rounds anyway): a
+   * snapshot taken of a canister that changed since the last one becomes loadable elsewhere.
+   */
+  async checkpoint(): Promise<void> {
+    this.assertOpen();
+    this.engine.checkpoint();
   }
 
   getTime(): number {

@@ -25,7 +25,18 @@ export interface ManagementHandler {
   onContextsClosed(canister: Canister): void;
   /** Non-replicated query to aaaaa-aa (fetch_canister_logs). */
   query(sender: Principal, method: string, arg: Uint8Array): CallResult;
+  /** A checkpoint was written: snapshots taken before it are on disk now. */
+  onCheckpoint(): void;
 }
+
+/** How often the state is checkpointed: every N rounds, or once this much replica time passed. */
+export interface CheckpointInterval {
+  rounds: number;
+  ns: bigint;
+}
+
+/** The IC's app subnets checkpoint every 500 rounds ("usually ten minutes", says its error text). */
+export const DEFAULT_CHECKPOINT_INTERVAL: CheckpointInterval = { rounds: 500, ns: 10n * 60n * 1_000_000_000n };
 
 export class Engine {
   readonly canisters = new Map<string, Canister>();
@@ -34,6 +45,9 @@ export class Engine {
   readonly faults = new Faults();
   management!: ManagementHandler;
   round = 0;
+  /** Checkpoints written so far, and the round and time of the last one. */
+  checkpoints = 0;
+  private lastCheckpoint = { round: 0, time: 0n };
   private queues = new Map<string, Message[]>();
   private pairCounts = new Map<string, number>();
   private nextId = 1;
@@ -44,8 +58,24 @@ export class Engine {
     readonly random: Random,
     public time: bigint,
     /** Per-kind instruction limits (INSTRUCTION_LIMITS unless a test lowers them). */
-    readonly limits: Record<ExecutionKind, bigint>
-  ) {}
+    readonly limits: Record<ExecutionKind, bigint>,
+    readonly checkpointInterval: CheckpointInterval = DEFAULT_CHECKPOINT_INTERVAL
+  ) {
+    invariant(checkpointInterval.rounds >= 1 && checkpointInterval.ns > 0n, 'checkpoint interval must be at least one round and positive time');
+    this.lastCheckpoint.time = time;
+  }
+
+  /**
+   * Writes a checkpoint: every canister's state and every snapshot is "on disk" from now on (a
+   * snapshot of a canister with unflushed changes loads onto another canister only after one).
+   */
+  checkpoint(): void {
+    this.checkpoints++;
+    this.lastCheckpoint = { round: this.round, time: this.time };
+    for (const c of this.canisters.values()) c.markCheckpointed();
+    this.management.onCheckpoint();
+    this.record(`checkpoint ${this.checkpoints}`);
+  }
 
   private newId(): number {
     return this.nextId++;
@@ -113,6 +143,8 @@ export class Engine {
         } else this.deliverResponse(message.callbackId, message.result, message.refund);
       }
     }
+    const since = this.lastCheckpoint;
+    if (this.round - since.round >= this.checkpointInterval.rounds || this.time - since.time >= this.checkpointInterval.ns) this.checkpoint();
   }
 
   /** Answers the origin of a request (ingress waiter, calling canister, or nobody). */

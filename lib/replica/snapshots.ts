@@ -24,6 +24,11 @@ interface Snapshot {
   source: 'taken_from_canister' | 'metadata_upload';
   /** Module bytes of an uploaded snapshot (compiled when loaded). */
   uploadedWasm?: Uint8Array;
+  /**
+   * False until a checkpoint has written the snapshot out, when it was taken of a canister with
+   * unflushed changes (or uploaded): until then it loads only onto its own canister, as on the IC.
+   */
+  checkpointed: boolean;
 }
 
 export class SnapshotManager {
@@ -90,11 +95,21 @@ export class SnapshotManager {
         const c = this.management.controlled(call, a.canister_id, method);
         requireStopped(c, 'load a snapshot onto it');
         const snap = this.lookup(a.snapshot_id);
-        if (snap.owner !== c) this.management.controlled(call, snap.owner.id, method);
+        if (snap.owner !== c) {
+          this.management.controlled(call, snap.owner.id, method);
+          if (!snap.checkpointed) {
+            refuse(
+              RejectCode.CanisterReject,
+              ErrorCode.CanisterRejectedMessage,
+              `Snapshot ${Buffer.from(snap.id).toString('hex')} is not currently loadable on the specified canister ${c.idText}. Try again later. The call should succeed if you wait sufficiently long (usually ten minutes).`
+            );
+          }
+        }
         const state = cloneExecutionState(snap.state);
         if (!state.module && snap.uploadedWasm) state.module = loadModule(snap.uploadedWasm);
         this.engine.rejectOpenContexts(c, `Canister ${c.idText} was restored from a snapshot.`);
         c.setState(state);
+        if (snap.checkpointed) c.markCheckpointed(); // its memory is the snapshot's, already on disk
         c.chunkStore.clear();
         for (const [k, v] of snap.chunkStore) c.chunkStore.set(k, v);
         c.version++;
@@ -201,6 +216,11 @@ export class SnapshotManager {
     }
   }
 
+  /** Every snapshot is on disk after a checkpoint. */
+  onCheckpoint(): void {
+    for (const snap of this.byId.values()) snap.checkpointed = true;
+  }
+
   /** A deleted canister's snapshots go with it. */
   deleteAllOf(c: Canister): void {
     for (const snap of this.of(c)) this.delete(snap);
@@ -218,7 +238,8 @@ export class SnapshotManager {
 
   private add(c: Canister, state: ExecutionState, chunkStore: Map<string, Uint8Array>, source: Snapshot['source']): Snapshot {
     const id = new Uint8Array([...c.id.toUint8Array(), ...u64(this.nextIndex++)]);
-    const snap: Snapshot = { id, owner: c, takenAt: this.engine.time, state, chunkStore, version: c.version, source };
+    const checkpointed = source === 'taken_from_canister' && !c.unflushed;
+    const snap: Snapshot = { id, owner: c, takenAt: this.engine.time, state, chunkStore, version: c.version, source, checkpointed };
     this.byId.set(Buffer.from(id).toString('hex'), snap);
     return snap;
   }
