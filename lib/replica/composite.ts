@@ -7,7 +7,9 @@ import type { Canister, ExecutionState } from './canister.js';
 import { CanisterTrap, ErrorCode, RejectCode, reject } from './errors.js';
 import { concatChunks, type ExecutionInput, type OutgoingCall } from './execution.js';
 import type { CallResult } from './messages.js';
-import { methodNotFound, noReply, trapRejection, type Engine } from './scheduler.js';
+import { inSubnetRange } from './canister-ids.js';
+import { methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
+import type { Engine } from './scheduler.js';
 
 /** Maximum depth of a query call graph (the IC's limit). */
 export const MAX_QUERY_CALL_DEPTH = 6;
@@ -51,7 +53,7 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
   };
   try {
     const trap = run('composite_query', `canister_composite_query ${method}`, { arg, dataCertificate });
-    if (trap) return { reject: trapRejection(c, trap) };
+    if (trap) return { reject: trapRejection(c.idText, trap) };
     while (pending.length > 0) {
       const call = pending.shift()!;
       const result = callee(graph, c, call, depth + 1);
@@ -61,9 +63,9 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
           : run('composite_reject', { fun: call.rejectFun, env: call.rejectEnv }, { rejection: result.reject });
       if (!trapped) continue;
       if (call.cleanup) contextInstructions += c.execute(engine.execution('cleanup', { caller, methodName: method, contextInstructions }), call.cleanup).instructions;
-      if (!response && pending.length === 0) response = { reject: trapRejection(c, trapped) };
+      if (!response && pending.length === 0) response = { reject: trapRejection(c.idText, trapped) };
     }
-    return response ?? { reject: noReply(c) };
+    return response ?? { reject: noReply(c.idText) };
   } finally {
     graph.active.delete(c);
   }
@@ -72,6 +74,7 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
 function callee(graph: Graph, caller: Canister, call: OutgoingCall, depth: number): CallResult {
   const { engine } = graph;
   const id = Principal.fromUint8Array(call.callee);
+  if (!inSubnetRange(id)) return { reject: noRoute(id.toText()) };
   const target = engine.canisters.get(id.toText());
   const refusal = engine.refuse(target, id, true);
   if (refusal) return { reject: refusal };
@@ -85,10 +88,10 @@ function callee(graph: Graph, caller: Canister, call: OutgoingCall, depth: numbe
     return node(graph, t, call.method, arg, caller.id.toUint8Array(), depth);
   }
   if (!t.hasExport(`canister_query ${call.method}`)) {
-    return { reject: methodNotFound(t, 'query', call.method) };
+    return { reject: methodNotFound(t.idText, 'query', call.method) };
   }
   const exec = engine.execution('query', { arg, caller: caller.id.toUint8Array(), methodName: call.method });
   const { trap } = t.execute(exec, `canister_query ${call.method}`);
-  if (trap) return { reject: trapRejection(t, trap) };
-  return exec.response ?? { reject: noReply(t) };
+  if (trap) return { reject: trapRejection(t.idText, trap) };
+  return exec.response ?? { reject: noReply(t.idText) };
 }

@@ -5,7 +5,8 @@ import type { Principal } from '@dfinity/principal';
 import { Canister, executionFee } from './canister.js';
 import { CanisterTrap, ErrorCode, InvalidWasmError, RejectCode } from './errors.js';
 import type { ExecutionKind } from './execution.js';
-import { refuse } from './management.js';
+import { refuse, refuseWith } from './management.js';
+import { trapRejection } from './rejections.js';
 import type { LoadedModule } from './module-cache.js';
 import type { Engine } from './scheduler.js';
 
@@ -40,7 +41,7 @@ export function installCode(engine: Engine, c: Canister, caller: Principal, mode
     c.setState(saved);
     c.cycles = savedCycles;
     charge();
-    return refuse(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
+    return refuseWith(trapRejection(c.idText, trap));
   };
   const instantiate = (keepHeap: boolean): void => {
     try {

@@ -13,6 +13,8 @@ import { randomBytes } from '../random/prng.js';
 import { Engine, MANAGEMENT_ID, type ManagementHandler } from './scheduler.js';
 import { SnapshotManager } from './snapshots.js';
 import { installCode, type InstallMode } from './install.js';
+import { canisterIdAt } from './canister-ids.js';
+import { managementMethodNotFound } from './rejections.js';
 
 export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 export const CANISTER_CREATION_FEE = 500_000_000_000n;
@@ -42,6 +44,11 @@ export const refuse = (code: number, errorCode: string, message: string): never 
   throw new Refusal(reject(code, errorCode, message));
 };
 
+/** Answers the call with a ready-made rejection. */
+export const refuseWith = (rejection: Rejection): never => {
+  throw new Refusal(rejection);
+};
+
 export interface ManagementCall {
   request: Request;
   caller: Principal;
@@ -65,7 +72,7 @@ export class Management implements ManagementHandler {
     const answer = (result: CallResult): void => this.engine.settle(request.origin, result, request.cycles - accepted);
     try {
       const types = MANAGEMENT_METHODS[method];
-      if (!types) refuse(RejectCode.DestinationInvalid, ErrorCode.UnknownManagementMessage, `Management canister has no method '${request.method}'`);
+      if (!types) refuseWith(managementMethodNotFound(request.method));
       if (request.origin.kind === 'ingress' && CANISTER_ONLY.has(method)) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Only canisters can call ic00 method ${method}`);
       }
@@ -92,7 +99,7 @@ export class Management implements ManagementHandler {
   /** Queries to aaaaa-aa: only fetch_canister_logs exists (controllers, or anyone when public). */
   query(sender: Principal, method: string, arg: Uint8Array): CallResult {
     try {
-      if (method !== 'fetch_canister_logs') refuse(RejectCode.DestinationInvalid, ErrorCode.CanisterMethodNotFound, `Management canister has no query method '${method}'`);
+      if (method !== 'fetch_canister_logs') refuseWith(managementMethodNotFound(method));
       const [types, results] = MANAGEMENT_METHODS.fetch_canister_logs;
       const c = this.canister(decodeArg(method, types, arg).canister_id);
       if (c.settings.logVisibility !== 'public' && !c.isController(sender)) {
@@ -259,11 +266,7 @@ export class Management implements ManagementHandler {
 
   private nextCanisterId(): Principal {
     for (;;) {
-      const bytes = new Uint8Array(10);
-      new DataView(bytes.buffer).setBigUint64(0, this.nextCanisterIndex++);
-      bytes[8] = 1;
-      bytes[9] = 1;
-      const id = Principal.fromUint8Array(bytes);
+      const id = canisterIdAt(this.nextCanisterIndex++);
       if (!this.engine.canisters.has(id.toText())) return id;
     }
   }

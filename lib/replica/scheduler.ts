@@ -8,6 +8,8 @@ import { executionFee, UPDATE_BASE_FEE, type Canister } from './canister.js';
 import { CanisterTrap, canisterNotFound, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
 import { concatChunks, Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import { runCompositeQuery } from './composite.js';
+import { inSubnetRange } from './canister-ids.js';
+import { compositeQueryInReplicatedMode, methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
 import { Faults } from './faults.js';
 import type { CallOutcome } from './ingress.js';
 import { outcomeOf, type CallContext, type CallResult, type Callback, type Message, type Origin, type Request } from './messages.js';
@@ -164,13 +166,13 @@ export class Engine {
     if (canister!.hasExport(`canister_composite_query ${method}`)) return outcomeOf(runCompositeQuery(this, canister!, method, arg, sender, dataCertificate));
     const entry = `canister_query ${method}`;
     if (!canister!.hasExport(entry)) {
-      return outcomeOf({ reject: methodNotFound(canister!, 'query', method) });
+      return outcomeOf({ reject: methodNotFound(canister!.idText, 'query', method) });
     }
     const exec = this.execution('query', { arg, caller: sender.toUint8Array(), methodName: method, dataCertificate });
     const outcome = this.faults.onExecute(canister!.idText, method) ?? canister!.execute(exec, entry).trap;
     this.record(`${canister!.idText} query ${method} ${outcome ? outcome.errorCode : 'ok'}`);
-    if (outcome) return outcomeOf({ reject: trapRejection(canister!, outcome) });
-    if (!exec.response) return outcomeOf({ reject: noReply(canister!) });
+    if (outcome) return outcomeOf({ reject: trapRejection(canister!.idText, outcome) });
+    if (!exec.response) return outcomeOf({ reject: noReply(canister!.idText) });
     return outcomeOf(exec.response);
   }
 
@@ -179,7 +181,7 @@ export class Engine {
     if (!canister.module || !canister.hasExport('canister_inspect_message')) return undefined;
     const exec = this.execution('inspect', { arg, caller: sender.toUint8Array(), methodName: method });
     const { trap } = canister.execute(exec, 'canister_inspect_message');
-    if (trap) return trapRejection(canister, trap);
+    if (trap) return trapRejection(canister.idText, trap);
     if (!exec.messageAccepted) return reject(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Canister ${canister.idText} rejected the message`);
     return undefined;
   }
@@ -223,9 +225,9 @@ export class Engine {
       entry = `canister_query ${request.method}`;
       kind = 'replicated_query';
       if (c.hasExport(`canister_composite_query ${request.method}`)) {
-        return fail(reject(RejectCode.CanisterError, ErrorCode.CompositeQueryCalledInReplicatedMode, `Error from Canister ${c.idText}: Composite query cannot be called in replicated mode; call '${request.method}' as a query.`));
+        return fail(compositeQueryInReplicatedMode(c.idText, request.method));
       }
-      if (!c.hasExport(entry)) return fail(methodNotFound(c, 'update', request.method));
+      if (!c.hasExport(entry)) return fail(methodNotFound(c.idText, 'update', request.method));
     }
     if (c.cycles < UPDATE_BASE_FEE) {
       return fail(reject(RejectCode.SysTransient, ErrorCode.CanisterOutOfCycles, `Canister ${c.idText} is out of cycles: it has ${c.cycles} and needs at least ${UPDATE_BASE_FEE}; top it up with deposit_cycles`));
@@ -280,13 +282,13 @@ export class Engine {
         ctx.instructions += r.instructions;
         this.record(`${c.idText} cleanup ${label} ${r.trap ? r.trap.errorCode : 'ok'}`);
       }
-      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c, outcome.trap) });
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c.idText, outcome.trap) });
     } else {
       if (exec.commits) c.version++; // every successful replicated execution bumps canister_version
       ctx.cyclesAccepted += exec.cyclesAccepted;
       for (const call of exec.calls) this.makeCall(ctx, call);
       if (exec.response) this.respond(ctx, exec.response);
-      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: noReply(c) });
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: noReply(c.idText) });
     }
     this.closeIfDone(ctx);
   }
@@ -320,6 +322,7 @@ export class Engine {
     };
     const injected = this.faults.onSend(request, this.time);
     if (injected) this.settle(request.origin, { reject: injected }, request.cycles);
+    else if (request.receiver.toText() !== MANAGEMENT_TEXT && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);
     else this.enqueue(request);
   }
 
@@ -368,18 +371,6 @@ export class Engine {
 
 function pairKey(from: Principal, to: Principal): string {
   return `${from.toText()}|${to.toText()}`;
-}
-
-export function trapRejection(c: Canister, trap: CanisterTrap): Rejection {
-  return reject(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
-}
-
-export function methodNotFound(c: Canister, kind: 'query' | 'update', method: string): Rejection {
-  return reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${c.idText}: Canister has no ${kind} method '${method}'.`);
-}
-
-export function noReply(c: Canister): Rejection {
-  return reject(RejectCode.CanisterError, ErrorCode.CanisterDidNotReply, `Error from Canister ${c.idText}: Canister did not reply to the call`);
 }
 
 function responseDigest(exec: Execution): string {

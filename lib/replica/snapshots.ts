@@ -6,7 +6,8 @@
 import { cloneExecutionState, type Canister, type ExecutionState } from './canister.js';
 import { ErrorCode, RejectCode } from './errors.js';
 import { HeapStore } from './heap.js';
-import { refuse, type Management, type ManagementCall } from './management.js';
+import { refuse, refuseWith, type Management, type ManagementCall } from './management.js';
+import { managementMethodNotFound } from './rejections.js';
 import { loadModule, sha256 } from './module-cache.js';
 import type { Engine } from './scheduler.js';
 import { forEachPageSpan, StableMemory, WASM_PAGE } from './stable-memory.js';
@@ -168,7 +169,7 @@ export class SnapshotManager {
         return [];
       }
     }
-    return refuse(RejectCode.DestinationInvalid, ErrorCode.UnknownManagementMessage, `Management canister has no method '${method}'`);
+    return refuseWith(managementMethodNotFound(method));
   }
 
   private readData(snap: Snapshot, kind: Record<string, any>): Uint8Array {
