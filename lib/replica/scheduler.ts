@@ -15,6 +15,11 @@ import type { CallOutcome } from './ingress.js';
 import { outcomeOf, type CallContext, type CallResult, type Callback, type Message, type Origin, type Request } from './messages.js';
 import { shuffle, type Random } from '../random/prng.js';
 
+/**
+ * Passes a round makes over the messages its own executions sent (the IC bounds a round by
+ * instructions); what is left runs in the next round.
+ */
+export const MAX_INNER_PASSES_PER_ROUND = 100;
 /** Messages queued per caller/callee pair before call_perform fails (SYS_TRANSIENT). */
 export const MAX_QUEUE_MESSAGES = 500;
 export const MANAGEMENT_ID = Principal.managementCanister();
@@ -53,6 +58,8 @@ export class Engine {
   private queues = new Map<string, Message[]>();
   private pairCounts = new Map<string, number>();
   private nextId = 1;
+  /** Ingress answers of the round in progress, handed out when it ends (undefined between rounds). */
+  private roundIngress?: Array<() => void>;
   private traceHash: Hash = createHash('sha256');
   traceLength = 0;
 
@@ -105,6 +112,7 @@ export class Engine {
   }
 
   enqueue(message: Message): void {
+    message.sentInRound = this.round;
     const key = message.receiver.toText();
     let queue = this.queues.get(key);
     if (!queue) this.queues.set(key, (queue = []));
@@ -122,36 +130,68 @@ export class Engine {
     return false;
   }
 
+  /**
+   * One round: due timers and heartbeats, the messages queued when it began, then the messages
+   * those executions sent (one-way notifications included), pass after pass, until none is left
+   * or MAX_INNER_PASSES_PER_ROUND is reached. Ingress replies are handed out when the round ends,
+   * as the IC certifies them with the round's state.
+   */
   tick(): void {
     this.round++;
-    this.expireBestEffort();
-    const keys = new Set([...this.queues.keys()].filter((k) => this.queues.get(k)!.length > 0));
-    for (const c of this.canisters.values()) if (this.timerDue(c) || c.hasExport('canister_heartbeat')) keys.add(c.idText);
-    for (const key of shuffle(this.random, [...keys].sort())) {
-      const canister = this.canisters.get(key);
-      if (canister && this.timerDue(canister)) this.runSystemTask(canister, 'timer', 'canister_global_timer');
-      if (canister?.status === 'running' && canister.hasExport('canister_heartbeat')) this.runSystemTask(canister, 'heartbeat', 'canister_heartbeat');
-      const queue = this.queues.get(key);
-      if (!queue) continue;
-      const batch = queue.splice(0, queue.length);
-      for (const message of batch) {
-        if (this.held(message)) {
-          queue.push(message);
-          continue;
+    invariant(this.roundIngress === undefined, 'tick() re-entered');
+    const finished: Array<() => void> = [];
+    this.roundIngress = finished;
+    try {
+      this.expireBestEffort();
+      const keys = new Set([...this.queues.keys()].filter((k) => this.queues.get(k)!.length > 0));
+      for (const c of this.canisters.values()) if (this.timerDue(c) || c.hasExport('canister_heartbeat')) keys.add(c.idText);
+      for (const key of shuffle(this.random, [...keys].sort())) {
+        const canister = this.canisters.get(key);
+        if (canister && this.timerDue(canister)) this.runSystemTask(canister, 'timer', 'canister_global_timer');
+        if (canister?.status === 'running' && canister.hasExport('canister_heartbeat')) this.runSystemTask(canister, 'heartbeat', 'canister_heartbeat');
+        const queue = this.queues.get(key);
+        if (!queue) continue;
+        for (const message of queue.splice(0, queue.length)) {
+          if (this.held(message)) queue.push(message);
+          else this.deliver(message);
         }
-        if (message.kind === 'request') {
-          this.adjustPair(message, -1);
-          this.deliverRequest(message);
-        } else this.deliverResponse(message.callbackId, message.result, message.refund);
       }
+      for (let pass = 0; pass < MAX_INNER_PASSES_PER_ROUND && this.deliverSentThisRound(); pass++);
+    } finally {
+      this.roundIngress = undefined;
     }
+    for (const answer of finished) answer();
     const since = this.lastCheckpoint;
     if (this.round - since.round >= this.checkpointInterval.rounds || this.time - since.time >= this.checkpointInterval.ns) this.checkpoint();
   }
 
+  /** Delivers the undelayed messages sent during this round; false when there were none. */
+  private deliverSentThisRound(): boolean {
+    const ready = (m: Message): boolean => m.sentInRound === this.round && !(m.delayRounds ?? 0) && (m.delayUntil === undefined || m.delayUntil <= this.time);
+    const keys = [...this.queues.keys()].filter((k) => this.queues.get(k)!.some(ready));
+    for (const key of shuffle(this.random, keys.sort())) {
+      const queue = this.queues.get(key)!;
+      const batch = queue.filter(ready);
+      this.queues.set(key, queue.filter((m) => !ready(m)));
+      for (const message of batch) this.deliver(message);
+    }
+    return keys.length > 0;
+  }
+
+  private deliver(message: Message): void {
+    if (message.kind === 'request') {
+      this.adjustPair(message, -1);
+      this.deliverRequest(message);
+    } else this.deliverResponse(message.callbackId, message.result, message.refund);
+  }
+
   /** Answers the origin of a request (ingress waiter, calling canister, or nobody). */
   settle(origin: Origin, result: CallResult, refund: bigint): void {
-    if (origin.kind === 'ingress') origin.settle(outcomeOf(result));
+    if (origin.kind === 'ingress') {
+      const answer = (): void => origin.settle(outcomeOf(result));
+      if (this.roundIngress) this.roundIngress.push(answer);
+      else answer();
+    }
     else if (origin.kind === 'canister') {
       this.enqueue({ kind: 'response', receiver: origin.caller, callbackId: origin.callbackId, result, refund });
     }
