@@ -6,6 +6,7 @@
 import { Principal } from '@dfinity/principal';
 import { CanisterTrap, ErrorCode, invariant } from './errors.js';
 import type { Execution } from './execution.js';
+import { CanisterHistory } from './canister-history.js';
 import { HeapStore } from './heap.js';
 import { BUDGET_EXPORT } from './instrument.js';
 import type { LoadedModule } from './module-cache.js';
@@ -89,7 +90,8 @@ export class Canister {
   version = 0n;
   state: ExecutionState;
   readonly chunkStore = new Map<string, Uint8Array>();
-  historySize = 0;
+  /** Changes for canister_info (creation, deployments, controllers, snapshot loads). */
+  readonly history = new CanisterHistory();
   /** Bumped by install/reinstall/uninstall/snapshot load: callbacks made before are dropped. */
   generation = 0;
   deleted = false;
@@ -282,8 +284,8 @@ export class Canister {
     });
     const instance = new WebAssembly.Instance(module.module, ic0Imports(module.module, api));
     const exports = instance.exports;
-    const memory = exports.memory as WebAssembly.Memory;
-    if (!(memory instanceof WebAssembly.Memory)) throw new CanisterTrap('module does not export its memory as "memory"', ErrorCode.CanisterInvalidWasm);
+    const memory = exports[module.memoryExport] as WebAssembly.Memory;
+    invariant(memory instanceof WebAssembly.Memory, `export ${module.memoryExport} of a loaded module is not its memory`);
     this.live = {
       module,
       instance,
