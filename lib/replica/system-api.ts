@@ -5,6 +5,7 @@ import { CanisterTrap, ErrorCode, RejectCode } from './errors.js';
 import { concatChunks, type Execution, type ExecutionKind, type OutgoingCall } from './execution.js';
 import type { StableMemory } from './stable-memory.js';
 import { unsupportedMessage } from './system-api-support.js';
+import { canisterVisibleMessage } from './rejections.js';
 
 export const MAX_REPLY_BYTES = 2 * 1024 * 1024;
 /** Same-subnet inter-canister request limit (every local canister lives on one subnet). */
@@ -82,7 +83,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
   const join = (high: bigint, low: bigint): bigint => (BigInt.asUintN(64, high) << 64n) | BigInt.asUintN(64, low);
   const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
   const liquid = (exec: Execution): bigint => host.balance() + exec.cyclesAccepted - exec.cyclesBurned - exec.cyclesSent;
-  const rejectMessage = (exec: Execution): Uint8Array => new TextEncoder().encode(exec.input.rejection?.rejectMessage ?? '');
+  const rejectMessage = (exec: Execution): Uint8Array => new TextEncoder().encode(exec.input.rejection ? canisterVisibleMessage(exec.input.rejection) : '');
   const methodName = (exec: Execution): Uint8Array => new TextEncoder().encode(exec.input.methodName);
   const respond = (name: string): Execution => {
     const exec = allow(name, RESPONDING);
@@ -127,7 +128,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     },
     msg_reject: (src: number, size: number) => {
       const exec = respond('msg_reject');
-      exec.response = { reject: { rejectCode: RejectCode.CanisterReject, rejectMessage: text(read(src, size)), errorCode: ErrorCode.CanisterRejectedMessage } };
+      exec.response = { reject: { rejectCode: RejectCode.CanisterReject, rejectMessage: text(read(src, size)), errorCode: ErrorCode.CanisterRejectedMessage, verbatim: true } };
     },
     msg_cycles_available128: (dst: number) => {
       const exec = allow('msg_cycles_available128', CYCLES);
