@@ -12,7 +12,7 @@ import {
   create_canister_args, create_canister_result, delete_canister_args, delete_canister_snapshot_args, deposit_cycles_args,
   install_chunked_code_args, load_canister_snapshot_args, start_canister_args, stop_canister_args, take_canister_snapshot_args,
   take_canister_snapshot_result,
-} from 'azle/canisters/management';
+} from 'azle/canisters/management/idl';
 import { callReply } from './peers.js';
 import { CopyProgressIdl, CutoverIdl, planToCandid, PlanIdl } from '../protocol/candid.js';
 import { InitArgIdl } from '../protocol/manager-candid.js';

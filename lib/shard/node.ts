@@ -5,18 +5,18 @@
 // (source), take rows and deltas (target), fence and cut over, prune what it no longer owns.
 // The node persists through ShardStorage; the canister glue and MemoryCluster only carry calls.
 import { ForbiddenError, ShardOrmError, toWireError, UnavailableError, UnknownOutcomeError, ValidationError } from '../model/errors.js';
-import { hashOfStorageKey } from '../model/keys.js';
 import type { EntityRegistry } from '../model/registry.js';
 import { partitionerFromJSON, RangePartitioner, type Partitioner, type PartitionerJSON, type ShardId } from '../partition/index.js';
 import type { BatchAck, DeltaBatch, MigrationPlan, RowsBatch, ShardReport } from '../protocol/housekeeping.js';
-import { MAX_BATCH_BYTES, MAX_MIGRATION_BATCH_ENTRIES } from '../protocol/housekeeping.js';
 import { assertBatch, isWriteOp, MAX_FORWARD_HOPS, type Op, type OpResult, type ShardRequest, type ShardResponse, type ShardTransport } from '../protocol/ops.js';
 import type { OrderedKv } from '../repository/store.js';
 import type { RequestCaller } from './access.js';
-import { dropEntries, entryBytes, MAX_DELTA_LOG_BYTES, readBatch, type DeltaLogStore } from './delta-log.js';
+import { entryBytes, MAX_DELTA_LOG_BYTES, type DeltaLogStore } from './delta-log.js';
 import { executeOp, type ShardContext } from './executor.js';
 import { medianHash, walkHashRange } from './hash-ranges.js';
 import { LoggedKv } from './logged-kv.js';
+import * as sides from './migration-sides.js';
+import type { SideContext } from './migration-sides.js';
 import type { ShardSettings, ShardState, StateCell } from './state.js';
 
 /** Rows a prune step deletes at most (a timer runs steps until nothing is left). */
@@ -86,7 +86,19 @@ export class ShardNode {
     this.host = options.host ?? DEFAULT_HOST;
     this.logged = new LoggedKv(storage.kv, storage.log, () => this.state.outgoing);
     this.ctx = { kv: this.logged, registry, maxEntityBytes: options.maxEntityBytes, owns: (hash) => this.map.shardFor(hash) === this.id };
+    this.side = {
+      id,
+      storage,
+      peers,
+      state: () => this.state,
+      epoch: () => this.map.epoch,
+      ownRange: () => this.ownRange(),
+      adopt: (json) => this.adopt(json),
+      save: () => this.save(),
+    };
   }
+
+  private readonly side: SideContext;
 
   private readonly host: ShardHost;
 
@@ -260,180 +272,46 @@ export class ShardNode {
     return medianHash(this.kv, start, end);
   }
 
+  // ---- migration housekeeping (lib/shard/migration-sides.ts) ------------------------------
+
   /** Source: from now on every write to the moving range is logged. Idempotent per plan id. */
   prepare(plan: MigrationPlan): void {
-    if (this.state.outgoing?.plan.id === plan.id) return;
-    this.assertFree(plan.id);
-    if (plan.source !== this.id) throw new ValidationError(`plan ${plan.id} moves data from ${plan.source}, not from ${this.id}`);
-    const own = this.ownRange();
-    if (!(plan.start >= own.start && plan.end <= own.end && plan.start < plan.end)) {
-      throw new ValidationError(`plan ${plan.id} moves [${plan.start}, ${plan.end}), outside ${this.id}'s range [${own.start}, ${own.end})`);
-    }
-    if (plan.next.epoch !== this.map.epoch + 1) throw new ValidationError(`plan ${plan.id} is for epoch ${plan.next.epoch}, this shard is at ${this.map.epoch}: replan`);
-    this.state.outgoing = { plan, fenced: false, nextSeq: 1n, firstSeq: 1n, acked: 0n, logBytes: 0, copyDone: false };
-    this.save();
+    sides.prepare(this.side, plan);
   }
 
-  /**
-   * Target: takes the moving range's rows and deltas from the source from now on. After a
-   * snapshot load the target holds the source's state, plan included: it continues from the
-   * source's log position (and drops the copied log) instead of starting from nothing.
-   */
+  /** Target: takes the moving range's rows and deltas from the source from now on (continues a snapshot clone's log). */
   accept(plan: MigrationPlan): void {
-    if (this.state.incoming?.plan.id === plan.id) return;
-    if (plan.target !== this.id) throw new ValidationError(`plan ${plan.id} moves data to ${plan.target}, not to ${this.id}`);
-    const cloned = this.state.outgoing?.plan.id === plan.id; // we are a snapshot of the source
-    if (!cloned) this.assertFree(plan.id);
-    let applied = 0n;
-    if (cloned) {
-      const copy = this.state.outgoing!;
-      applied = copy.nextSeq - 1n;
-      dropEntries(this.storage.log, copy.firstSeq, copy.nextSeq);
-      this.state.outgoing = undefined;
-    }
-    this.state.incoming = { plan, applied };
-    this.save();
+    sides.accept(this.side, plan);
   }
 
-  private assertFree(id: string): void {
-    const busy = this.state.outgoing?.plan.id ?? this.state.incoming?.plan.id;
-    if (busy !== undefined) throw new ValidationError(`${this.id} is already in migration ${busy}; finish or abort it before ${id}`);
-  }
-
-  private incomingFrom(migration: string, from: string): NonNullable<ShardState['incoming']> {
-    const inc = this.state.incoming;
-    if (inc === undefined || inc.plan.id !== migration) throw new ValidationError(`${this.id} is not receiving migration ${migration}`);
-    if (from !== inc.plan.source) throw new ForbiddenError(`${from} is not the source of migration ${migration}`);
-    return inc;
-  }
-
-  private assertMoving(plan: MigrationPlan, key: Uint8Array): void {
-    const h = hashOfStorageKey(key);
-    if (h < plan.start || h >= plan.end) throw new ValidationError(`a row with hash ${h} is outside migration ${plan.id}'s range`);
-  }
-
-  /** Target: stores a batch of copied rows (idempotent: a row sent twice is written twice). */
+  /** Target: stores a batch of copied rows. */
   applyRows(batch: RowsBatch, from: string): BatchAck {
-    const inc = this.incomingFrom(batch.migration, from);
-    if (batch.rows.length > MAX_MIGRATION_BATCH_ENTRIES) throw new ValidationError(`a rows batch carries at most ${MAX_MIGRATION_BATCH_ENTRIES} rows`);
-    for (const [k] of batch.rows) this.assertMoving(inc.plan, k);
-    for (const [k, v] of batch.rows) this.storage.kv.set(k, v);
-    return { applied: inc.applied };
+    return sides.applyRows(this.side, batch, from);
   }
 
   /** Target: applies deltas it has not seen, in order; with `adopt`, takes ownership (the cutover). */
   applyDelta(batch: DeltaBatch, from: string): BatchAck {
-    if (this.state.completed === batch.migration) return { applied: -1n }; // a retried last batch of a finished cutover
-    const inc = this.incomingFrom(batch.migration, from);
-    if (batch.entries.length > MAX_MIGRATION_BATCH_ENTRIES) throw new ValidationError(`a delta batch carries at most ${MAX_MIGRATION_BATCH_ENTRIES} entries`);
-    for (const e of batch.entries) this.assertMoving(inc.plan, e.key);
-    for (const e of batch.entries) {
-      if (e.seq <= inc.applied) continue;
-      if (e.seq !== inc.applied + 1n) throw new ValidationError(`delta ${e.seq} arrived after ${inc.applied}: the source must send in order`);
-      if (e.value === undefined) this.storage.kv.delete(e.key);
-      else this.storage.kv.set(e.key, e.value);
-      inc.applied = e.seq;
-    }
-    const applied = inc.applied;
-    if (batch.adopt !== undefined) {
-      if (batch.adopt.epoch !== inc.plan.next.epoch) throw new ValidationError(`cutover of ${inc.plan.id} must adopt epoch ${inc.plan.next.epoch}`);
-      this.adopt(batch.adopt);
-      this.state.incoming = undefined;
-      this.state.completed = inc.plan.id;
-      this.state.completedWith = inc.plan.source;
-    }
-    this.save();
-    return { applied };
+    return sides.applyDelta(this.side, batch, from);
   }
 
   /** Source, streamed copy: sends the next batch of moving rows to the target. */
-  async copyBatch(): Promise<{ done: boolean; rows: number; bytes: number }> {
-    const out = this.outgoingOrThrow();
-    if (out.copyDone) return { done: true, rows: 0, bytes: 0 };
-    const step = walkHashRange(this.storage.kv, out.plan, out.copyAfter, { maxEntries: MAX_MIGRATION_BATCH_ENTRIES, maxBytes: MAX_BATCH_BYTES });
-    const bytes = step.entries.reduce((n, [k, v]) => n + k.length + v.length, 0);
-    if (step.entries.length > 0) await this.peers.applyRows(out.plan.target, { migration: out.plan.id, rows: step.entries });
-    const now = this.outgoingOrThrow(); // re-read: state may have moved on while we awaited
-    if (now.plan.id !== out.plan.id) throw new ValidationError(`migration ${out.plan.id} ended during a copy`);
-    now.copyAfter = step.next ?? now.copyAfter;
-    now.copyDone = step.next === undefined;
-    this.save();
-    return { done: now.copyDone, rows: step.entries.length, bytes };
+  copyBatch(): Promise<{ done: boolean; rows: number; bytes: number }> {
+    return sides.copyBatch(this.side);
   }
 
   /** Source: sends one batch of the delta log; returns how many entries remain unsent. */
-  async pushDelta(): Promise<{ remaining: number }> {
-    const out = this.outgoingOrThrow();
-    const batch = readBatch(this.storage.log, out.acked, out.nextSeq);
-    if (batch.length > 0) {
-      const ack = await this.peers.applyDelta(out.plan.target, { migration: out.plan.id, entries: batch });
-      this.acknowledge(out.plan.id, ack.applied);
-    }
-    const now = this.outgoingOrThrow();
-    return { remaining: Number(now.nextSeq - 1n - now.acked) };
+  pushDelta(): Promise<{ remaining: number }> {
+    return sides.pushDelta(this.side);
   }
 
-  private acknowledge(id: string, applied: bigint): void {
-    const out = this.state.outgoing;
-    if (out === undefined || out.plan.id !== id || applied <= out.acked) return;
-    out.logBytes -= dropEntries(this.storage.log, out.firstSeq, applied + 1n);
-    out.firstSeq = applied + 1n;
-    out.acked = applied;
-    this.save();
-  }
-
-  /**
-   * Source: the cutover. Fences writes to the moving range, sends the rest of the log, and with
-   * the last batch the target adopts the next map; then this shard adopts it too. If the target
-   * cannot be reached the fence is lifted again (nothing changed hands) and the manager retries.
-   * Returns 'done' once both sides are on the next epoch (also when called again afterwards).
-   */
-  async cutover(migration: string): Promise<'done' | 'retry'> {
-    const out = this.state.outgoing;
-    if (out === undefined || out.plan.id !== migration) {
-      if (this.state.completed === migration) return 'done'; // cut over already: a retried call
-      throw new ValidationError(`${this.id} has no migration ${migration} to cut over`);
-    }
-    out.fenced = true;
-    this.save();
-    try {
-      for (;;) {
-        const cur = this.outgoingOrThrow();
-        const batch = readBatch(this.storage.log, cur.acked, cur.nextSeq);
-        const last = cur.acked + BigInt(batch.length) === cur.nextSeq - 1n;
-        const ack = await this.peers.applyDelta(cur.plan.target, { migration, entries: batch, ...(last ? { adopt: cur.plan.next } : {}) });
-        if (last) break;
-        this.acknowledge(migration, ack.applied);
-      }
-    } catch (e) {
-      const cur = this.state.outgoing;
-      if (cur !== undefined) {
-        cur.fenced = false; // the target did not take over: serve writes again
-        this.save();
-      }
-      if (e instanceof UnavailableError || e instanceof ShardOrmError) return 'retry';
-      throw e;
-    }
-    const done = this.outgoingOrThrow();
-    dropEntries(this.storage.log, done.firstSeq, done.nextSeq);
-    this.state.outgoing = undefined;
-    this.state.completed = migration;
-    this.state.completedWith = done.plan.target;
-    this.adopt(done.plan.next);
-    this.save();
-    return 'done';
+  /** Source: the fenced cutover; 'retry' when the target could not take it (the fence is lifted again). */
+  cutover(migration: string): Promise<'done' | 'retry'> {
+    return sides.cutover(this.side, migration);
   }
 
   /** Drops this shard's side of a migration that has not cut over (rollback). Idempotent. */
   abort(migration: string): void {
-    const out = this.state.outgoing;
-    if (out?.plan.id === migration) {
-      if (out.fenced) throw new ValidationError(`migration ${migration} is in its cutover; let it finish`);
-      dropEntries(this.storage.log, out.firstSeq, out.nextSeq);
-      this.state.outgoing = undefined;
-    }
-    if (this.state.incoming?.plan.id === migration) this.state.incoming = undefined;
-    this.save();
+    sides.abort(this.side, migration);
   }
 
   /** Installs a newer partition map (cutover, or the manager's announcement); older maps are ignored. */
@@ -475,11 +353,7 @@ export class ShardNode {
     return step.entries.length;
   }
 
-  private outgoingOrThrow(): NonNullable<ShardState['outgoing']> {
-    const out = this.state.outgoing;
-    if (out === undefined) throw new ValidationError(`${this.id} has no outgoing migration`);
-    return out;
-  }
+
 }
 
 /** What an op gets when its forward failed: retry if the call surely did not run, else unknown. */
