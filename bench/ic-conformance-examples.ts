@@ -92,6 +92,35 @@ export function examples(options: { maxLoop: number }): Example[] {
         }))
     },
     {
+      dir: 'manual_reply',
+      canister: 'manual_reply',
+      calls: () => [
+        { method: 'manualUpdate', arg: text('reject on purpose') },
+        { method: 'manualUpdate', arg: text('accept') },
+        ...['updateBlob', 'updateFloat32', 'updateInt8', 'updateNat', 'updateNull', 'updateVoid', 'updateRecord', 'updateReserved', 'updateString', 'updateVariant', 'updateFloat32', 'replyRaw'].map((method) => ({ method }))
+      ]
+    },
+    // The test's last `set` takes a random value (fast-check); the first twelve calls are fixed.
+    { dir: 'motoko_examples/cert-var', canister: 'cert-var', calls: () => [0, 1, 2, 3, 4, 5].flatMap((i) => [{ method: 'set', arg: [[IDL.Nat32], [i]] as [IDL.Type[], unknown[]] }, { method: 'inc' }]) },
+    {
+      dir: 'motoko_examples/superheroes',
+      canister: 'superheroes',
+      calls: () => {
+        const List = IDL.Rec();
+        List.fill(IDL.Tuple(IDL.Text, IDL.Opt(List)));
+        const Superhero = IDL.Record({ name: IDL.Text, superpowers: IDL.Opt(List) });
+        const hero = (name: string, powers: string[]): unknown => ({ name, superpowers: powers.reduceRight<unknown[]>((rest, p) => [[p, rest]], []) });
+        return [
+          { method: 'create', arg: [[Superhero], [hero('Spiderman', [])]] },
+          { method: 'create', arg: [[Superhero], [hero('Superman', ['superhuman strength', 'flight', 'x-ray vision'])]] },
+          { method: 'update', arg: [[IDL.Nat32, Superhero], [0, hero('Spiderman', ['superhuman speed', 'spider-sense', 'wall crawling', 'web shooting'])]] },
+          { method: 'update', arg: [[IDL.Nat32, Superhero], [1, hero('Superman', [])]] },
+          { method: 'deleteHero', arg: [[IDL.Nat32], [0]] },
+          { method: 'deleteHero', arg: [[IDL.Nat32], [99]] }
+        ];
+      }
+    },
+    {
       dir: 'stable_b_tree_map_instruction_threshold',
       canister: 'stable_b_tree_map_instruction_threshold',
       calls: () => [
