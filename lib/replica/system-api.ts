@@ -4,7 +4,7 @@
 import { CanisterTrap, ErrorCode, RejectCode } from './errors.js';
 import { concatChunks, type Execution, type ExecutionKind, type OutgoingCall } from './execution.js';
 import { COPIED_BYTE_COST, STABLE_DIRTY_PAGE_COST, TRANSMITTED_BYTE_COST, newlyDirtiedPages, systemApiOverhead } from './instruction-costs.js';
-import type { StableMemory } from './stable-memory.js';
+import { WASM_PAGE, type StableMemory } from './stable-memory.js';
 import { unsupportedMessage } from './system-api-support.js';
 
 export const MAX_REPLY_BYTES = 2 * 1024 * 1024;
@@ -50,18 +50,24 @@ const CYCLES: ExecutionKind[] = ['update', 'reply', 'reject'];
 export function createSystemApi(host: SystemApiHost): Record<string, Function> {
   // Charging follows the IC (instruction-costs.ts): every call pays its fixed overhead, and the
   // bytes it names (its size argument, before any check) 1 or 50 instructions each.
-  const bytes = (size: number | bigint, perByte = COPIED_BYTE_COST): void => host.charge(BigInt(typeof size === 'number' ? size >>> 0 : BigInt.asUintN(64, size)) * perByte);
+  const charge = (instructions: bigint): void => {
+    host.exec(); // outside an execution (a start function) this traps with the reason, before charging
+    host.charge(instructions);
+  };
+  const bytes = (size: number | bigint, perByte = COPIED_BYTE_COST): void => charge(BigInt(typeof size === 'number' ? size >>> 0 : BigInt.asUintN(64, size)) * perByte);
   const dirtyStablePages = new WeakMap<Execution, Set<number>>();
   const stableWrite = (offset: number, size: number): void => {
     const exec = host.exec();
     const dirty = dirtyStablePages.get(exec) ?? new Set<number>();
     dirtyStablePages.set(exec, dirty);
     bytes(size);
-    host.charge(BigInt(newlyDirtiedPages(dirty, offset, size)) * STABLE_DIRTY_PAGE_COST);
+    // Out of bounds, the write itself traps next; the IC checks bounds before the page charge too.
+    if (offset + size > host.stable().size * WASM_PAGE) return;
+    charge(BigInt(newlyDirtiedPages(dirty, offset, size)) * STABLE_DIRTY_PAGE_COST);
   };
   const allow = (name: string, kinds: ExecutionKind[]): Execution => {
-    host.charge(systemApiOverhead(name));
     const exec = host.exec();
+    host.charge(systemApiOverhead(name));
     if (!kinds.includes(exec.kind)) {
       throw new CanisterTrap(`"ic0.${name}" cannot be executed in ${exec.kind} mode`, ErrorCode.CanisterContractViolation);
     }
