@@ -6,8 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IDL } from '@dfinity/candid';
+import { Principal } from '@dfinity/principal';
 
 export interface ExampleCall {
+  /** The update method; or 'init' (the install, first) or 'postUpgrade' (an upgrade). */
   method: string;
   /** Candid argument types and values; none for a method without arguments. */
   arg?: [IDL.Type[], unknown[]];
@@ -22,6 +24,8 @@ export interface Example {
   calls(repo: string): ExampleCall[];
 }
 
+/** Any 29-byte (self-authenticating) principal: the tests use a generated identity's. */
+const SOMEONE = Principal.fromUint8Array(new Uint8Array(29).fill(7));
 const nat = (n: bigint): [IDL.Type[], unknown[]] => [[IDL.Nat], [n]];
 const int = (n: bigint): [IDL.Type[], unknown[]] => [[IDL.Int], [n]];
 const text = (t: string): [IDL.Type[], unknown[]] => [[IDL.Text], [t]];
@@ -118,6 +122,54 @@ export function examples(options: { maxLoop: number }): Example[] {
           { method: 'deleteHero', arg: [[IDL.Nat32], [0]] },
           { method: 'deleteHero', arg: [[IDL.Nat32], [99]] }
         ];
+      }
+    },
+    // Install and upgrade hooks: Azle's JavaScript start-up (~1 B instructions) dominates them.
+    {
+      dir: 'init',
+      canister: 'init',
+      calls: () => [{ method: 'init', arg: [[IDL.Record({ id: IDL.Text }), IDL.Variant({ Fire: IDL.Null, Wave: IDL.Null }), IDL.Principal], [{ id: '0' }, { Fire: null }, Principal.fromText('rrkah-fqaaa-aaaaa-aaaaq-cai')]] }]
+    },
+    { dir: 'complex_init', canister: 'complex_init', calls: () => [{ method: 'init', arg: [[IDL.Tuple(IDL.Text, IDL.Record({ id: IDL.Text }))], [['Oh hello there user', { id: '1' }]]] }] },
+    {
+      dir: 'complex_init',
+      canister: 'rec_init',
+      calls: () => {
+        const Node = IDL.Rec();
+        Node.fill(IDL.Variant({ Leaf: IDL.Null, Branch: Node }));
+        return [{ method: 'init', arg: [[Node], [{ Branch: { Leaf: null } }]] }];
+      }
+    },
+    { dir: 'pre_and_post_upgrade', canister: 'pre_and_post_upgrade', calls: () => [{ method: 'postUpgrade' }] },
+    { dir: 'motoko_examples/persistent-storage', canister: 'persistent_storage', calls: () => [{ method: 'increment' }, { method: 'reset' }, { method: 'increment' }, { method: 'postUpgrade' }] },
+    { dir: 'motoko_examples/whoami', canister: 'whoami', calls: () => [{ method: 'init', arg: [[IDL.Principal], [SOMEONE]] }, { method: 'postUpgrade', arg: [[IDL.Principal], [SOMEONE]] }] },
+    { dir: 'motoko_examples/http_counter', canister: 'http_counter', calls: () => [{ method: 'init' }] },
+    // Methods that await the management canister (raw_rand): the IC's record stops at the await.
+    { dir: 'async_await', canister: 'async_await', calls: () => ['getRandomnessDirectly', 'getRandomnessIndirectly', 'getRandomnessSuperIndirectly', 'getRandomnessSuperIndirectlyAndConcurrently', 'returnPromiseVoid'].map((method) => ({ method })) },
+    {
+      dir: 'cleanup_callback',
+      canister: 'cleanup_callback',
+      calls: () =>
+        [
+          'getRandomness',
+          'getRandomnessWithTrapUncaught',
+          'getRandomnessWithTrapCaught',
+          'getRandomnessWithTrapCaughtRejectCallback',
+          'getRandomnessWithTrapCaughtPromise',
+          'getRandomnessWithTrapCaughtAndTrapAgain',
+          'deleteAzleGlobalSettleCallbacks',
+          'getRandomnessMsgRejectInReplyCallback',
+          'getRandomnessMsgRejectInRejectCallback'
+        ].map((method) => ({ method }))
+    },
+    { dir: 'event_loop', canister: 'event_loop', calls: () => [0, 2, 4, 6, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20].map((n) => ({ method: `testOrdering${n}` })) },
+    // The records left after the test's last reinstall: a round, then two rounds after seedWith0.
+    {
+      dir: 'randomness',
+      canister: 'randomness',
+      calls: () => {
+        const round = [...Array(5).fill('mathRandom'), ...Array(5).fill('cryptoGetRandomValues')];
+        return [...round, 'seedWith0', ...round, 'seedWith0', ...round].map((method) => ({ method }));
       }
     },
     {
