@@ -9,10 +9,12 @@ import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 
 export interface ExampleCall {
-  /** The update method; or 'init' (the install, first) or 'postUpgrade' (an upgrade). */
+  /** The update method; or 'init' (the install, first), 'postUpgrade' (an upgrade), 'heartbeat' (rounds). */
   method: string;
   /** Candid argument types and values; none for a method without arguments. */
   arg?: [IDL.Type[], unknown[]];
+  /** For 'heartbeat': how many rounds to run (one heartbeat each). */
+  rounds?: number;
 }
 
 export interface Example {
@@ -144,6 +146,9 @@ export function examples(options: { maxLoop: number }): Example[] {
     { dir: 'motoko_examples/persistent-storage', canister: 'persistent_storage', calls: () => [{ method: 'increment' }, { method: 'reset' }, { method: 'increment' }, { method: 'postUpgrade' }] },
     { dir: 'motoko_examples/whoami', canister: 'whoami', calls: () => [{ method: 'init', arg: [[IDL.Principal], [SOMEONE]] }, { method: 'postUpgrade', arg: [[IDL.Principal], [SOMEONE]] }] },
     { dir: 'motoko_examples/http_counter', canister: 'http_counter', calls: () => [{ method: 'init' }] },
+    // One record per round; the IC's runs lasted 103 and 140 rounds.
+    { dir: 'heartbeat', canister: 'heartbeat_async', calls: () => [{ method: 'heartbeat', rounds: 103 }] },
+    { dir: 'heartbeat', canister: 'heartbeat_sync', calls: () => [{ method: 'heartbeat', rounds: 140 }] },
     // Methods that await the management canister (raw_rand): the IC's record stops at the await.
     { dir: 'async_await', canister: 'async_await', calls: () => ['getRandomnessDirectly', 'getRandomnessIndirectly', 'getRandomnessSuperIndirectly', 'getRandomnessSuperIndirectlyAndConcurrently', 'returnPromiseVoid'].map((method) => ({ method })) },
     {

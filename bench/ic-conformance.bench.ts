@@ -26,7 +26,7 @@ import { EXAMPLES_DIR, examples, type Example } from './ic-conformance-examples.
 const TOLERANCE = 0.1;
 const DEFAULT_MAX_LOOP = 1_000_000;
 /** The execution Azle records as `init` / `postUpgrade`; every other record is an update method's. */
-const HOOK_KINDS: Record<string, string> = { init: 'init', postUpgrade: 'post_upgrade' };
+const HOOK_KINDS: Record<string, string> = { init: 'init', postUpgrade: 'post_upgrade', heartbeat: 'heartbeat' };
 /** The error code of a reject the canister itself made (`ic0.msg_reject`). */
 const CANISTER_REJECTED = 'IC0406';
 /** Cycles each example canister starts with (the 19 B-instruction calls cost ~8 T). */
@@ -85,6 +85,7 @@ async function replay(repo: string, example: Example): Promise<{ pairs: Pair[]; 
       try {
         if (call.method === 'init') await replica.installCode({ canisterId: id, wasm, arg });
         else if (call.method === 'postUpgrade') await replica.installCode({ canisterId: id, wasm, arg, mode: 'upgrade' });
+        else if (call.method === 'heartbeat') for (let round = 0; round < (call.rounds ?? 1); round++) await replica.tick();
         else await replica.updateCall(id, call.method, arg);
       } catch (error) {
         // A reject the method makes on purpose (manual_reply) was recorded on the IC too.
@@ -96,9 +97,9 @@ async function replay(repo: string, example: Example): Promise<{ pairs: Pair[]; 
       // back); it stays in the list (as -1, never paired) so the k-th pairing stays right. A call
       // that fails later (a callback traps or rejects) was recorded: its first execution ran.
       const kind = HOOK_KINDS[call.method] ?? 'update';
-      const first = executions.find((e) => e.kind === kind && (kind !== 'update' || e.method === call.method));
-      const recorded = first && !first.trapped;
-      ours.push({ method_name: call.method, instructions: recorded ? first.instructions : -1n });
+      const runs = executions.filter((e) => e.kind === kind && (kind !== 'update' || e.method === call.method));
+      // Every round runs one heartbeat; any other call is recorded once, by its first execution.
+      for (const run of kind === 'heartbeat' ? runs : runs.slice(0, 1)) ours.push({ method_name: call.method, instructions: run.trapped ? -1n : run.instructions });
     }
     return { pairs: pairUp(example.dir, ours, icRecords), limitHits, notes };
   } finally {
