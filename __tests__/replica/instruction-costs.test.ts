@@ -34,6 +34,9 @@ async function fixture(define: (m: ModuleBuilder, imports: Record<string, number
     debugPrint: m.import('debug_print', [I32, I32]),
     callNew: m.import('call_new', [I32, I32, I32, I32, I32, I32, I32, I32]),
     callPerform: m.import('call_perform', [], [I32]),
+    callData: m.import('call_data_append', [I32, I32]),
+    isController: m.import('is_controller', [I32, I32], [I32]),
+    stableSize: m.import('stable64_size', [], [I64]),
     stableGrow: m.import('stable64_grow', [I64], [I64]),
     stableWrite: m.import('stable64_write', [I64, I64, I64]),
     stableRead: m.import('stable64_read', [I64, I64, I64])
@@ -130,13 +133,18 @@ describe('instruction costs as the IC counts them', () => {
     expect(await f.count('copy')).toBe(BigInt(ENTRY + 3 + 100 + 1234 + REPLY));
   });
 
-  test('System API calls pay their fixed overhead: 500 by default, 200 for performance_counter, 100 + bytes for debug_print', async () => {
-    f = await fixture((m, im) => {
+  test('System API calls pay their fixed overhead: 500 by default, 200 for performance_counter, 100 + bytes for debug_print, 1,000 + bytes for is_controller, 0 for stable64_size', async () => {
+    f = await fixture((m, im, self) => {
+      m.segment(100, self);
       update(m, im, 'time', [...op.call(im.time), ...op.drop]);
       update(m, im, 'print', [...op.i32(0), ...op.i32(12), ...op.call(im.debugPrint)]);
+      update(m, im, 'controller', [...op.i32(100), ...op.i32(self.length), ...op.call(im.isController), ...op.drop]);
+      update(m, im, 'stable_size', [...op.call(im.stableSize), ...op.drop]);
     });
     expect(await f.count('time')).toBe(BigInt(ENTRY + 5 + 500 + 1 + REPLY));
     expect(await f.count('print')).toBe(BigInt(ENTRY + 2 + 5 + 100 + 12 + REPLY));
+    expect(await f.count('controller')).toBe(BigInt(ENTRY + 2 + 5 + 1_000 + f.id.toUint8Array().length + 1 + REPLY));
+    expect(await f.count('stable_size')).toBe(BigInt(ENTRY + 5 + 0 + 1 + REPLY));
   });
 
   test('performance_counter includes the System API charges made so far', async () => {
@@ -166,7 +174,7 @@ describe('instruction costs as the IC counts them', () => {
     expect(await f.count('reply100')).toBe(BigInt(ENTRY + 2 + 5 + 500 + 50 * 100 + REPLY));
   });
 
-  test('call_new costs 1,500 plus its name and callee bytes, call_perform 5,000', async () => {
+  test('call_new costs 1,500 plus its name and callee bytes, call_data_append 500 + 50 per byte, call_perform 5,000', async () => {
     f = await fixture((m, im, self) => {
       m.segment(100, self);
       m.segment(200, Buffer.from('ping'));
@@ -176,12 +184,13 @@ describe('instruction costs as the IC counts them', () => {
         [
           ...op.i32(100), ...op.i32(self.length), ...op.i32(200), ...op.i32(4),
           ...op.i32(onReply), ...op.i32(0), ...op.i32(onReply), ...op.i32(0), ...op.call(im.callNew),
+          ...op.i32(200), ...op.i32(4), ...op.call(im.callData),
           ...op.call(im.callPerform), ...op.drop
         ],
         { export: 'canister_update call_self' }
       );
     });
-    const caller = ENTRY + 8 + 5 + 1_500 + (f.id.toUint8Array().length + 4) + 5 + 5_000 + 1;
+    const caller = ENTRY + 8 + 5 + 1_500 + (f.id.toUint8Array().length + 4) + (2 + 5 + 500 + 50 * 4) + 5 + 5_000 + 1;
     const ping = ENTRY + REPLY;
     const callback = ENTRY + REPLY;
     expect(await f.count('call_self')).toBe(BigInt(caller + ping + callback));
