@@ -91,7 +91,7 @@ async function replay(repo: string, example: Example): Promise<{ pairs: Pair[]; 
         // A reject the method makes on purpose (manual_reply) was recorded on the IC too.
         const e = error as { errorCode?: string; message: string };
         if (e.errorCode === 'IC0522') limitHits++;
-        if (e.errorCode !== CANISTER_REJECTED) notes.push(`${example.dir} ${call.method}: ${e.errorCode ?? ''} ${e.message.slice(0, 160)}`);
+        if (e.errorCode !== CANISTER_REJECTED) notes.push(`${example.dir} ${call.method}: ${e.message.slice(0, 160)}`);
       }
       // A first execution that trapped recorded nothing on the IC either (the record rolled
       // back); it stays in the list (as -1, never paired) so the k-th pairing stays right. A call
@@ -160,7 +160,7 @@ function print(pairs: Pair[], limitHits: number, notes: string[], maxLoop: numbe
     '',
     'Command: `AZLE_REPO=<checkout of demergent-labs/azle at 0.33.0> npm run bench -- ic-conformance`',
     '',
-    `Each pair: one update call of an Azle example, replayed as its test makes it. Ours: the instructions the replica counted for the call's first execution (the method up to its first await; Azle 0.33.0 build). IC: the example's benchmarks.json (\`performance_counter(1)\` at the end of the method, Azle 0.32.0 build on dfx's replica). The \`benchmarks\` example's loops go up to ${maxLoop.toLocaleString('en-US')} iterations.`,
+    `Each pair: one execution Azle recorded (an update call replayed as the example's test makes it, an install or upgrade hook, a heartbeat). Ours: the instructions the replica counted for it (an update's first execution: the method up to its first await; Azle 0.33.0 build). IC: the example's benchmarks.json (\`performance_counter(1)\` at the end of the method, Azle 0.32.0 build on dfx's replica). The \`benchmarks\` example's loops go up to ${maxLoop.toLocaleString('en-US')} iterations.`,
     '',
     '| example | pairs | median ours/IC | within ±10 % | min | max |',
     '| --- | ---: | ---: | ---: | ---: | ---: |'
