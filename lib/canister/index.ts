@@ -4,7 +4,7 @@
 export { shardCanister, MAINTENANCE_INTERVAL_S, PRUNE_STEPS_PER_TICK, DRAIN_RESERVE_CYCLES } from './shard-canister.js';
 export type { ShardCanisterOptions } from './runtime.js';
 export { repository } from './repository.js';
-export { RoutedBy, RoutedCallIdl, MAX_ROUTED_METHODS } from './routed-by.js';
+export { RoutedBy, MAX_ROUTED_METHODS } from './routed-by.js';
 export type { RoutedByOptions } from './routed-by.js';
 export { caller, MAX_ROUTED_IN_FLIGHT } from './caller.js';
 export { InitArgIdl, RoleIdl, NO_TRIGGERS, initialState, settingsFromCandid, settingsToCandid } from './init-arg.js';

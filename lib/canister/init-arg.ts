@@ -34,6 +34,19 @@ export interface InitArgCandid {
   settings: SettingsCandid;
 }
 
+/** The install argument from raw bytes: none, `()` and `(null)` all mean "absent". Bad bytes trap the install. */
+export function decodeInitArg(bytes: Uint8Array): InitArgCandid | undefined {
+  if (bytes.length === 0) return undefined;
+  let decoded: unknown[];
+  try {
+    decoded = IDL.decode([InitArgIdl], bytes);
+  } catch (e) {
+    if (IDL.decode([], bytes).length === 0) return undefined; // `()`: no argument at all
+    throw e;
+  }
+  return (decoded[0] as [] | [InitArgCandid])[0];
+}
+
 /** Settings of a canister installed without an argument: never split or merge on its own. */
 export const NO_TRIGGERS: ShardSettings = { maxShardBytes: 0, maxShardMemoryBytes: 0, minShardBytes: 0 };
 

@@ -13,6 +13,7 @@ import { shardKeyHash } from '../model/entity-keys.js';
 import { encodeKeyComponent } from '../model/keys.js';
 import { getEntityMetadata, type EntityClass } from '../model/metadata.js';
 import { hashShardKey } from '../partition/index.js';
+import { RoutedCallIdl } from '../protocol/candid.js';
 import { runForwarded } from './caller.js';
 import { callReply } from './peers.js';
 import { shardNode } from './runtime.js';
@@ -20,7 +21,6 @@ import { shardNode } from './runtime.js';
 /** Methods that may carry @RoutedBy in one canister. */
 export const MAX_ROUTED_METHODS = 256;
 
-export const RoutedCallIdl = IDL.Record({ method: IDL.Text, arg: IDL.Vec(IDL.Nat8), origin: IDL.Principal });
 const BlobIdl = IDL.Vec(IDL.Nat8);
 
 export interface RoutedByOptions {

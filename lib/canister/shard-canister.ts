@@ -12,16 +12,17 @@
 //   everything else        the manager, or a controller of this canister
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { call, canisterSelf, init, isController, msgCaller, postUpgrade, query, setTimerInterval, update } from 'azle';
+import { call, canisterSelf, init, isController, msgArgData, msgCaller, postUpgrade, query, setTimerInterval, update } from 'azle';
 import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
 import {
   AckIdl, CopyProgressIdl, CutoverIdl, DeltaBatchIdl, deltaFromCandid, parseMap, PlanIdl, planFromCandid, ReportIdl, reportToCandid,
-  Reply, requestFromCandid, responseToCandid, RowsBatchIdl, rowsFromCandid, SettingsIdl, ShardRequestIdl, ShardResponseIdl,
+  Reply, requestFromCandid, responseToCandid, RoutedCallIdl, RowsBatchIdl, rowsFromCandid, SettingsIdl, ShardRequestIdl, ShardResponseIdl,
 } from '../protocol/candid.js';
 import { isReadOnly } from '../protocol/ops.js';
 import type { ShardNode } from '../shard/node.js';
-import { InitArgIdl, initialState, settingsFromCandid, type InitArgCandid, type SettingsCandid } from './init-arg.js';
-import { serveRouted, RoutedCallIdl } from './routed-by.js';
+import type { ShardState } from '../shard/state.js';
+import { decodeInitArg, InitArgIdl, initialState, settingsFromCandid, type InitArgCandid, type SettingsCandid } from './init-arg.js';
+import { serveRouted } from './routed-by.js';
 import { configureShard, setMemoryBytes, shardNode, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
 
 /** Seconds between maintenance ticks (pruning, memory size refresh). */
@@ -54,7 +55,7 @@ function isControllerText(p: string): boolean {
 function fromManager(method: string): ShardNode {
   const node = shardNode();
   const who = callerText();
-  if (who === node.snapshotState().manager || isControllerText(who)) return node;
+  if (who === persisted().manager || isControllerText(who)) return node;
   throw new ForbiddenError(`${who} may not call ${method}: only the cluster's manager or a controller of this shard may`);
 }
 
@@ -65,8 +66,15 @@ function fromMember(method: string): ShardNode {
   throw new ForbiddenError(`${who} may not call ${method}: only members of this cluster and controllers may`);
 }
 
+/** The persisted shard state (ShardNode.snapshotState clones with structuredClone, which QuickJS lacks). */
+function persisted(): ShardState {
+  const state = shardStorage().state.load();
+  if (state === undefined) throw new ValidationError('this canister has no shard state: install it with shardCanister()');
+  return state;
+}
+
 function migrationOf(node: ShardNode, id: string): void {
-  const st = node.snapshotState();
+  const st = persisted();
   if (st.outgoing?.plan.id !== id && st.completed !== id) throw new ValidationError(`${node.id} is not the source of migration ${id}`);
 }
 
@@ -121,15 +129,16 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
   whenNodeStarts(armMaintenance);
 
   class ShardOrmShard {
-    @init([InitArgIdl])
-    init(arg: [] | [InitArgCandid]): void {
-      startNode(initialState(selfText(), arg[0]));
+    // manual: Azle cannot decode an absent argument (no bytes, or `()`) as `opt`; decodeInitArg can.
+    @init([InitArgIdl], { manual: true })
+    init(): void {
+      startNode(initialState(selfText(), decodeInitArg(msgArgData())));
     }
 
-    @postUpgrade([InitArgIdl])
-    postUpgrade(arg: [] | [InitArgCandid]): void {
+    @postUpgrade([InitArgIdl], { manual: true })
+    postUpgrade(): void {
       maintenanceArmedFor = undefined; // an upgrade clears timers
-      applyUpgradeArg(arg[0]);
+      applyUpgradeArg(decodeInitArg(msgArgData()));
     }
 
     @update([ShardRequestIdl], Reply(ShardResponseIdl))
@@ -222,7 +231,7 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
     drain_cycles() {
       return answer(async () => {
         const node = fromManager('drain_cycles');
-        const manager = node.snapshotState().manager;
+        const manager = persisted().manager;
         if (manager === undefined) throw new ValidationError('this shard has no manager to return its cycles to');
         const amount = node.report().cycles - DRAIN_RESERVE_CYCLES;
         if (amount <= 0n) return 0n;

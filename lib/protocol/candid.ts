@@ -259,6 +259,9 @@ export function reportFromCandid(v: any): ShardReport {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+/** `__routed`'s argument: a @RoutedBy method call forwarded by a member (hidden from the .did). */
+export const RoutedCallIdl = IDL.Record({ method: IDL.Text, arg: IDL.Vec(IDL.Nat8), origin: IDL.Principal });
+
 // ---- the manager's side, as shards see it -------------------------------------------------
 
 /** What a shard asks the manager for (best effort, one-way): `request_topology_change`. */
