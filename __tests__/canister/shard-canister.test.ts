@@ -56,7 +56,7 @@ describe('data through the generic interface', () => {
     expect((await viaB.get({ owner, n: 1n }))?.body).toBe('hello');
     expect(await viaA.count()).toBe(1); // fan-out: each shard counts what it owns
 
-    // The forward is one hop: a request that already was forwarded answers "moved" on a non-owner.
+    // Only members may claim a request was forwarded (hops = 1).
     const [get] = await opsOf(Note, c.map, (r) => r.get({ owner, n: 1n }));
     const reply = await c.shard(c.a).read(requestToCandid({ ops: [get], hops: 1, origin: admin.toText() }));
     expect(reply.err.code).toBe('FORBIDDEN'); // admin is not a member: it may not pose as a forwarding shard
@@ -72,6 +72,23 @@ describe('data through the generic interface', () => {
     const direct = await execute(c.a, [put], { sender: stranger });
     expect(direct.ok.results[0].error.code).toBe('ACCESS_DENIED');
     expect(await entities()).toEqual(before);
+    expect(await c.repository(Note, { entry: c.b }).get({ owner, n: 1n })).toBeUndefined();
+  });
+});
+
+describe('forwarding to a stopped owner', () => {
+  test('a write or read entering a live shard for a stopped owner answers "retry" and writes nothing', async () => {
+    const owner = keyOwnedBy(c.b, 'stopped-');
+    const [put] = await opsOf(Note, c.map, (r) => r.insert(note(owner, 1n, 'while stopped')));
+    const [get] = await opsOf(Note, c.map, (r) => r.get({ owner, n: 1n }));
+    await c.replica.stopCanister(c.b, { sender: admin });
+    try {
+      expect(Object.keys((await execute(c.a, [put])).ok.results[0])).toEqual(['retry']);
+      const read = await c.shard(c.a).read(requestToCandid({ ops: [get], hops: 0 }));
+      expect(Object.keys(read.ok.results[0])).toEqual(['retry']);
+    } finally {
+      await c.replica.startCanister(c.b, { sender: admin });
+    }
     expect(await c.repository(Note, { entry: c.b }).get({ owner, n: 1n })).toBeUndefined();
   });
 });
