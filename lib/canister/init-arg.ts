@@ -62,13 +62,15 @@ export function settingsToCandid(s: ShardSettings): SettingsCandid {
   return { max_shard_bytes: BigInt(s.maxShardBytes), max_shard_memory_bytes: BigInt(s.maxShardMemoryBytes), min_shard_bytes: BigInt(s.minShardBytes) };
 }
 
-/** The state a fresh shard `self` starts from. Checks the map names `self` (else it could serve nothing). */
+/**
+ * The state a fresh shard `self` starts from. The map need not name `self`: the target of a split
+ * or merge is installed with the current map and owns nothing until its cutover.
+ */
 export function initialState(self: ShardId, arg: InitArgCandid | undefined): ShardState {
   if (arg === undefined) return { map: RangePartitioner.even([self]).toJSON(), settings: NO_TRIGGERS };
   if ('manager' in arg.role) throw new ValidationError('the manager role is not served by shardCanister(): install the manager canister (lib/manager) with this argument');
   const map = parseMap(arg.map);
-  const partitioner = partitionerFromJSON(map); // validates the whole structure
-  if (!partitioner.shards().includes(self)) throw new ValidationError(`the init map does not name this canister (${self}): give every shard the same map listing all of them`);
+  partitionerFromJSON(map); // validates the whole structure
   const manager = arg.manager[0]?.toText();
   return { map, settings: settingsFromCandid(arg.settings), ...(manager === undefined ? {} : { manager }) };
 }
