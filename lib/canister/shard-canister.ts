@@ -12,7 +12,7 @@
 //   everything else        the manager, or a controller of this canister
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { call, canisterSelf, init, isController, msgArgData, msgCaller, postUpgrade, query, setTimerInterval, update } from 'azle';
+import { call, canisterSelf, init, inReplicatedExecution, isController, msgArgData, msgCaller, postUpgrade, query, setTimerInterval, update } from 'azle';
 import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
 import {
   AckIdl, CopyProgressIdl, CutoverIdl, DeltaBatchIdl, deltaFromCandid, parseMap, PlanIdl, planFromCandid, ReportIdl, reportToCandid,
@@ -96,8 +96,9 @@ async function maintain(): Promise<void> {
   }
 }
 
+/** Arms the timer once per node id (a snapshot-loaded target re-arms under its own id); queries cannot set timers. */
 function armMaintenance(node: ShardNode): void {
-  if (maintenanceArmedFor === node.id) return;
+  if (maintenanceArmedFor === node.id || !inReplicatedExecution()) return;
   maintenanceArmedFor = node.id;
   setTimerInterval(MAINTENANCE_INTERVAL_S, maintain);
 }
