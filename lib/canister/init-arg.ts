@@ -15,11 +15,11 @@ import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { ValidationError } from '../model/errors.js';
 import { partitionerFromJSON, RangePartitioner, type ShardId } from '../partition/index.js';
-import { parseMap, SettingsIdl } from '../protocol/candid.js';
+import { parseMap } from '../protocol/candid.js';
+import { InitArgIdl, RoleIdl } from '../protocol/manager-candid.js';
 import type { ShardSettings, ShardState } from '../shard/state.js';
 
-export const RoleIdl = IDL.Variant({ shard: IDL.Null, manager: IDL.Null });
-export const InitArgIdl = IDL.Opt(IDL.Record({ role: RoleIdl, map: IDL.Text, manager: IDL.Opt(IDL.Principal), settings: SettingsIdl }));
+export { InitArgIdl, RoleIdl };
 
 export interface SettingsCandid {
   max_shard_bytes: bigint;
@@ -68,7 +68,7 @@ export function settingsToCandid(s: ShardSettings): SettingsCandid {
  */
 export function initialState(self: ShardId, arg: InitArgCandid | undefined): ShardState {
   if (arg === undefined) return { map: RangePartitioner.even([self]).toJSON(), settings: NO_TRIGGERS };
-  if ('manager' in arg.role) throw new ValidationError('the manager role is not served by shardCanister(): install the manager canister (lib/manager) with this argument');
+  if ('manager' in arg.role) throw new ValidationError('a manager has no shard state: initialState is for the shard role');
   const map = parseMap(arg.map);
   partitionerFromJSON(map); // validates the whole structure
   const manager = arg.manager[0]?.toText();

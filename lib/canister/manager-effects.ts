@@ -41,7 +41,7 @@ function rejectText(e: unknown): string {
 
 export function shardInitArg(map: RangePartitionerJSON, settings: ClusterSettings): Uint8Array {
   const shardSettings = { max_shard_bytes: BigInt(settings.maxShardBytes), max_shard_memory_bytes: BigInt(settings.maxShardMemoryBytes), min_shard_bytes: BigInt(settings.minShardBytes) };
-  return new Uint8Array(IDL.encode([InitArgIdl], [[{ shard: { map: JSON.stringify(map), manager: canisterSelf(), settings: shardSettings } }]]));
+  return new Uint8Array(IDL.encode([InitArgIdl], [[{ role: { shard: null }, map: JSON.stringify(map), manager: [canisterSelf()], settings: shardSettings }]]));
 }
 
 export async function installShard(ctx: ManagerContext, canister: string, map: RangePartitionerJSON, mode: 'install' | 'reinstall'): Promise<void> {

@@ -4,7 +4,7 @@
 // the node through here, so a canister has exactly one.
 import { Principal } from '@dfinity/principal';
 import { canisterCycleBalance, canisterSelf, isController } from 'azle';
-import { DeclarationError } from '../model/errors.js';
+import { DeclarationError, ValidationError } from '../model/errors.js';
 import type { EntityClass } from '../model/metadata.js';
 import { EntityRegistry } from '../model/registry.js';
 import { ShardNode, type ShardHost, type ShardStorage } from '../shard/node.js';
@@ -70,6 +70,9 @@ const host: ShardHost = {
 export function startNode(initial?: ShardState): ShardNode {
   const rt = configured();
   const storage = rt.storage;
+  if (initial === undefined && storage.state.load() === undefined) {
+    throw new ValidationError(`${selfId()} holds no shard: it is the cluster's manager (or was installed without shardCanister); send data calls to a shard`);
+  }
   rt.node = new ShardNode(selfId(), storage, rt.registry, canisterPeers(() => storage.state.load()?.manager), { initial, host, maxEntityBytes: rt.maxEntityBytes });
   for (const hook of onStart) hook(rt.node);
   return rt.node;

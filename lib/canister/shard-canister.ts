@@ -22,6 +22,7 @@ import { isReadOnly } from '../protocol/ops.js';
 import type { ShardNode } from '../shard/node.js';
 import type { ShardState } from '../shard/state.js';
 import { decodeInitArg, InitArgIdl, initialState, settingsFromCandid, type InitArgCandid, type SettingsCandid } from './init-arg.js';
+import { defaultClusterSettings, isManagerCanister, resumeManager, ShardOrmManagerMethods, startManager } from './manager-canister.js';
 import { serveRouted } from './routed-by.js';
 import { configureShard, setMemoryBytes, shardNode, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
 
@@ -129,16 +130,21 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
   configureShard(options);
   whenNodeStarts(armMaintenance);
 
-  class ShardOrmShard {
+  // Every canister of a cluster runs this class; the install argument picks the role. The
+  // manager's methods are inherited, so the one Wasm serves both (a shard answers them with err).
+  class ShardOrmShard extends ShardOrmManagerMethods {
     // manual: Azle cannot decode an absent argument (no bytes, or `()`) as `opt`; decodeInitArg can.
     @init([InitArgIdl], { manual: true })
     init(): void {
-      startNode(initialState(selfText(), decodeInitArg(msgArgData())));
+      const arg = decodeInitArg(msgArgData());
+      if (arg !== undefined && 'manager' in arg.role) return startManager(defaultClusterSettings(settingsFromCandid(arg.settings)));
+      startNode(initialState(selfText(), arg));
     }
 
     @postUpgrade([InitArgIdl], { manual: true })
     postUpgrade(): void {
       maintenanceArmedFor = undefined; // an upgrade clears timers
+      if (isManagerCanister()) return resumeManager();
       applyUpgradeArg(decodeInitArg(msgArgData()));
     }
 
