@@ -64,9 +64,10 @@ export class Leaf {
   constructor(bytes: Uint8Array, words?: Uint32Array) {
     if (words === undefined) {
       if ((bytes.byteOffset & 3) !== 0) bytes = bytes.slice();
-      assert(bytes.length >= LEAF_HEADER_BYTES, `leaf of ${bytes.length} bytes has no header`);
+      // Hot path: the message is built only on failure (a template literal costs real instructions).
+      if (bytes.length < LEAF_HEADER_BYTES) fail(`leaf of ${bytes.length} bytes has no header`);
       const count = (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
-      assert(bytes.length >= LEAF_HEADER_BYTES + LEAF_ENTRY_OVERHEAD_BYTES * count, `leaf of ${bytes.length} bytes is too short for ${count} entries`);
+      if (bytes.length < LEAF_HEADER_BYTES + LEAF_ENTRY_OVERHEAD_BYTES * count) fail(`leaf of ${bytes.length} bytes is too short for ${count} entries`);
       words = new Uint32Array(bytes.buffer, bytes.byteOffset, SLOT0 + 3 * count);
     }
     this.bytes = bytes;
@@ -100,7 +101,8 @@ export class Leaf {
 
   /** A copy of key i. */
   key(i: number): Uint8Array {
-    return this.keyView(i).slice();
+    const start = this.heapAt + this.words[SLOT0 + 3 * i];
+    return this.bytes.slice(start, start + this.words[SLOT0 + 3 * i + 1]);
   }
 
   /** Key i as a keyString. */
@@ -252,5 +254,10 @@ export class Leaf {
 
 /** Our own invariant: a failure is a bug in PagedKv (or a corrupted store), never bad input. */
 export function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`PagedKv invariant violated: ${message}`);
+  if (!condition) fail(message);
+}
+
+/** A broken invariant, for hot paths that test the condition inline and build the message only here. */
+export function fail(message: string): never {
+  throw new Error(`PagedKv invariant violated: ${message}`);
 }

@@ -16,7 +16,7 @@
 import { PayloadTooLargeError, ValidationError } from '../model/errors.js';
 import { compareBytes, MAX_STORAGE_KEY_BYTES } from '../model/keys.js';
 import type { Entry, KeyEntry, OrderedKv } from '../repository/store.js';
-import { assert, keyString, Leaf } from './paged-leaf.js';
+import { assert, fail, keyString, Leaf } from './paged-leaf.js';
 
 /**
  * The slice of StableBTreeMap<Uint8Array, Uint8Array> PagedKv needs; `items` orders keys byte-wise.
@@ -112,7 +112,7 @@ export class PagedKv implements OrderedKv {
       const d = this.leafIndexOf(text);
       const leaf = this.readLeaf(d);
       const i = leaf.indexOf(text);
-      assert(i >= 0, 'a stored value has no key in its leaf');
+      if (i < 0) fail('a stored value has no key in its leaf');
       this.writeLeaf(d, leaf.withValueLength(i, value.length));
       counters.bytes += value.length - previous.length;
     } else {
@@ -120,7 +120,7 @@ export class PagedKv implements OrderedKv {
       const d = this.leafIndexOf(text);
       const leaf = this.readLeaf(d);
       const i = leaf.lowerBound(text);
-      assert(i === leaf.count || leaf.keyText(i) !== text, 'a key in a leaf has no stored value');
+      if (i < leaf.count && leaf.keyText(i) === text) fail('a key in a leaf has no stored value');
       this.placeLeaf(d, leaf.withInserted(i, key, value.length));
       counters.entries += 1;
       counters.bytes += key.length + value.length;
@@ -137,7 +137,7 @@ export class PagedKv implements OrderedKv {
     const d = this.leafIndexOf(text);
     const leaf = this.readLeaf(d);
     const i = leaf.indexOf(text);
-    assert(i >= 0, 'a stored value has no key in its leaf');
+    if (i < 0) fail('a stored value has no key in its leaf');
     this.shrinkLeaf(d, leaf.withRemoved(i));
     counters.entries -= 1;
     counters.bytes -= key.length + previous.length;
@@ -149,7 +149,7 @@ export class PagedKv implements OrderedKv {
     return this.scan(lo, hi, limit, (leaf, i) => {
       const key = leaf.key(i);
       const value = this.maps.values.get(key);
-      assert(value !== undefined, 'a key in a leaf has no stored value');
+      if (value === undefined) fail('a key in a leaf has no stored value');
       return [key, value];
     });
   }
@@ -313,7 +313,7 @@ export class PagedKv implements OrderedKv {
 
   private readLeaf(d: number): Leaf {
     const bytes = this.maps.leaves.get(this.leafKeys[d]);
-    assert(bytes !== undefined, `leaf ${decodeId(this.leafKeys[d])} is in the directory but not stored`);
+    if (bytes === undefined) fail(`leaf ${decodeId(this.leafKeys[d])} is in the directory but not stored`);
     return new Leaf(bytes);
   }
 
