@@ -4,13 +4,13 @@
 // insert, one get, one delete, and a 100-entry page read at the middle and at the end of 1k, 10k
 // and 100k entries (PagedKv.range from the position's key vs StableBTreeMap items(index, 100)),
 // plus what loading the directory costs the first call after an upgrade.
-// Run: npx tsx bench/store.bench.ts   (prints a markdown section)
+// Run: npx tsx bench/store.bench.ts   (prints a markdown section; STORE_BENCH_SIZES=1000,10000 for fewer sizes)
 import { IDL } from '@dfinity/candid';
 import { join } from 'node:path';
 import { buildAzleCanister } from '../lib/build/azle.js';
 import { LocalReplica } from '../lib/replica/index.js';
 
-const SIZES = (process.env.STORE_BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
+const SIZES = (process.env.STORE_BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 /** Entries per fill call (the fixture's own bound is 5,000). */
 const FILL_BATCH_ENTRIES = 2_500;
 const VALUE_BYTES = 100;
