@@ -92,7 +92,8 @@ async function main(): Promise<void> {
   console.log('`npx tsx bench/store.bench.ts` — instructions of one operation inside the Azle canister');
   console.log(`(\`__tests__/fixtures/stable_store\`), performanceCounter(0) around the call; keys 20 bytes`);
   console.log(`(storage-key-like, random order), values ${VALUE_BYTES} bytes. "raw" is an Azle StableBTreeMap with a`);
-  console.log('raw-bytes Serializable holding the same entries; its page is `items(index, 100)`.\n');
+  console.log('raw-bytes Serializable holding the same entries; its page is `items(index, 100)`. "1/x": PagedKv needs x');
+  console.log('times fewer instructions.\n');
   console.log('| entries | operation | PagedKv | raw StableBTreeMap | PagedKv / raw |\n|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 }
