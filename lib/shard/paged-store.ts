@@ -6,7 +6,7 @@
 //   values     key → value                       (a point get is one lookup, as raw)
 //   leaves     leafId (u32 BE) → packed leaf      (sorted (key, valueLength) runs; paged-leaf.ts)
 //   directory  separator → leafId (u32 BE)        (leaf i holds the keys in [sep i, sep i+1))
-//   meta       0x00 → counters                    (entries, logical bytes, next leaf id)
+//   meta       0x00 → counters                    (entries, logical bytes, next leaf id; paged-format.ts)
 //
 // The directory is mirrored in the Wasm heap as a sorted array, loaded lazily on first use (after
 // an upgrade that is one ordered read of about n / (LEAF_MAX_KEYS / 2) entries). A range read is
@@ -17,26 +17,10 @@ import { PayloadTooLargeError, ValidationError } from '../model/errors.js';
 import { compareBytes, MAX_STORAGE_KEY_BYTES } from '../model/keys.js';
 import type { Entry, KeyEntry, OrderedKv } from '../repository/store.js';
 import { assert, fail, keyString, Leaf } from './paged-leaf.js';
+import { counterBuffer, decodeCounters, decodeId, encodeCounters, encodeId, FIRST_SEPARATOR, META_KEY, readAll, type ByteMap, type Counters, type PagedKvMaps } from './paged-format.js';
 
-/**
- * The slice of StableBTreeMap<Uint8Array, Uint8Array> PagedKv needs; `items` orders keys byte-wise.
- * `insert` must copy what it is given (stable memory does): PagedKv reuses some buffers.
- */
-export interface ByteMap {
-  get(key: Uint8Array): Uint8Array | undefined;
-  insert(key: Uint8Array, value: Uint8Array): Uint8Array | undefined;
-  remove(key: Uint8Array): Uint8Array | undefined;
-  len(): number;
-  /** Up to `length` entries from position `startIndex` in key order (used only to load the directory). */
-  items(startIndex: number, length: number): [Uint8Array, Uint8Array][];
-}
-
-export interface PagedKvMaps {
-  values: ByteMap;
-  leaves: ByteMap;
-  directory: ByteMap;
-  meta: ByteMap;
-}
+export type { ByteMap, PagedKvMaps } from './paged-format.js';
+export { DIRECTORY_LOAD_PAGE_ENTRIES } from './paged-format.js';
 
 /** Leaf shape; the defaults are the constants below (tests shrink them to split and merge often). */
 export interface LeafLimits {
@@ -60,20 +44,6 @@ export const LEAF_MERGE_BELOW_KEYS = LEAF_MAX_KEYS / 4;
 export const MAX_KEY_BYTES = MAX_STORAGE_KEY_BYTES;
 /** Largest value, in bytes (above one IC message's payload; the model layer's limit is lower). */
 export const MAX_VALUE_BYTES = 4 * 1024 * 1024;
-/** Directory entries read per `items` call while loading the directory after an upgrade. */
-export const DIRECTORY_LOAD_PAGE_ENTRIES = 4096;
-
-const META_KEY = new Uint8Array([0]);
-const META_FORMAT = 1;
-/** meta value: [format, entries, bytes low 32, bytes high 21, next leaf id] as u32 LE. */
-const META_WORDS = 5;
-const FIRST_SEPARATOR = new Uint8Array(0);
-
-interface Counters {
-  entries: number;
-  bytes: number;
-  nextLeafId: number;
-}
 
 export class PagedKv implements OrderedKv {
   // The directory in the heap: separators as bytes and as keyStrings (searched natively), and each
@@ -82,7 +52,7 @@ export class PagedKv implements OrderedKv {
   private separatorTexts: string[] = [];
   private leafKeys: Uint8Array[] = [];
   /** The counters' stored form, reused for every write. */
-  private readonly counterWords = new Uint32Array(META_WORDS);
+  private readonly counterWords = counterBuffer();
   private counters: Counters | undefined;
   private readonly maps: PagedKvMaps;
   private readonly limits: LeafLimits;
@@ -348,14 +318,7 @@ export class PagedKv implements OrderedKv {
   }
 
   private writeCounters(): void {
-    const c = this.counters!;
-    const words = this.counterWords;
-    words[0] = META_FORMAT;
-    words[1] = c.entries;
-    words[2] = c.bytes % 2 ** 32;
-    words[3] = Math.floor(c.bytes / 2 ** 32);
-    words[4] = c.nextLeafId;
-    this.maps.meta.insert(META_KEY, new Uint8Array(words.buffer));
+    this.maps.meta.insert(META_KEY, encodeCounters(this.counters!, this.counterWords));
   }
 }
 
@@ -374,30 +337,3 @@ export function shortestSeparator(a: Uint8Array, b: Uint8Array): Uint8Array {
   return b.slice(0, i + 1);
 }
 
-function decodeCounters(bytes: Uint8Array): Counters {
-  assert(bytes.length === 4 * META_WORDS, `PagedKv counters of ${bytes.length} bytes`);
-  const words = new Uint32Array(bytes.slice().buffer);
-  assert(words[0] === META_FORMAT, `PagedKv format ${words[0]} is not ${META_FORMAT}; this code cannot read it`);
-  return { entries: words[1], bytes: words[2] + words[3] * 2 ** 32, nextLeafId: words[4] };
-}
-
-function encodeId(id: number): Uint8Array {
-  return new Uint8Array([id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]);
-}
-
-function decodeId(bytes: Uint8Array): number {
-  assert(bytes.length === 4, `leaf id of ${bytes.length} bytes`);
-  return ((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3];
-}
-
-/** Every entry of a map in key order, DIRECTORY_LOAD_PAGE_ENTRIES at a time. */
-function readAll(map: ByteMap): [Uint8Array, Uint8Array][] {
-  const out: [Uint8Array, Uint8Array][] = [];
-  const total = map.len();
-  while (out.length < total) {
-    const page = map.items(out.length, Math.min(DIRECTORY_LOAD_PAGE_ENTRIES, total - out.length));
-    assert(page.length > 0, 'map shorter than its len()');
-    out.push(...page);
-  }
-  return out;
-}
