@@ -133,3 +133,14 @@ test('maps holding data without counters are refused as corrupted, not silently 
   maps.values.insert(rowKey(1), new Uint8Array(1));
   expect(() => new PagedKv({ maps }).size()).toThrow(/invariant violated: maps hold data but no PagedKv counters/);
 });
+
+test('an emptied leaf that is not the first is dropped', () => {
+  const maps = freshMaps();
+  const kv = new PagedKv({ maps, limits: { leafMaxKeys: 4, leafMergeBelowKeys: 1 } });
+  for (let n = 1; n <= 5; n++) kv.set(rowKey(n), new Uint8Array(1));
+  expect(kv.leafCount()).toBe(2);
+  for (const n of [3, 4, 5]) kv.delete(rowKey(n));
+  kv.check();
+  expect([kv.leafCount(), maps.leaves.len(), maps.directory.len()]).toEqual([1, 1, 1]);
+  expect(kv.keysInRange(rowKey(0), rowKey(9), 9)).toEqual([rowKey(1), rowKey(2)].map((k) => [k, 1]));
+});

@@ -39,15 +39,49 @@ const rawBytes = {
   fromBytes: (bytes: Uint8Array): Uint8Array => bytes
 };
 
-/** One StableBTreeMap<Uint8Array, Uint8Array> with raw bytes, as a ByteMap. */
+/**
+ * The native functions Azle 0.33's StableBTreeMap class calls (`globalThis._azleIc`, stable mode).
+ * Calling them directly skips the class's per-call checks and Serializable round trips, which in
+ * QuickJS cost about a third of a small get (bench/store.bench.ts); the semantics are the class's.
+ */
+interface AzleNativeMaps {
+  stableBTreeMapGet(memoryId: number, key: Uint8Array): Uint8Array | undefined;
+  stableBTreeMapInsert(memoryId: number, key: Uint8Array, value: Uint8Array): Uint8Array | undefined;
+  stableBTreeMapRemove(memoryId: number, key: Uint8Array): Uint8Array | undefined;
+  stableBTreeMapLen(memoryId: number): number;
+  stableBTreeMapItems(memoryId: number, startIndex: number, length: number): [Uint8Array, Uint8Array][];
+}
+
+function azleNative(): AzleNativeMaps | undefined {
+  const g = globalThis as { _azleIc?: Partial<AzleNativeMaps>; _azleIcExperimental?: unknown };
+  const ic = g._azleIc;
+  if (g._azleIcExperimental !== undefined || ic === undefined || typeof ic.stableBTreeMapGet !== 'function') return undefined;
+  return ic as AzleNativeMaps;
+}
+
+/**
+ * One StableBTreeMap<Uint8Array, Uint8Array> with raw bytes, as a ByteMap. The class is always
+ * constructed (that registers the map with Azle's runtime); calls go to Azle's native functions
+ * when this Azle exposes them, else through the class.
+ */
 export function stableByteMap(memoryId: number): ByteMap {
   const map = new StableBTreeMap<Uint8Array, Uint8Array>(memoryId, rawBytes, rawBytes);
+  const native = azleNative();
+  if (native === undefined) {
+    return {
+      get: (key) => map.get(key),
+      insert: (key, value) => map.insert(key, value),
+      remove: (key) => map.remove(key),
+      len: () => map.len(),
+      items: (startIndex, length) => map.items(startIndex, length)
+    };
+  }
   return {
-    get: (key) => map.get(key),
-    insert: (key, value) => map.insert(key, value),
-    remove: (key) => map.remove(key),
-    len: () => map.len(),
-    items: (startIndex, length) => map.items(startIndex, length)
+    get: (key) => native.stableBTreeMapGet(memoryId, key),
+    insert: (key, value) => native.stableBTreeMapInsert(memoryId, key, value),
+    remove: (key) => native.stableBTreeMapRemove(memoryId, key),
+    len: () => native.stableBTreeMapLen(memoryId),
+    items: (startIndex, length) => native.stableBTreeMapItems(memoryId, startIndex, length)
   };
 }
 

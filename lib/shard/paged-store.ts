@@ -6,7 +6,7 @@
 //   values     key → value                       (a point get is one lookup, as raw)
 //   leaves     leafId (u32 BE) → packed leaf      (sorted (key, valueLength) runs; paged-leaf.ts)
 //   directory  separator → leafId (u32 BE)        (leaf i holds the keys in [sep i, sep i+1))
-//   meta       0x00 → counters                    (entries, logical bytes, next leaf id)
+//   meta       0x00 → counters                    (entries, logical bytes, next leaf id; paged-format.ts)
 //
 // The directory is mirrored in the Wasm heap as a sorted array, loaded lazily on first use (after
 // an upgrade that is one ordered read of about n / (LEAF_MAX_KEYS / 2) entries). A range read is
@@ -16,24 +16,11 @@
 import { PayloadTooLargeError, ValidationError } from '../model/errors.js';
 import { compareBytes, MAX_STORAGE_KEY_BYTES } from '../model/keys.js';
 import type { Entry, KeyEntry, OrderedKv } from '../repository/store.js';
-import { assert, Leaf } from './paged-leaf.js';
+import { assert, fail, keyString, Leaf } from './paged-leaf.js';
+import { counterBuffer, decodeCounters, decodeId, encodeCounters, encodeId, FIRST_SEPARATOR, META_KEY, readAll, type ByteMap, type Counters, type PagedKvMaps } from './paged-format.js';
 
-/** The slice of StableBTreeMap<Uint8Array, Uint8Array> PagedKv needs; `items` orders keys byte-wise. */
-export interface ByteMap {
-  get(key: Uint8Array): Uint8Array | undefined;
-  insert(key: Uint8Array, value: Uint8Array): Uint8Array | undefined;
-  remove(key: Uint8Array): Uint8Array | undefined;
-  len(): number;
-  /** Up to `length` entries from position `startIndex` in key order (used only to load the directory). */
-  items(startIndex: number, length: number): [Uint8Array, Uint8Array][];
-}
-
-export interface PagedKvMaps {
-  values: ByteMap;
-  leaves: ByteMap;
-  directory: ByteMap;
-  meta: ByteMap;
-}
+export type { ByteMap, PagedKvMaps } from './paged-format.js';
+export { DIRECTORY_LOAD_PAGE_ENTRIES } from './paged-format.js';
 
 /** Leaf shape; the defaults are the constants below (tests shrink them to split and merge often). */
 export interface LeafLimits {
@@ -57,24 +44,15 @@ export const LEAF_MERGE_BELOW_KEYS = LEAF_MAX_KEYS / 4;
 export const MAX_KEY_BYTES = MAX_STORAGE_KEY_BYTES;
 /** Largest value, in bytes (above one IC message's payload; the model layer's limit is lower). */
 export const MAX_VALUE_BYTES = 4 * 1024 * 1024;
-/** Directory entries read per `items` call while loading the directory after an upgrade. */
-export const DIRECTORY_LOAD_PAGE_ENTRIES = 4096;
-
-const META_KEY = new Uint8Array([0]);
-const META_FORMAT = 1;
-/** meta value: [format, entries, bytes low 32, bytes high 21, next leaf id] as u32 LE. */
-const META_WORDS = 5;
-const FIRST_SEPARATOR = new Uint8Array(0);
-
-interface Counters {
-  entries: number;
-  bytes: number;
-  nextLeafId: number;
-}
 
 export class PagedKv implements OrderedKv {
+  // The directory in the heap: separators as bytes and as keyStrings (searched natively), and each
+  // leaf's id as its 4-byte map key.
   private separators: Uint8Array[] = [];
-  private leafIds: number[] = [];
+  private separatorTexts: string[] = [];
+  private leafKeys: Uint8Array[] = [];
+  /** The counters' stored form, reused for every write. */
+  private readonly counterWords = counterBuffer();
   private counters: Counters | undefined;
   private readonly maps: PagedKvMaps;
   private readonly limits: LeafLimits;
@@ -100,17 +78,19 @@ export class PagedKv implements OrderedKv {
     const previous = this.maps.values.insert(key, value);
     if (previous !== undefined) {
       if (previous.length === value.length) return previous; // the leaf and the counters stay as they are
-      const d = this.leafIndexOf(key);
+      const text = keyString(key);
+      const d = this.leafIndexOf(text);
       const leaf = this.readLeaf(d);
-      const i = leaf.indexOf(key);
-      assert(i >= 0, 'a stored value has no key in its leaf');
+      const i = leaf.indexOf(text);
+      if (i < 0) fail('a stored value has no key in its leaf');
       this.writeLeaf(d, leaf.withValueLength(i, value.length));
       counters.bytes += value.length - previous.length;
     } else {
-      const d = this.leafIndexOf(key);
+      const text = keyString(key);
+      const d = this.leafIndexOf(text);
       const leaf = this.readLeaf(d);
-      const i = leaf.lowerBound(key);
-      assert(i === leaf.count || leaf.compareKey(i, key) !== 0, 'a key in a leaf has no stored value');
+      const i = leaf.lowerBound(text);
+      if (i < leaf.count && leaf.keyText(i) === text) fail('a key in a leaf has no stored value');
       this.placeLeaf(d, leaf.withInserted(i, key, value.length));
       counters.entries += 1;
       counters.bytes += key.length + value.length;
@@ -123,10 +103,11 @@ export class PagedKv implements OrderedKv {
     const counters = this.load();
     const previous = this.maps.values.remove(key);
     if (previous === undefined) return undefined;
-    const d = this.leafIndexOf(key);
+    const text = keyString(key);
+    const d = this.leafIndexOf(text);
     const leaf = this.readLeaf(d);
-    const i = leaf.indexOf(key);
-    assert(i >= 0, 'a stored value has no key in its leaf');
+    const i = leaf.indexOf(text);
+    if (i < 0) fail('a stored value has no key in its leaf');
     this.shrinkLeaf(d, leaf.withRemoved(i));
     counters.entries -= 1;
     counters.bytes -= key.length + previous.length;
@@ -136,15 +117,15 @@ export class PagedKv implements OrderedKv {
 
   range(lo: Uint8Array, hi: Uint8Array, limit: number): Entry[] {
     return this.scan(lo, hi, limit, (leaf, i) => {
-      const key = leaf.key(i).slice();
+      const key = leaf.key(i);
       const value = this.maps.values.get(key);
-      assert(value !== undefined, 'a key in a leaf has no stored value');
+      if (value === undefined) fail('a key in a leaf has no stored value');
       return [key, value];
     });
   }
 
   keysInRange(lo: Uint8Array, hi: Uint8Array, limit: number): KeyEntry[] {
-    return this.scan(lo, hi, limit, (leaf, i) => [leaf.key(i).slice(), leaf.valueLength(i)]);
+    return this.scan(lo, hi, limit, (leaf, i) => [leaf.key(i), leaf.valueLength(i)]);
   }
 
   size(): number {
@@ -158,7 +139,7 @@ export class PagedKv implements OrderedKv {
   /** Number of leaves (for tests and status: the directory's size). */
   leafCount(): number {
     this.load();
-    return this.leafIds.length;
+    return this.leafKeys.length;
   }
 
   /**
@@ -176,18 +157,19 @@ export class PagedKv implements OrderedKv {
     let bytes = 0;
     for (let d = 0; d < stored.length; d++) {
       const sep = this.separators[d];
-      assert(compareBytes(stored[d][0], sep) === 0 && decodeId(stored[d][1]) === this.leafIds[d], `directory entry ${d} differs from the heap`);
+      assert(compareBytes(stored[d][0], sep) === 0 && compareBytes(stored[d][1], this.leafKeys[d]) === 0, `directory entry ${d} differs from the heap`);
+      assert(this.separatorTexts[d] === keyString(sep), `heap directory ${d}: separator text differs`);
       assert(d === 0 ? sep.length === 0 : compareBytes(this.separators[d - 1], sep) < 0, `separator ${d} out of order`);
-      assert(this.leafIds[d] < counters.nextLeafId, `leaf id ${this.leafIds[d]} not below the next id`);
+      assert(decodeId(this.leafKeys[d]) < counters.nextLeafId, `leaf id ${decodeId(this.leafKeys[d])} not below the next id`);
       const leaf = this.readLeaf(d);
       leaf.check();
       assert(leaf.count <= this.limits.leafMaxKeys, `leaf ${d} holds ${leaf.count} entries`);
       assert(leaf.count <= 1 || leaf.bytes.length <= this.limits.leafMaxBytes, `leaf ${d} is ${leaf.bytes.length} bytes`);
       assert(leaf.count > 0 || d === 0, `leaf ${d} is empty`);
       for (let i = 0; i < leaf.count; i++) {
-        assert(leaf.compareKey(i, sep) >= 0, `leaf ${d} key ${i} sorts before its separator`);
-        if (d + 1 < stored.length) assert(leaf.compareKey(i, this.separators[d + 1]) < 0, `leaf ${d} key ${i} belongs to the next leaf`);
-        assert(this.maps.values.get(leaf.key(i).slice())?.length === leaf.valueLength(i), `leaf ${d} key ${i}: value length differs`);
+        assert(compareBytes(leaf.key(i), sep) >= 0, `leaf ${d} key ${i} sorts before its separator`);
+        if (d + 1 < stored.length) assert(compareBytes(leaf.key(i), this.separators[d + 1]) < 0, `leaf ${d} key ${i} belongs to the next leaf`);
+        assert(this.maps.values.get(leaf.key(i))?.length === leaf.valueLength(i), `leaf ${d} key ${i}: value length differs`);
       }
       entries += leaf.count;
       bytes += leaf.keyBytes() + leaf.valueBytes();
@@ -196,32 +178,38 @@ export class PagedKv implements OrderedKv {
     assert(bytes === counters.bytes, `bytes: leaves ${bytes}, counter ${counters.bytes}`);
   }
 
-  /** Visits up to `limit` keys in [lo, hi) in order, leaf by leaf. */
+  /**
+   * Visits up to `limit` keys in [lo, hi) in order, leaf by leaf. Only the first leaf is searched
+   * for `lo`; a leaf whose last key is below `hi` is taken whole, so keys are not compared one by one.
+   */
   private scan<T>(lo: Uint8Array, hi: Uint8Array, limit: number, at: (leaf: Leaf, index: number) => T): T[] {
     if (!Number.isInteger(limit) || limit < 0) throw new ValidationError(`range limit must be a non-negative integer, got ${limit}; pass how many entries you want`);
     this.load();
     const out: T[] = [];
-    if (limit === 0 || compareBytes(lo, hi) >= 0) return out;
-    let d = this.leafIndexOf(lo);
+    const loText = keyString(lo);
+    const hiText = keyString(hi);
+    if (limit === 0 || loText >= hiText) return out;
+    let d = this.leafIndexOf(loText);
     let leaf = this.readLeaf(d);
-    let i = leaf.lowerBound(lo);
-    while (out.length < limit) {
-      if (i === leaf.count) {
-        d += 1;
-        if (d === this.leafIds.length || compareBytes(this.separators[d], hi) >= 0) break;
-        leaf = this.readLeaf(d);
-        i = 0;
-        continue;
-      }
-      if (leaf.compareKey(i, hi) >= 0) break;
-      out.push(at(leaf, i));
-      i += 1;
+    let i = leaf.lowerBound(loText);
+    for (;;) {
+      const end = leaf.count > 0 && leaf.keyText(leaf.count - 1) < hiText ? leaf.count : leaf.lowerBound(hiText);
+      const stop = Math.min(end, i + limit - out.length);
+      for (; i < stop; i++) out.push(at(leaf, i));
+      if (out.length === limit || end < leaf.count) return out;
+      d += 1;
+      if (d === this.leafKeys.length || this.separatorTexts[d] >= hiText) return out;
+      leaf = this.readLeaf(d);
+      i = 0;
     }
-    return out;
   }
 
   /** Writes a grown leaf back, split into as many leaves as it takes for each to be within the limits. */
   private placeLeaf(d: number, leaf: Leaf): void {
+    if (this.fits(leaf)) {
+      this.writeLeaf(d, leaf);
+      return;
+    }
     const [first, ...rest] = this.splitToFit(leaf);
     this.writeLeaf(d, first);
     let previous = first;
@@ -232,16 +220,21 @@ export class PagedKv implements OrderedKv {
       this.maps.leaves.insert(encodeId(id), next.bytes);
       this.maps.directory.insert(separator, encodeId(id));
       this.separators.splice(d + 1 + k, 0, separator);
-      this.leafIds.splice(d + 1 + k, 0, id);
+      this.separatorTexts.splice(d + 1 + k, 0, keyString(separator));
+      this.leafKeys.splice(d + 1 + k, 0, encodeId(id));
       previous = next;
     }
   }
 
-  /** Halves a leaf by key bytes until every piece fits or holds one entry (a long key alone). */
+  /**
+   * Halves a leaf by key bytes until every piece fits or holds one entry (a long key alone). A
+   * leaf over the byte limit is compacted first: its dead bytes may be all that is too much.
+   */
   private splitToFit(leaf: Leaf): Leaf[] {
     if (this.fits(leaf) || leaf.count < 2) return [leaf];
-    const s = leaf.splitIndex();
-    return [...this.splitToFit(leaf.slice(0, s)), ...this.splitToFit(leaf.slice(s, leaf.count))];
+    if (leaf.bytes.length > this.limits.leafMaxBytes && leaf.deadBytes() > 0) return this.splitToFit(leaf.compacted());
+    const [left, right] = leaf.split();
+    return [...this.splitToFit(left), ...this.splitToFit(right)];
   }
 
   /** Writes a shrunk leaf back: dropped when empty, merged with a neighbour when both fit in one. */
@@ -250,8 +243,8 @@ export class PagedKv implements OrderedKv {
       this.dropLeaf(d);
       return;
     }
-    if (leaf.count < this.limits.leafMergeBelowKeys && this.leafIds.length > 1) {
-      const [left, right] = d + 1 < this.leafIds.length ? [d, d + 1] : [d - 1, d];
+    if (leaf.count < this.limits.leafMergeBelowKeys && this.leafKeys.length > 1) {
+      const [left, right] = d + 1 < this.leafKeys.length ? [d, d + 1] : [d - 1, d];
       const merged = left === d ? leaf.concat(this.readLeaf(right)) : this.readLeaf(left).concat(leaf);
       if (this.fits(merged)) {
         this.writeLeaf(left, merged);
@@ -268,32 +261,34 @@ export class PagedKv implements OrderedKv {
 
   private dropLeaf(d: number): void {
     assert(d > 0, 'the first leaf is never dropped');
-    this.maps.leaves.remove(encodeId(this.leafIds[d]));
+    this.maps.leaves.remove(this.leafKeys[d]);
     this.maps.directory.remove(this.separators[d]);
     this.separators.splice(d, 1);
-    this.leafIds.splice(d, 1);
+    this.separatorTexts.splice(d, 1);
+    this.leafKeys.splice(d, 1);
   }
 
-  /** Position in the directory of the leaf whose range holds `key`: the last separator <= key. */
-  private leafIndexOf(key: Uint8Array): number {
+  /** Position in the directory of the leaf whose range holds the key: the last separator <= it. */
+  private leafIndexOf(text: string): number {
+    const separators = this.separatorTexts;
     let lo = 1;
-    let hi = this.separators.length;
+    let hi = separators.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.separators[mid], key) <= 0) lo = mid + 1;
+      if (separators[mid] <= text) lo = mid + 1;
       else hi = mid;
     }
     return lo - 1;
   }
 
   private readLeaf(d: number): Leaf {
-    const bytes = this.maps.leaves.get(encodeId(this.leafIds[d]));
-    assert(bytes !== undefined, `leaf ${this.leafIds[d]} is in the directory but not stored`);
+    const bytes = this.maps.leaves.get(this.leafKeys[d]);
+    if (bytes === undefined) fail(`leaf ${decodeId(this.leafKeys[d])} is in the directory but not stored`);
     return new Leaf(bytes);
   }
 
   private writeLeaf(d: number, leaf: Leaf): void {
-    this.maps.leaves.insert(encodeId(this.leafIds[d]), leaf.bytes);
+    this.maps.leaves.insert(this.leafKeys[d], leaf.bytes);
   }
 
   /** Loads counters and the directory on first use; creates an empty store in empty maps. */
@@ -306,23 +301,24 @@ export class PagedKv implements OrderedKv {
       this.counters = { entries: 0, bytes: 0, nextLeafId: 1 };
       leaves.insert(encodeId(0), Leaf.empty().bytes);
       directory.insert(FIRST_SEPARATOR, encodeId(0));
-      this.separators = [FIRST_SEPARATOR];
-      this.leafIds = [0];
+      this.setDirectory([[FIRST_SEPARATOR, encodeId(0)]]);
       this.writeCounters();
       return this.counters;
     }
     this.counters = decodeCounters(stored);
-    const entries = readAll(directory);
-    this.separators = entries.map(([separator]) => separator);
-    this.leafIds = entries.map(([, id]) => decodeId(id));
+    this.setDirectory(readAll(directory));
     assert(this.separators.length > 0 && this.separators[0].length === 0, 'directory has no first (empty) separator');
     return this.counters;
   }
 
+  private setDirectory(entries: [Uint8Array, Uint8Array][]): void {
+    this.separators = entries.map(([separator]) => separator);
+    this.separatorTexts = this.separators.map(keyString);
+    this.leafKeys = entries.map(([, id]) => id);
+  }
+
   private writeCounters(): void {
-    const c = this.counters!;
-    const words = new Uint32Array([META_FORMAT, c.entries, c.bytes % 2 ** 32, Math.floor(c.bytes / 2 ** 32), c.nextLeafId]);
-    this.maps.meta.insert(META_KEY, new Uint8Array(words.buffer));
+    this.maps.meta.insert(META_KEY, encodeCounters(this.counters!, this.counterWords));
   }
 }
 
@@ -341,30 +337,3 @@ export function shortestSeparator(a: Uint8Array, b: Uint8Array): Uint8Array {
   return b.slice(0, i + 1);
 }
 
-function decodeCounters(bytes: Uint8Array): Counters {
-  assert(bytes.length === 4 * META_WORDS, `PagedKv counters of ${bytes.length} bytes`);
-  const words = new Uint32Array(bytes.slice().buffer);
-  assert(words[0] === META_FORMAT, `PagedKv format ${words[0]} is not ${META_FORMAT}; this code cannot read it`);
-  return { entries: words[1], bytes: words[2] + words[3] * 2 ** 32, nextLeafId: words[4] };
-}
-
-function encodeId(id: number): Uint8Array {
-  return new Uint8Array([id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]);
-}
-
-function decodeId(bytes: Uint8Array): number {
-  assert(bytes.length === 4, `leaf id of ${bytes.length} bytes`);
-  return ((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3];
-}
-
-/** Every entry of a map in key order, DIRECTORY_LOAD_PAGE_ENTRIES at a time. */
-function readAll(map: ByteMap): [Uint8Array, Uint8Array][] {
-  const out: [Uint8Array, Uint8Array][] = [];
-  const total = map.len();
-  while (out.length < total) {
-    const page = map.items(out.length, Math.min(DIRECTORY_LOAD_PAGE_ENTRIES, total - out.length));
-    assert(page.length > 0, 'map shorter than its len()');
-    out.push(...page);
-  }
-  return out;
-}
