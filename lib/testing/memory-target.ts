@@ -1,0 +1,34 @@
+// The SimulationTarget adapter for MemoryCluster. It uses only the cluster's public methods
+// (repository, split, merge, shards), so it keeps working while the cluster's internals change.
+// MemoryCluster has no fault API of its own: the faults simulate() injects on it are the
+// client-side ones (lost requests, lost replies, reordering), plus forced splits and merges.
+import type { MemoryCluster } from '../cluster/memory-cluster.js';
+import type { EntityClass } from '../model/metadata.js';
+import { randomBelow } from '../random/prng.js';
+import { digestOf } from './digest.js';
+import type { SimulatedRepository, SimulationTarget } from './simulation-target.js';
+
+/** Microtask turns one settle() gives in-flight in-process calls. */
+export const MEMORY_SETTLE_TURNS = 8;
+
+export function memoryClusterTarget(cluster: MemoryCluster): SimulationTarget {
+  return {
+    name: 'MemoryCluster',
+    repository: <T extends object>(ctor: EntityClass<T>): SimulatedRepository<T> => cluster.repository(ctor),
+    split: ({ random }) => {
+      const candidates = cluster.shards().filter((s) => s.entries >= 2);
+      if (candidates.length === 0) return false;
+      return cluster.split(candidates[randomBelow(random, candidates.length)].id) !== undefined;
+    },
+    merge: ({ random }) => {
+      const shards = cluster.shards();
+      if (shards.length < 2) return false;
+      cluster.merge(shards[randomBelow(random, shards.length)].id);
+      return true;
+    },
+    settle: async () => {
+      for (let i = 0; i < MEMORY_SETTLE_TURNS; i++) await Promise.resolve();
+    },
+    digest: () => digestOf(cluster.shards()),
+  };
+}
