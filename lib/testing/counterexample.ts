@@ -98,9 +98,9 @@ function describeInput(op: KeyOp): string {
   switch (op.model.kind) {
     case 'insert':
     case 'upsert':
-      return ` ${show(op.model.entity as Json, 120)}`;
+      return ` ${show(op.model.entity as Json, 200)}`;
     case 'update':
-      return ` set ${show(op.model.patch.set, 100)}${op.model.patch.unset.length > 0 ? ` clear ${op.model.patch.unset.join(', ')}` : ''}`;
+      return ` set ${show(op.model.patch.set, 200)}${op.model.patch.unset.length > 0 ? ` clear ${op.model.patch.unset.join(', ')}` : ''}`;
     default:
       return '';
   }
@@ -110,7 +110,7 @@ function describeOutcome(op: KeyOp, weakened: boolean): string {
   if (weakened) return '(outcome ignored)';
   switch (op.expect.kind) {
     case 'result':
-      return `→ ${show(JSON.parse(op.expect.text) as Json, 120)}`;
+      return `→ ${show(JSON.parse(op.expect.text) as Json, 200)}`;
     case 'conflict':
       return '→ ConflictError';
     case 'effect':
@@ -132,7 +132,7 @@ export function explainCounterexample(kh: KeyHistory, cx: Counterexample): strin
   for (const op of cx.ops) lines.push(`  ${describeKeyOp(op, cx.weakened.has(op))}`);
   if (cx.blocked !== undefined) {
     const b = cx.blocked.op;
-    const states = cx.blocked.states.map((s) => show(s as Json, 120)).join(' | ');
+    const states = cx.blocked.states.map((s) => show(s as Json, 200)).join(' | ');
     lines.push(
       `No order lets #${b.source.id} (${b.source.client} ${b.source.op}) take effect before it returned at ${time(b.ret)}: ` +
         `the orders of the ops that may precede it leave the key as ${states || 'nothing reachable'}, and it does not fit any of them.`,

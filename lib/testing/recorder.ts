@@ -122,6 +122,7 @@ function storedForm(meta: EntityMetadata, entity: unknown, fillDefaults: boolean
 function keyText(meta: EntityMetadata, key: unknown): string | undefined {
   try {
     const rec = keyRecord(meta, key);
+    if (meta.keyFields.some((f) => absent(rec[f.name]))) return undefined;
     return canonical(toJson(Object.fromEntries(meta.keyFields.map((f: FieldMeta) => [f.name, rec[f.name]]))));
   } catch {
     return undefined; // the repository rejects the key too (ValidationError): recorded, not checked

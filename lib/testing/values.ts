@@ -81,14 +81,18 @@ export function bigIntToJson(n: bigint, asBigInt: boolean): Json {
   return asBigInt ? { [TAG_BIGINT]: n.toString() } : Number(n);
 }
 
-/** Short readable form for counterexamples: bigints as `12n`, bytes as `0x…`, long text cut. */
+/** Short readable form for counterexamples: bigints as `12n`, bytes as `0x…`, long strings and text cut. */
 export function show(value: Json | undefined, maxChars = 160): string {
   const text = value === undefined ? 'undefined' : render(value);
   return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }
 
+/** Strings longer than this are shown as their start and their length. */
+export const SHOW_STRING_CHARS = 32;
+
 function render(value: Json): string {
   if (value === null) return 'absent';
+  if (typeof value === 'string' && value.length > SHOW_STRING_CHARS) return `${JSON.stringify(value.slice(0, SHOW_STRING_CHARS - 8))}…(${value.length} chars)`;
   if (typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(render).join(', ')}]`;
   if (typeof value[TAG_BIGINT] === 'string') return `${value[TAG_BIGINT]}n`;
