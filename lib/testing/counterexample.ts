@@ -128,7 +128,8 @@ export function describeKeyOp(op: KeyOp, weakened = false): string {
 }
 
 export function explainCounterexample(kh: KeyHistory, cx: Counterexample): string {
-  const lines = [`${kh.collection} key ${kh.key}: these ${cx.ops.length} operations cannot be put in any order that respects real time:`];
+  const n = cx.ops.length;
+  const lines = [`${kh.collection} key ${kh.key}: ${n === 1 ? 'this operation' : `these ${n} operations`} cannot be put in any order that respects real time:`];
   for (const op of cx.ops) lines.push(`  ${describeKeyOp(op, cx.weakened.has(op))}`);
   if (cx.blocked !== undefined) {
     const b = cx.blocked.op;
