@@ -14,6 +14,8 @@ import { relevantOps, searchKey, type SearchResult } from './search.js';
 import type { RegisterState } from './register-model.js';
 import { show, type Json } from './values.js';
 
+/** Ops printed in an explanation (the latest ones, nearest where the search got stuck). */
+export const MAX_PRINTED_OPS = 40;
 /** Above this many ops (after the cut), a counterexample is not shrunk op by op. */
 export const MAX_SHRINK_OPS = 200;
 /** Re-checks one op-by-op shrink may run. */
@@ -74,11 +76,11 @@ export function shrinkCounterexample(kh: KeyHistory, maxStates: number, first: E
   }
   attempt(cutAt(times[hi]));
 
+  // All the reads but the stuck one in one go (often enough), then op by op if small enough.
+  attempt(current.filter((o) => !changesNothing(o) || o.source === blocked.op.source));
   if (current.length <= MAX_SHRINK_OPS) {
     let checks = 0; // also bounded by SHRINK_TOTAL_STATES inside attempt()
     const byLatest = (ops: KeyOp[]): KeyOp[] => [...ops].sort((a, b) => b.call - a.call);
-    // First all the reads but the stuck one in one go (often enough), then one by one.
-    attempt(current.filter((o) => !changesNothing(o) || o.source === blocked.op.source));
     const readers = byLatest(current.filter(changesNothing));
     const writers = byLatest(current.filter((o) => isDefinite(o) && !changesNothing(o)));
     for (const op of readers) if (checks++ < MAX_SHRINK_CHECKS) attempt(current.filter((o) => o !== op));
@@ -130,7 +132,9 @@ export function describeKeyOp(op: KeyOp, weakened = false): string {
 export function explainCounterexample(kh: KeyHistory, cx: Counterexample): string {
   const n = cx.ops.length;
   const lines = [`${kh.collection} key ${kh.key}: ${n === 1 ? 'this operation' : `these ${n} operations`} cannot be put in any order that respects real time:`];
-  for (const op of cx.ops) lines.push(`  ${describeKeyOp(op, cx.weakened.has(op))}`);
+  const omitted = Math.max(0, n - MAX_PRINTED_OPS);
+  if (omitted > 0) lines.push(`  … ${omitted} earlier operations not printed (all are in the result's \`ops\`)`);
+  for (const op of cx.ops.slice(omitted)) lines.push(`  ${describeKeyOp(op, cx.weakened.has(op))}`);
   if (cx.blocked !== undefined) {
     const b = cx.blocked.op;
     const states = cx.blocked.states.map((s) => show(s as Json, 200)).join(' | ');
