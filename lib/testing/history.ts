@@ -74,21 +74,11 @@ export interface History {
 }
 
 /** One operation with its invoke and (if any) complete event joined. */
-export interface HistoryOp {
-  id: number;
-  client: string;
-  collection: string;
-  op: HistoryOpName;
-  key?: string;
-  keys?: string[];
-  value?: Json;
-  args?: Json;
+export interface HistoryOp extends Omit<InvokeEvent, 'type' | 'time'>, Partial<Pick<CompleteEvent, 'result' | 'error'>> {
   invokedAt: number;
   /** Undefined when the op never completed (treated as unknown). */
   completedAt?: number;
   outcome: Outcome;
-  result?: Json;
-  error?: CompleteEvent['error'];
 }
 
 /** Joins invoke/complete pairs, in invoke order. An op without a complete event is unknown. */
