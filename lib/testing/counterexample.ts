@@ -20,9 +20,9 @@ export const MAX_PRINTED_OPS = 40;
 export const MAX_SHRINK_OPS = 200;
 /** Re-checks one op-by-op shrink may run. */
 export const MAX_SHRINK_CHECKS = 400;
-/** State bound of each re-check while shrinking (a move whose check hits it is not taken). */
+/** Least state bound of each re-check while shrinking (2× the failed search's, up to maxStates). */
 export const SHRINK_MAX_STATES = 5_000;
-/** States all re-checks of one shrink may explore together; then the witness so far is kept. */
+/** Least number of states all re-checks of one shrink may explore together (or 4× the failed search's). */
 export const SHRINK_TOTAL_STATES = 100_000;
 
 export interface Counterexample {
@@ -40,7 +40,9 @@ function changesNothing(op: KeyOp): boolean {
 
 /** Smallest failing subset found with sound moves (1-minimal when small enough to try every op). */
 export function shrinkCounterexample(kh: KeyHistory, maxStates: number, first: Extract<SearchResult, { ok: false }>): Counterexample {
-  const budget = Math.min(maxStates, SHRINK_MAX_STATES);
+  // A re-check of a subset rarely needs more states than the whole search did.
+  const budget = Math.min(maxStates, Math.max(SHRINK_MAX_STATES, 2 * first.explored));
+  const total = Math.max(SHRINK_TOTAL_STATES, 4 * first.explored);
   const weakened = new Set<KeyOp>();
   const weaken = (op: KeyOp): KeyOp => {
     const w: KeyOp = { ...op, expect: { kind: 'any' }, ret: Infinity };
@@ -51,12 +53,12 @@ export function shrinkCounterexample(kh: KeyHistory, maxStates: number, first: E
   let blocked = first.blocked;
   let spent = 0;
   const check = (candidate: KeyOp[]): SearchResult => {
+    if (spent >= total) return { ok: 'unknown', explored: 0 };
     const r = searchKey({ info: kh.info, ops: candidate }, budget);
     spent += r.explored;
     return r;
   };
   const attempt = (candidate: KeyOp[]): boolean => {
-    if (spent >= SHRINK_TOTAL_STATES) return false;
     const r = check(candidate);
     if (r.ok !== false) return false;
     current = relevantOps(candidate);
@@ -66,13 +68,18 @@ export function shrinkCounterexample(kh: KeyHistory, maxStates: number, first: E
   const cutAt = (t: number): KeyOp[] =>
     current.flatMap((op) => (op.call > t ? [] : op.ret <= t ? [op] : changesNothing(op) ? [] : isDefinite(op) ? [weaken(op)] : [op]));
 
+  // The earliest failing cut: first where the search got stuck, then a binary search below it.
   const times = [...new Set(current.filter(isDefinite).map((o) => o.ret))].sort((a, b) => a - b);
-  let lo = 0;
   let hi = times.length - 1; // cutting at the last response keeps everything: known to fail
-  while (lo < hi) {
+  const stuck = times.indexOf(blocked.op.ret);
+  if (stuck >= 0 && stuck < hi && check(cutAt(times[stuck])).ok === false) hi = stuck;
+  let lo = 0;
+  while (lo < hi && spent < total) {
     const mid = (lo + hi) >> 1;
-    if (check(cutAt(times[mid])).ok === false) hi = mid;
-    else lo = mid + 1;
+    const r = check(cutAt(times[mid]));
+    if (r.ok === false) hi = mid;
+    else if (r.ok === true) lo = mid + 1;
+    else break; // undecided within the budget: keep the cut known to fail
   }
   attempt(cutAt(times[hi]));
 
