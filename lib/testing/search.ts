@@ -42,8 +42,7 @@ export function searchKey(kh: Pick<KeyHistory, 'info' | 'ops'>, maxStates: numbe
   const stateVal: RegisterState[] = [null];
   const stateText: string[] = ['null'];
   const stateIds = new Map<string, number>([['null', 0]]);
-  const intern = (s: RegisterState): number => {
-    const text = canonical(s);
+  const intern = (s: RegisterState, text: string = canonical(s)): number => {
     let id = stateIds.get(text);
     if (id === undefined) {
       id = stateVal.length;
@@ -65,7 +64,7 @@ export function searchKey(kh: Pick<KeyHistory, 'info' | 'ops'>, maxStates: numbe
     else if (r.conflict) next = op.expect.kind === 'any' ? state : -1;
     else if (op.expect.kind === 'result') {
       const text = op.model.kind === 'get' ? stateText[state] : canonical(r.result);
-      next = text === op.expect.text ? intern(r.next) : -1;
+      next = text !== op.expect.text ? -1 : r.next === r.result ? intern(r.next, text) : intern(r.next);
     } else next = intern(r.next);
     stepMemo.set(memoKey, next);
     return next;
