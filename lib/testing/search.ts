@@ -11,7 +11,7 @@ import { isDefinite, type KeyHistory, type KeyOp } from './key-ops.js';
 import { applyRegisterOp, type RegisterState } from './register-model.js';
 import { canonical } from './values.js';
 
-/** Default bound on explored (linearized set, state) pairs for one key (~40 MB at 1,000 ops per key). */
+/** Default bound on explored (linearized set, state) pairs for one key (~250 B each at 1,000 ops per key: ~50 MB). */
 export const DEFAULT_MAX_STATES = 200_000;
 /** Register states kept to explain where a failed search got stuck. */
 export const MAX_BLOCKED_STATES = 6;
