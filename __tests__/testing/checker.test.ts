@@ -109,9 +109,25 @@ describe('checkLinearizable accepts what some order explains', () => {
     }
   });
 
-  test('scans and counts are recorded but not checked', () => {
-    const r = checkLinearizable(handHistory([{ client: 'c1', op: 'count', at: [1, 2], result: 99 }]));
+  test('counts are recorded but never checked', () => {
+    const r = checkLinearizable(handHistory([{ client: 'c1', op: 'count', at: [1, 2], result: 99 }]), { scans: 'as-reads' });
     expect(r).toEqual({ ok: true, keys: 0, checkedOps: 0, explored: 0 });
+  });
+
+  test("scan rows are checked as reads of their keys only with scans: 'as-reads'; missing rows prove nothing", () => {
+    const ops: HandOp[] = [
+      { client: 'c1', op: 'insert', key: A, value: entity('a', 1), at: [1, 2], result: row('a', 1, 1) },
+      { client: 'c1', op: 'update', key: A, value: patch({ x: 2 }), at: [3, 4], result: row('a', 2, 2) },
+      { client: 'c1', op: 'insert', key: key('b'), value: entity('b', 1), at: [5, 6], result: row('b', 1, 1) },
+      // A page with a stale row of "a" and without "b" (a page may end before it).
+      { client: 'c2', op: 'scan', at: [7, 8], result: { items: [row('a', 1, 1)], cursor: null } },
+    ];
+    expect(checkLinearizable(handHistory(ops)).ok).toBe(true);
+    const r = checkLinearizable(handHistory(ops), { scans: 'as-reads' });
+    expect(r).toMatchObject({ ok: false, key: A });
+    if (r.ok === false) expect(r.ops.map((o) => [o.id, o.part])).toEqual([[0, undefined], [1, undefined], [3, 0]]);
+    const fresh = { ...ops[3], result: { items: [row('a', 2, 2)], cursor: null } };
+    expect(checkLinearizable(handHistory([...ops.slice(0, 3), fresh]), { scans: 'as-reads' }).ok).toBe(true);
   });
 });
 

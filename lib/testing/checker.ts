@@ -9,9 +9,10 @@
 // - { ok: 'unknown', reason: 'too-large', key, … }: no key failed, but this key's search hit
 //   `maxStates` before deciding: the history is too concurrent (or has too many unknown-outcome
 //   writes per key) to check within the bound. Raise maxStates, or record fewer ops per key.
-// Not checked: scan, find and count (see key-ops.ts), and ops whose key could not be computed.
+// Not checked: count, ops whose key could not be computed, and (unless `scans: 'as-reads'`) scan
+// and find (see key-ops.ts).
 import type { History, HistoryOp } from './history.js';
-import { keyHistories } from './key-ops.js';
+import { keyHistories, type ScanPolicy } from './key-ops.js';
 import { explainCounterexample, shrinkCounterexample } from './counterexample.js';
 import { DEFAULT_MAX_STATES, searchKey } from './search.js';
 
@@ -20,6 +21,13 @@ export interface CheckOptions {
   maxStates?: number;
   /** Shrink a counterexample to a small witness (default true). */
   shrink?: boolean;
+  /**
+   * 'ignore' (default): scan/find results are not checked. 'as-reads': each returned row is
+   * checked as a read of its key at some point inside the call (sound when the system promises
+   * per-key linearizable scans, as ShardORM's owned-range filtering does; rows a page lacks
+   * prove nothing and are not used).
+   */
+  scans?: ScanPolicy;
 }
 
 /** An op of a counterexample: the recorded op, flagged when its outcome was ignored. */
@@ -41,7 +49,7 @@ export function checkLinearizable(history: History, options: CheckOptions = {}):
   let explored = 0;
   let checkedOps = 0;
   let tooLarge: Extract<LinearizabilityResult, { ok: 'unknown' }> | undefined;
-  const keys = keyHistories(history);
+  const keys = keyHistories(history, options.scans);
   for (const kh of keys) {
     const r = searchKey(kh, maxStates);
     explored += r.explored;

@@ -9,8 +9,9 @@
 //   observe nothing and are dropped.
 // getMany / insertMany / upsertMany / deleteMany are split into one op per key with the same
 // interval (sound per key: each part took effect somewhere in the call). A failed …Many is treated
-// as unknown per key, since a batch may be applied in part. scan / find / count are not checked:
-// a page is not a per-key read at one point in time once splits move rows between pages.
+// as unknown per key, since a batch may be applied in part. count is never checked; scan and find
+// are not checked by default (see CheckOptions.scans): with 'as-reads', each returned row is
+// checked as a read of its key inside the call — nothing is concluded from rows a page lacks.
 import type { CollectionInfo, History, HistoryOp } from './history.js';
 import { historyOps } from './history.js';
 import type { Patch, RegisterOp } from './register-model.js';
@@ -57,6 +58,8 @@ function modelOf(kind: HistoryOp['op'], value: Json | undefined): RegisterOp {
   switch (kind) {
     case 'get':
     case 'getMany':
+    case 'scan':
+    case 'find':
       return { kind: 'get' };
     case 'delete':
     case 'deleteMany':
@@ -80,7 +83,7 @@ const SINGLE = new Set(['get', 'insert', 'upsert', 'update', 'delete']);
 const MANY = new Set(['getMany', 'insertMany', 'upsertMany', 'deleteMany']);
 
 function expectationOf(op: HistoryOp, result: Json | undefined, batch: boolean): Expectation | undefined {
-  const read = op.op === 'get' || op.op === 'getMany';
+  const read = op.op === 'get' || op.op === 'getMany' || op.op === 'scan' || op.op === 'find';
   if (op.outcome === 'ok') {
     if (result !== undefined) return { kind: 'result', text: canonical(result) };
     return read ? undefined : { kind: 'effect' };
@@ -91,8 +94,17 @@ function expectationOf(op: HistoryOp, result: Json | undefined, batch: boolean):
   return { kind: 'any' };
 }
 
+/** How scan and find results are used: not at all, or each returned row as a read of its key. */
+export type ScanPolicy = 'ignore' | 'as-reads';
+
+function rowKey(info: CollectionInfo, row: Json): string | undefined {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) return undefined;
+  if (info.keyFields.some((f) => row[f] === undefined)) return undefined;
+  return canonical(Object.fromEntries(info.keyFields.map((f) => [f, row[f]])) as JsonObject);
+}
+
 /** Splits a history into per-key register histories (keys with only unchecked ops are left out). */
-export function keyHistories(history: History): KeyHistory[] {
+export function keyHistories(history: History, scans: ScanPolicy = 'ignore'): KeyHistory[] {
   const byKey = new Map<string, KeyHistory>();
   const add = (op: HistoryOp, key: string, part: number | undefined, value: Json | undefined, result: Json | undefined): void => {
     const expect = expectationOf(op, result, part !== undefined);
@@ -112,6 +124,14 @@ export function keyHistories(history: History): KeyHistory[] {
       const values = Array.isArray(op.value) ? op.value : undefined;
       const results = op.outcome === 'ok' && Array.isArray(op.result) && op.result.length === op.keys.length ? op.result : undefined;
       op.keys.forEach((k, i) => add(op, k, i, values?.[i], results === undefined ? undefined : (results[i] ?? null)));
+    } else if (scans === 'as-reads' && (op.op === 'scan' || op.op === 'find') && op.outcome === 'ok') {
+      const items = (op.result as JsonObject | null)?.items;
+      const info = history.collections[op.collection];
+      if (!Array.isArray(items) || info === undefined) continue;
+      items.forEach((row, i) => {
+        const key = rowKey(info, row);
+        if (key !== undefined) add(op, key, i, undefined, row);
+      });
     }
   }
   return [...byKey.values()];

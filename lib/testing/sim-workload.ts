@@ -1,7 +1,8 @@
 // simulate()'s workload: the entity every simulated client reads and writes, and a seeded choice
 // of the next operation. Keys are few (groups × perGroup) so clients collide on them; writes are
 // unique (client and sequence number in the payload) so the checker can tell them apart; half of
-// the upserts and updates are @Version-conditional on the version the client last saw.
+// the upserts and updates are @Version-conditional on the version the client last saw; scans
+// page one shard key or fan out to every shard.
 import { IDL } from '@dfinity/candid';
 import '../model/symbol-metadata.js';
 import { Field, PrimaryKey, ShardedCollection, ShardKey, Version } from '../model/decorators.js';
@@ -33,7 +34,7 @@ export type SimOp =
   | { kind: 'getMany'; keys: SimKey[] }
   | { kind: 'insert' | 'upsert'; entity: SimRecord }
   | { kind: 'update'; key: SimKey; patch: Partial<SimRecord> }
-  | { kind: 'scan'; group: number; limit: number }
+  | { kind: 'scan'; group?: number; limit: number }
   | { kind: 'count' };
 
 /** Per-client memory: the version last seen per key, for conditional writes. */
@@ -66,7 +67,8 @@ export function nextOp(random: Random, shape: WorkloadShape, writer: string, see
     return { kind: 'update', key: k, patch };
   }
   if (roll < 90) return { kind: 'delete', key: key() };
-  if (roll < 96) return { kind: 'scan', group: randomBelow(random, shape.groups), limit: 1 + randomBelow(random, 5) };
+  if (roll < 93) return { kind: 'scan', group: randomBelow(random, shape.groups), limit: 1 + randomBelow(random, 5) };
+  if (roll < 96) return { kind: 'scan', limit: 1 + randomBelow(random, 10) }; // fans out to every shard
   return { kind: 'count' };
 }
 
@@ -88,7 +90,7 @@ export async function runOp(repo: SimulatedRepository<SimRecord>, op: SimOp, see
     case 'update':
       return note(await repo.update(op.key, op.patch));
     case 'scan':
-      return (await repo.scan({ shardKey: op.group, limit: op.limit })).items.forEach(note);
+      return (await repo.scan(op.group === undefined ? { limit: op.limit } : { shardKey: op.group, limit: op.limit })).items.forEach(note);
     case 'count':
       await repo.count();
   }

@@ -115,7 +115,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   for (const key of everyKey(shape)) await final.get(key);
   const history = rec.history();
   const failures = await verifyFinalState({ history, repository: target.repository(SimRecord), keys: everyKey(shape).length });
-  const check = checkLinearizable(history, { maxStates: options.maxStates });
+  const check = checkLinearizable(history, { maxStates: options.maxStates, scans: options.scans ?? 'as-reads' });
   if (check.ok === false) failures.unshift(`not linearizable:\n${check.explanation}`);
   if (check.ok === 'unknown') failures.unshift(`linearizability undecided: ${check.explanation}`);
   const historyDigest = digestOf(history);

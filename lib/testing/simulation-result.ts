@@ -2,6 +2,7 @@
 // (with the command that replays it).
 import { ValidationError } from '../model/errors.js';
 import type { LinearizabilityResult } from './checker.js';
+import type { ScanPolicy } from './key-ops.js';
 import type { History } from './history.js';
 import type { SimulationTarget } from './simulation-target.js';
 
@@ -36,6 +37,8 @@ export interface SimulationOptions {
   payloadBytes?: number;
   /** Checker bound (see checkLinearizable). */
   maxStates?: number;
+  /** How the checker uses scan results (default 'as-reads': every returned row is a read of its key). */
+  scans?: ScanPolicy;
   /** The command that replays a seed, for failure reports (default: this repository's simulate test). */
   replayCommand?: (seed: number) => string;
 }
