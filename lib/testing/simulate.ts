@@ -46,12 +46,27 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const stats: SimulationStats = { steps: 0, operations: 0, splits: 0, merges: 0, targetFaults: 0, requestsLost: 0, repliesLost: 0 };
   const maxSteps = operations * 50 + 1000;
 
+  // A topology change or fault that throws is a finding, not a crash: it is reported with the
+  // seed, and no further changes are forced (the workload goes on; the end checks still run).
+  const failures: string[] = [];
+  let wedged = false;
+  const attempt = async (what: string, run: () => Promise<unknown> | unknown): Promise<unknown> => {
+    try {
+      return await run();
+    } catch (error) {
+      failures.push(`${what} threw at step ${stats.steps}: ${(error as Error)?.message ?? String(error)}`);
+      wedged = true;
+      return undefined;
+    }
+  };
   const topologyChange = async (): Promise<void> => {
-    if (chance(faults.split) && (await target.split?.({ random }))) stats.splits++;
-    if (chance(faults.merge) && (await target.merge?.({ random }))) stats.merges++;
+    if (wedged) return;
+    if (chance(faults.split) && (await attempt('split', () => target.split?.({ random }))) === true) stats.splits++;
+    if (chance(faults.merge) && (await attempt('merge', () => target.merge?.({ random }))) === true) stats.merges++;
     const kinds = target.faultKinds ?? [];
     if (kinds.length > 0 && target.fault !== undefined && chance(faults.targetFault)) {
-      await target.fault({ kind: kinds[randomBelow(random, kinds.length)], random });
+      const kind = kinds[randomBelow(random, kinds.length)];
+      await attempt(`fault ${kind}`, () => target.fault?.({ kind, random }));
       stats.targetFaults++;
     }
   };
@@ -114,7 +129,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const final = rec.wrap(target.repository(SimRecord), 'final', { entity: SimRecord });
   for (const key of everyKey(shape)) await final.get(key);
   const history = rec.history();
-  const failures = await verifyFinalState({ history, repository: target.repository(SimRecord), keys: everyKey(shape).length });
+  failures.push(...(await verifyFinalState({ history, repository: target.repository(SimRecord), keys: everyKey(shape).length })));
   const check = checkLinearizable(history, { maxStates: options.maxStates, scans: options.scans ?? 'as-reads' });
   if (check.ok === false) failures.unshift(`not linearizable:\n${check.explanation}`);
   if (check.ok === 'unknown') failures.unshift(`linearizability undecided: ${check.explanation}`);

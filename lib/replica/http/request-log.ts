@@ -113,7 +113,7 @@ export class RequestLog {
   }
 }
 
-function statusTree(outcome: CallOutcome | undefined): LabeledTree {
+export function statusTree(outcome: CallOutcome | undefined): LabeledTree {
   if (outcome === undefined) return LabeledTree.map([['status', LabeledTree.leaf('processing')]]);
   if (outcome.status === 'replied') {
     return LabeledTree.map([
