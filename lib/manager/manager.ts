@@ -133,6 +133,15 @@ export class ClusterManager {
    * (queued requests first, then what the reports call for); top up shards low on cycles.
    */
   async tick(onProgress?: ProgressListener): Promise<TickOutcome> {
+    // One tick at a time: two drives of one migration would apply each other's results.
+    if (this.ticking !== undefined) return this.ticking;
+    this.ticking = this.tickOnce(onProgress).finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private ticking?: Promise<TickOutcome>;
+
+  private async tickOnce(onProgress?: ProgressListener): Promise<TickOutcome> {
     const outcome: TickOutcome = { effects: 0, toppedUp: [] };
     const reports = await this.host.reports(this.map.shards());
     for (const r of reports) {
