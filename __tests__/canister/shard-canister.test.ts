@@ -246,4 +246,14 @@ test('after a map change, the maintenance timer prunes the rows a shard no longe
   await c.replica.advanceTime(11_000);
   for (let i = 0; i < 20; i++) await c.replica.tick();
   expect((await report(c.b)).entities).toBe(0n);
+
+  // A still has the old map, B the new one: a request is forwarded once and then answers "moved"
+  // with the newer epoch and where to get it — never a second hop.
+  const owner = keyOwnedBy(c.b, 'moved-');
+  const [put] = await opsOf(Note, c.map, (r) => r.insert(note(owner, 1n, 'x')));
+  const moved = (await execute(c.a, [put])).ok;
+  expect([Object.keys(moved.results[0]), moved.epoch, moved.newer_at[0].toText()]).toEqual([['moved'], 1n, c.b.toText()]);
+  // The same for a @RoutedBy call: B refuses to run (or forward) a method for a key it does not own.
+  const appArg = new Uint8Array(IDL.encode([IDL.Text, IDL.Text, IDL.Text], [keyOwnedBy(c.b, 'page-moved-'), 'id', 'body']));
+  await expect(c.replica.updateCall(c.a, 'addSnippet', appArg, { sender: alice })).rejects.toThrow(/does not own the key/);
 });
