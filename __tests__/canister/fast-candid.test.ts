@@ -8,7 +8,7 @@ import { opToCandid, Reply, resultToCandid, ShardRequestIdl, ShardResponseIdl, t
 import { CandidCodec } from '../../lib/canister/fast-candid.js';
 
 // Plain objects: @dfinity/candid calls hasOwnProperty on records.
-const rec = <T extends Record<string, fc.Arbitrary<unknown>>>(model: T) => fc.record(model, { noNullPrototype: true });
+const rec = <T extends object>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(model, { noNullPrototype: true }) as unknown as fc.Arbitrary<T>;
 const bytes = fc.uint8Array({ maxLength: 40 });
 const text = fc.string({ maxLength: 12 });
 const hash = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
