@@ -8,6 +8,7 @@
 // valid message still decodes and every invalid one is still refused.
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
+import { concatBytes } from '@noble/hashes/utils'; // already in every bundle: @dfinity/principal uses it
 
 type Reader = (r: Cursor) => unknown;
 
@@ -192,16 +193,6 @@ class SampleValue extends IDL.Visitor<null, unknown> {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 export class CandidCodec {
   /** Messages decoded by the compiled readers and by IDL.decode. */
   readonly stats = { fast: 0, full: 0 };
@@ -215,7 +206,7 @@ export class CandidCodec {
     if (this.header === undefined) {
       const samples = this.types.map((t) => t.accept(new SampleValue(), null));
       const full = new Uint8Array(IDL.encode(this.types, samples));
-      const values = concat(this.types.map((t, i) => new Uint8Array(t.encodeValue(samples[i]))));
+      const values = concatBytes(...this.types.map((t, i) => new Uint8Array(t.encodeValue(samples[i]))));
       this.header = full.slice(0, full.length - values.length);
     }
     return this.header;
@@ -223,7 +214,7 @@ export class CandidCodec {
 
   /** Byte-identical to IDL.encode(types, values) for values of the types (not checked again). */
   encode(values: unknown[]): Uint8Array {
-    return concat([this.canonicalHeader(), ...this.types.map((t, i) => new Uint8Array(t.encodeValue(values[i])))]);
+    return concatBytes(this.canonicalHeader(), ...this.types.map((t, i) => new Uint8Array(t.encodeValue(values[i]))));
   }
 
   /**
