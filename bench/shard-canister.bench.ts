@@ -7,6 +7,8 @@
 import { IDL } from '@dfinity/candid';
 import { join } from 'node:path';
 import { buildAzleCanister } from '../lib/build/azle.js';
+import type { Principal } from '@dfinity/principal';
+import { encodeKeyComponent, hashShardKey } from '../lib/index.js';
 import { Note } from '../__tests__/fixtures/shard_app/models.js';
 import { admin, opsOf, startShardCluster } from '../__tests__/canister/shard-cluster.js';
 import { requestToCandid, ShardRequestIdl } from '../lib/protocol/index.js';
@@ -45,6 +47,32 @@ console.log('`npm run bench -- shard-canister`\n');
 console.log('| entry | instructions | vs local |');
 console.log('|---|---:|---:|');
 for (const [name, value] of rows) console.log(`| ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / base(name.split(',')[0])).toFixed(2)}× |`);
+
+// The same read from inside an application method: repository(Snippet).get in `snippetBody`.
+const appIdl: IDL.InterfaceFactory = ({ IDL: I }) =>
+  I.Service({
+    addSnippet: I.Func([I.Text, I.Text, I.Text], [I.Record({ ran_on: I.Text, caller_before: I.Text, caller_after: I.Text })], []),
+    snippetBody: I.Func([I.Text, I.Text], [I.Opt(I.Text)], []),
+  });
+const app = (id: Principal) => c.replica.createActor<Record<string, (...args: unknown[]) => Promise<unknown>>>(appIdl, id, { sender: admin });
+const pages = Array.from({ length: ROWS }, (_, i) => `bench-page-${i}`);
+for (const page of pages) await app(c.a).addSnippet(page, 's', 'x'.repeat(200));
+const appRows: [string, bigint][] = [];
+for (const kind of ['local', 'forwarded'] as const) {
+  let total = 0n;
+  for (const page of pages) {
+    const ownerShard = c.map.shardFor(hashShardKey(encodeKeyComponent(IDL.Text, page, 'bench'))) === c.a.toText() ? c.a : c.b;
+    const entry = kind === 'local' ? ownerShard : ownerShard === c.a ? c.b : c.a;
+    const before = counted();
+    await app(entry).snippetBody(page, 's');
+    total += counted() - before;
+  }
+  appRows.push([`app method (repository().get), ${kind}`, total / BigInt(ROWS)]);
+}
+console.log('\n## One get from inside an application method, instructions (both shards summed)\n');
+console.log('| call | instructions |');
+console.log('|---|---:|');
+for (const [name, value] of appRows) console.log(`| ${name} | ${value.toLocaleString('en-US')} |`);
 
 const probeBuild = await buildAzleCanister({ root: join(process.cwd(), '__tests__/fixtures/shard_candid_probe'), name: 'shard_candid_probe' });
 const probe = await c.replica.setupCanister({ wasm: probeBuild.wasm });
