@@ -12,7 +12,7 @@
 //   everything else        the manager, or a controller of this canister
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { call, canisterSelf, init, inReplicatedExecution, isController, msgArgData, msgCaller, msgReply, postUpgrade, query, setTimerInterval, update } from 'azle';
+import { call, canisterCycleBalance, canisterSelf, init, inReplicatedExecution, isController, msgArgData, msgCaller, msgReply, postUpgrade, query, setTimerInterval, update } from 'azle';
 import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
 import {
   AckIdl, CopyProgressIdl, CutoverIdl, DeltaBatchIdl, deltaFromCandid, parseMap, PlanIdl, planFromCandid, ReportIdl, reportToCandid,
@@ -246,10 +246,10 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
     @update([], Reply(IDL.Nat))
     drain_cycles() {
       return answer(async () => {
-        const node = fromManager('drain_cycles');
+        fromManager('drain_cycles');
         const manager = persisted().manager;
         if (manager === undefined) throw new ValidationError('this shard has no manager to return its cycles to');
-        const amount = node.report().cycles - DRAIN_RESERVE_CYCLES;
+        const amount = canisterCycleBalance() - DRAIN_RESERVE_CYCLES;
         if (amount <= 0n) return 0n;
         await call('aaaaa-aa', 'deposit_cycles', { paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })], args: [{ canister_id: Principal.fromText(manager) }], cycles: amount });
         return amount;
