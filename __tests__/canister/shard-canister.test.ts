@@ -5,7 +5,7 @@
 // upgrades, bad input answered with typed errors that change nothing, and the prune timer.
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { encodeKeyComponent, getEntityMetadata, hashShardKey, MAX_BATCH_OPS, Reply, RoutedCallIdl, type Op } from 'shardorm';
+import { encodeKeyComponent, hashShardKey, MAX_BATCH_OPS, Reply, RoutedCallIdl, ShardRequestIdl, ShardResponseIdl, type Op } from 'shardorm';
 import { RangePartitioner, requestToCandid } from 'shardorm';
 import { Note, Snippet } from '../fixtures/shard_app/models.js';
 import { admin, alice, initArg, mallory, NO_SETTINGS, opsOf, startShardCluster, stranger, type Actor, type ShardCluster } from './shard-cluster.js';
@@ -202,11 +202,18 @@ describe('bad input gets a typed error and changes nothing', () => {
     expect(await c.repository(Note, { entry: c.a }).get({ owner, n: 1n })).toBeUndefined();
   });
 
-  test('malformed Candid is rejected by Azle before ShardORM runs, and changes nothing', async () => {
+  test('malformed Candid is rejected by the decoder before anything runs, and changes nothing', async () => {
     const before = await entities();
     await expect(c.replica.updateCall(c.a, 'execute', Uint8Array.of(0x44, 0x49, 0x44, 0x4c, 9, 9, 9))).rejects.toThrow(/reject code 5/);
     await expect(c.replica.updateCall(c.a, 'execute', new Uint8Array(IDL.encode([IDL.Text], ['not a request'])))).rejects.toThrow(/reject code 5/);
     expect(await entities()).toEqual(before);
+  });
+
+  test('a request encoded with another type table (a wider record, as another client may send) is served', async () => {
+    const wider = IDL.Record({ ...Object.fromEntries((ShardRequestIdl as IDL.RecordClass)._fields), client: IDL.Text });
+    const arg = new Uint8Array(IDL.encode([wider], [{ ...requestToCandid({ ops: [{ kind: 'count', collection: 'notes' }], hops: 0 }), client: 'rust' }]));
+    const [reply] = IDL.decode([Reply(ShardResponseIdl)], await c.replica.updateCall(c.a, 'execute', arg, { sender: admin })) as any[];
+    expect(Object.keys(reply.ok.results[0])).toEqual(['count']);
   });
 });
 
@@ -246,4 +253,14 @@ test('after a map change, the maintenance timer prunes the rows a shard no longe
   await c.replica.advanceTime(11_000);
   for (let i = 0; i < 20; i++) await c.replica.tick();
   expect((await report(c.b)).entities).toBe(0n);
+
+  // A still has the old map, B the new one: a request is forwarded once and then answers "moved"
+  // with the newer epoch and where to get it — never a second hop.
+  const owner = keyOwnedBy(c.b, 'moved-');
+  const [put] = await opsOf(Note, c.map, (r) => r.insert(note(owner, 1n, 'x')));
+  const moved = (await execute(c.a, [put])).ok;
+  expect([Object.keys(moved.results[0]), moved.epoch, moved.newer_at[0].toText()]).toEqual([['moved'], 1n, c.b.toText()]);
+  // The same for a @RoutedBy call: B refuses to run (or forward) a method for a key it does not own.
+  const appArg = new Uint8Array(IDL.encode([IDL.Text, IDL.Text, IDL.Text], [keyOwnedBy(c.b, 'page-moved-'), 'id', 'body']));
+  await expect(c.replica.updateCall(c.a, 'addSnippet', appArg, { sender: alice })).rejects.toThrow(/does not own the key/);
 });

@@ -19,8 +19,31 @@ export const mallory = Principal.selfAuthenticating(new Uint8Array(32).fill(4));
 
 export const NO_SETTINGS = { max_shard_bytes: 0n, max_shard_memory_bytes: 0n, min_shard_bytes: 0n };
 
-export function initArg(map: RangePartitioner): Uint8Array {
-  return new Uint8Array(IDL.encode([InitArgIdl], [[{ role: { shard: null }, map: JSON.stringify(map.toJSON()), manager: [], settings: NO_SETTINGS }]]));
+export function initArg(map: RangePartitioner, options: { manager?: Principal; settings?: typeof NO_SETTINGS } = {}): Uint8Array {
+  const arg = { role: { shard: null }, map: JSON.stringify(map.toJSON()), manager: options.manager ? [options.manager] : [], settings: options.settings ?? NO_SETTINGS };
+  return new Uint8Array(IDL.encode([InitArgIdl], [[arg]]));
+}
+
+export async function buildShardApp(): Promise<Uint8Array> {
+  return (await buildAzleCanister({ root: join(process.cwd(), '__tests__/fixtures/shard_app'), name: 'shard_app' })).wasm;
+}
+
+export function shardActor(replica: LocalReplica, id: Principal, sender: Principal = admin): Actor {
+  return replica.createActor<Actor>(shardIdlFactory, id, { sender });
+}
+
+/** A Repository in Node that enters the cluster at `entry` through the generic interface. */
+export function nodeRepository<T extends object>(replica: LocalReplica, ctor: EntityClass<T>, options: { map: RangePartitioner; entry: Principal; sender?: Principal }): Repository<T> {
+  const sender = options.sender ?? admin;
+  const transport: ShardTransport = {
+    async send(to, request) {
+      const actor = shardActor(replica, Principal.fromText(to), sender);
+      const reply = isReadOnly(request) ? await actor.read(requestToCandid(request)) : await actor.execute(requestToCandid(request));
+      if ('err' in reply) throw fromWireError(reply.err);
+      return responseFromCandid(reply.ok);
+    },
+  };
+  return new Repository(ctor, new Dispatcher({ transport, map: options.map, entry: () => options.entry.toText(), sleep: async () => undefined }));
 }
 
 export interface ShardCluster {
@@ -35,25 +58,16 @@ export interface ShardCluster {
 }
 
 export async function startShardCluster(seed: number): Promise<ShardCluster> {
-  const built = await buildAzleCanister({ root: join(process.cwd(), '__tests__/fixtures/shard_app'), name: 'shard_app' });
+  const wasm = await buildShardApp();
   const replica = await LocalReplica.create({ seed });
   const a = await replica.createCanister({ controllers: [admin], sender: admin });
   const b = await replica.createCanister({ controllers: [admin], sender: admin });
   const map = RangePartitioner.even([a.toText(), b.toText()]);
-  for (const id of [a, b]) await replica.installCode({ canisterId: id, wasm: built.wasm, arg: initArg(map), sender: admin });
-  const shard = (id: Principal, sender: Principal = admin): Actor => replica.createActor<Actor>(shardIdlFactory, id, { sender });
-  const transport = (sender: Principal): ShardTransport => ({
-    async send(to, request) {
-      const actor = shard(Principal.fromText(to), sender);
-      const reply = isReadOnly(request) ? await actor.read(requestToCandid(request)) : await actor.execute(requestToCandid(request));
-      if ('err' in reply) throw fromWireError(reply.err);
-      return responseFromCandid(reply.ok);
-    },
-  });
+  for (const id of [a, b]) await replica.installCode({ canisterId: id, wasm, arg: initArg(map), sender: admin });
   return {
-    replica, wasm: built.wasm, a, b, map, shard,
-    repository: (ctor, { entry, sender = admin }) =>
-      new Repository(ctor, new Dispatcher({ transport: transport(sender), map, entry: () => entry.toText(), sleep: async () => undefined })),
+    replica, wasm, a, b, map,
+    shard: (id, sender) => shardActor(replica, id, sender),
+    repository: (ctor, { entry, sender }) => nodeRepository(replica, ctor, { map, entry, sender }),
   };
 }
 

@@ -2,20 +2,26 @@
 // the way the manager will drive it (a controller plays the manager): streamed copy, then
 // snapshot clone — the target is loaded with the source's snapshot (its heap still holds the
 // source's node) and catches up from the delta log. Writes made during each split are kept, every
-// key stays readable from any entry shard, and after pruning no row is stored twice.
+// key stays readable from any entry shard, after pruning no row is stored twice, and a canister
+// that is not a member cannot feed the target or forge a forward.
+import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { getEntityMetadata, RangePartitioner, rowAddress } from 'shardorm';
+import { join } from 'node:path';
+import { AckIdl, getEntityMetadata, RangePartitioner, Reply, requestToCandid, rowAddress, RowsBatchIdl, ShardRequestIdl, ShardResponseIdl } from 'shardorm';
+import { buildAzleCanister } from '../../lib/build/azle.js';
 import { Note } from '../fixtures/shard_app/models.js';
-import { admin, initArg, startShardCluster, type ShardCluster } from './shard-cluster.js';
+import { admin, initArg, opsOf, startShardCluster, type ShardCluster } from './shard-cluster.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let c: ShardCluster;
+let stubWasm: Uint8Array;
 const ROWS = 40;
 /** Every row written so far: owner → body. */
 const rows = new Map(Array.from({ length: ROWS }, (_, i) => [`owner-${i}`, `owner-${i} v1`]));
 
 beforeAll(async () => {
   c = await startShardCluster(33);
+  stubWasm = (await buildAzleCanister({ root: join(process.cwd(), '__tests__/fixtures/manager_stub'), name: 'manager_stub' })).wasm;
   const notes = c.repository(Note, { entry: c.a });
   for (const [owner, body] of rows) await notes.insert(Object.assign(new Note(), { owner, n: 1n, body }));
 }, 240_000);
@@ -47,6 +53,13 @@ async function planFor(source: Principal, target: Principal, method: 'stream' | 
   return { next, plan: { id, kind: 'split', method, source, target, start: mid, end: range.end, next: JSON.stringify(next.toJSON()) } };
 }
 
+/** `from` (a canister) calls `method` on `to` with raw Candid; the decoded `variant { ok; err }`. */
+async function forgedCall(from: Principal, to: Principal, method: string, arg: ArrayBuffer | Uint8Array, ok: IDL.Type): Promise<any> {
+  const raw = await c.replica.updateCall(from, 'callRaw', new Uint8Array(IDL.encode([IDL.Principal, IDL.Text, IDL.Vec(IDL.Nat8)], [to, method, new Uint8Array(arg)])));
+  const [bytes] = IDL.decode([IDL.Vec(IDL.Nat8)], raw) as unknown as [Uint8Array];
+  return IDL.decode([Reply(ok)], bytes)[0];
+}
+
 async function drainDelta(source: Principal, id: string): Promise<void> {
   for (let i = 0; i < 16 && (await ok(c.shard(source).push_delta(id))) > 0n; i++);
 }
@@ -72,6 +85,17 @@ test('streamed split: rows copied through apply_rows, a write during the split k
   const during = freshOwnerIn(plan.start, plan.end, 'during-s1');
   await c.repository(Note, { entry: c.a }).insert(Object.assign(new Note(), { owner: during, n: 1n, body: 'written during the copy' }));
   expect((await ok(c.shard(c.b).shard_report())).migration[0]).toMatchObject({ id: 's1', role: 'source', fenced: false });
+
+  // A canister that is not a member — a forged "new node" — can neither feed the target nor
+  // pose as a forwarding shard; nothing changes.
+  const forger = await c.replica.setupCanister({ wasm: stubWasm, controllers: [admin], sender: admin });
+  const forgedKey = rowAddress(getEntityMetadata(Note), { owner: freshOwnerIn(plan.start, plan.end, 'forged'), n: 1n }).key;
+  const rowsArg = IDL.encode([RowsBatchIdl], [{ migration: 's1', rows: [[forgedKey, Uint8Array.of(1, 2, 3)]] }]);
+  expect((await forgedCall(forger, t1, 'apply_rows', rowsArg, AckIdl)).err.code).toBe('FORBIDDEN');
+  const [put] = await opsOf(Note, map, (r) => r.insert(Object.assign(new Note(), { owner: 'forged', n: 1n, body: 'x' })));
+  const forwardArg = IDL.encode([ShardRequestIdl], [requestToCandid({ ops: [put], hops: 1, origin: admin.toText() })]);
+  expect((await forgedCall(forger, c.a, 'execute', forwardArg, ShardResponseIdl)).err.code).toBe('FORBIDDEN');
+  expect((await ok(c.shard(t1).shard_report())).entities).toBe(0n);
 
   let copied = 0;
   for (let i = 0; i < 16; i++) {

@@ -14,3 +14,4 @@ export { didNotExecute, callFailure } from './call-failure.js';
 export { stableDeltaLog, stableStateCell, encodeDeltaEntry, decodeDeltaEntry, DELTA_LOG_MEMORY_ID, STATE_CELL_MEMORY_ID } from './stable-cells.js';
 export { stableKv, stableByteMap, SHARD_STORE_MEMORY_IDS, SHARDORM_MEMORY_IDS, MAX_MEMORY_ID } from './stable-store.js';
 export type { StableKvOptions, StoreMemoryIds } from './stable-store.js';
+export { CandidCodec, codecOf } from './fast-candid.js';

@@ -1,6 +1,7 @@
 // ShardPeers over Azle inter-canister calls: how a shard forwards requests and streams migration
 // batches to other members, and notifies the manager. Raw Candid with the one IDL of
-// lib/protocol/candid.ts; call failures become typed errors (call-failure.ts).
+// lib/protocol/candid.ts (encoded and decoded by fast-candid.ts); call failures become typed
+// errors (call-failure.ts).
 import { IDL } from '@dfinity/candid';
 import { call, inReplicatedExecution } from 'azle';
 import { fromWireError, type WireError } from '../model/errors.js';
@@ -13,17 +14,30 @@ import type { BatchAck, DeltaBatch, RowsBatch } from '../protocol/housekeeping.j
 import { isReadOnly, type ShardRequest, type ShardResponse } from '../protocol/ops.js';
 import type { ShardPeers } from '../shard/node.js';
 import { callFailure } from './call-failure.js';
+import { codecOf } from './fast-candid.js';
+
+const replyTypes = new WeakMap<IDL.Type, IDL.Type>();
+
+/** `variant { ok: T; err }` for `ok`, one type object per `ok` (so its codec is built once). */
+export function replyOf(ok: IDL.Type): IDL.Type {
+  let reply = replyTypes.get(ok);
+  if (reply === undefined) {
+    reply = Reply(ok);
+    replyTypes.set(ok, reply);
+  }
+  return reply;
+}
 
 /** Calls `method` with one Candid argument and decodes a `variant { ok; err }` reply; err is rethrown typed. */
 export async function callReply(options: { target: string; method: string; argType: IDL.Type; arg: unknown; okType: IDL.Type; write: boolean }): Promise<unknown> {
   const { target, method } = options;
   let reply: Uint8Array;
   try {
-    reply = await call<Uint8Array, Uint8Array>(target, method, { raw: true, args: new Uint8Array(IDL.encode([options.argType], [options.arg])) });
+    reply = await call<Uint8Array, Uint8Array>(target, method, { raw: true, args: codecOf(options.argType).encode([options.arg]) });
   } catch (e) {
     throw callFailure(e, target, method, options.write);
   }
-  const [decoded] = IDL.decode([Reply(options.okType)], reply) as [Record<string, unknown>];
+  const [decoded] = codecOf(replyOf(options.okType)).decode(reply) as [Record<string, unknown>];
   if ('err' in decoded) throw fromWireError(decoded.err as WireError);
   return decoded.ok;
 }

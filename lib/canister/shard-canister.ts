@@ -12,7 +12,7 @@
 //   everything else        the manager, or a controller of this canister
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { call, canisterSelf, init, inReplicatedExecution, isController, msgArgData, msgCaller, postUpgrade, query, setTimerInterval, update } from 'azle';
+import { call, canisterCycleBalance, canisterSelf, init, inReplicatedExecution, isController, msgArgData, msgCaller, msgReply, postUpgrade, query, setTimerInterval, update } from 'azle';
 import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
 import {
   AckIdl, CopyProgressIdl, CutoverIdl, DeltaBatchIdl, deltaFromCandid, parseMap, PlanIdl, planFromCandid, ReportIdl, reportToCandid,
@@ -22,7 +22,9 @@ import { isReadOnly } from '../protocol/ops.js';
 import type { ShardNode } from '../shard/node.js';
 import type { ShardState } from '../shard/state.js';
 import { decodeInitArg, InitArgIdl, initialState, settingsFromCandid, type InitArgCandid, type SettingsCandid } from './init-arg.js';
+import { codecOf } from './fast-candid.js';
 import { defaultClusterSettings, isManagerCanister, resumeManager, ShardOrmManagerMethods, startManager } from './manager-canister.js';
+import { replyOf } from './peers.js';
 import { serveRouted } from './routed-by.js';
 import { configureShard, setMemoryBytes, shardNode, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
 
@@ -32,6 +34,10 @@ export const MAINTENANCE_INTERVAL_S = 10;
 export const PRUNE_STEPS_PER_TICK = 8;
 /** Cycles drain_cycles leaves on the shard (it still has to answer and be deleted). */
 export const DRAIN_RESERVE_CYCLES = 100_000_000_000n;
+
+// The same codec objects peers use to forward, prepared at install and upgrade (see prepare()).
+const REQUEST = codecOf(ShardRequestIdl);
+const RESPONSE = codecOf(replyOf(ShardResponseIdl));
 
 type Answer<T> = { ok: T } | { err: { code: string; message: string } };
 
@@ -136,6 +142,8 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
     // manual: Azle cannot decode an absent argument (no bytes, or `()`) as `opt`; decodeInitArg can.
     @init([InitArgIdl], { manual: true })
     init(): void {
+      REQUEST.prepare();
+      RESPONSE.prepare();
       const arg = decodeInitArg(msgArgData());
       if (arg !== undefined && 'manager' in arg.role) return startManager(defaultClusterSettings(settingsFromCandid(arg.settings)));
       startNode(initialState(selfText(), arg));
@@ -144,22 +152,29 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
     @postUpgrade([InitArgIdl], { manual: true })
     postUpgrade(): void {
       maintenanceArmedFor = undefined; // an upgrade clears timers
+      REQUEST.prepare();
+      RESPONSE.prepare();
       if (isManagerCanister()) return resumeManager();
       applyUpgradeArg(decodeInitArg(msgArgData()));
     }
 
-    @update([ShardRequestIdl], Reply(ShardResponseIdl))
-    async execute(request: unknown) {
-      return answer(async () => responseToCandid(await shardNode().handle(requestFromCandid(request), callerText())));
+    // The data methods decode and reply themselves (manual) through fast-candid: Azle's own Candid
+    // handling of these types costs ~47 M instructions a call, most of a get.
+    @update([ShardRequestIdl], Reply(ShardResponseIdl), { manual: true })
+    async execute(): Promise<void> {
+      const [request] = REQUEST.decode(msgArgData());
+      msgReply(RESPONSE.encode([await answer(async () => responseToCandid(await shardNode().handle(requestFromCandid(request), callerText())))]));
     }
 
-    @query([ShardRequestIdl], Reply(ShardResponseIdl), { composite: true })
-    async read(request: unknown) {
-      return answer(async () => {
+    @query([ShardRequestIdl], Reply(ShardResponseIdl), { composite: true, manual: true })
+    async read(): Promise<void> {
+      const [request] = REQUEST.decode(msgArgData());
+      const reply = await answer(async () => {
         const r = requestFromCandid(request);
         if (!isReadOnly(r)) throw new ValidationError('read carries reads only (a query keeps no writes): send writes to execute');
         return responseToCandid(await shardNode().handle(r, callerText()));
       });
+      msgReply(RESPONSE.encode([reply]));
     }
 
     @query([], Reply(ReportIdl))
@@ -237,10 +252,10 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
     @update([], Reply(IDL.Nat))
     drain_cycles() {
       return answer(async () => {
-        const node = fromManager('drain_cycles');
+        fromManager('drain_cycles');
         const manager = persisted().manager;
         if (manager === undefined) throw new ValidationError('this shard has no manager to return its cycles to');
-        const amount = node.report().cycles - DRAIN_RESERVE_CYCLES;
+        const amount = canisterCycleBalance() - DRAIN_RESERVE_CYCLES;
         if (amount <= 0n) return 0n;
         await call('aaaaa-aa', 'deposit_cycles', { paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })], args: [{ canister_id: Principal.fromText(manager) }], cycles: amount });
         return amount;
