@@ -6,6 +6,7 @@
 import { ForbiddenError, ValidationError } from '../model/errors.js';
 import { RangePartitioner, type RangePartitionerJSON, type ShardId } from '../partition/index.js';
 import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
+import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
 import { drive, type EffectRunner, type ProgressListener } from '../topology/driver.js';
 import { currentMap, isTerminal, planMerge, planSplit, type Migration } from '../topology/migration.js';
 import { chooseChange, mergeTarget, type TopologyLimits } from '../topology/planning.js';
@@ -86,8 +87,9 @@ export class ClusterManager {
     return this.state.deployer;
   }
 
+  /** A copy of the whole record (tagged JSON round trip: QuickJS has no structuredClone). */
   snapshot(): ManagerState {
-    return structuredClone(this.state);
+    return fromTaggedJson<ManagerState>(toTaggedJson(this.state));
   }
 
   /** A shard asks for its own split or merge (at most once per epoch: requests of older epochs are stale). */
