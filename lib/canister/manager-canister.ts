@@ -14,7 +14,7 @@ import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
 import { ClusterInfoIdl, ClusterSettingsIdl, ClusterStatusIdl, TickIdl } from '../protocol/manager-candid.js';
 import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
 import type { Migration } from '../topology/migration.js';
-import { createShardCanister, depositCycles, icEffectRunner, installShard } from './manager-effects.js';
+import { createShardCanister, cyclesOf, depositCycles, icEffectRunner, installShard } from './manager-effects.js';
 import { callReply } from './peers.js';
 import { shardStorage } from './runtime.js';
 import { stableByteMap } from './stable-store.js';
@@ -106,6 +106,7 @@ function manager(r: ManagerRecord): ClusterManager {
   const host = {
     now: () => time(),
     reports: (shards: string[]) => reports(shards),
+    cycles: (shard: string) => cyclesOf(shard),
     topUp: (shard: string, cycles: bigint) => depositCycles(shard, cycles),
     effects: icEffectRunner({ wasm: () => wasmOf(r), settings: () => r.settings, deployer: () => r.deployer }),
     save: (state: ManagerState) => {

@@ -220,6 +220,7 @@ export class MemoryCluster {
     return {
       now: () => this.clock,
       reports: async (shards) => shards.flatMap((id) => (this.slots.get(id)?.node === undefined ? [] : [this.node(id).report()])),
+      cycles: async () => undefined, // in-process shards spend no cycles
       topUp: async () => undefined,
       effects: { perform: (effect) => this.perform(effect) },
       save: () => undefined,

@@ -49,6 +49,11 @@ export interface ManagerHost {
   now(): bigint;
   /** Reports of the given shards (a shard that does not answer is left out). */
   reports(shards: ShardId[]): Promise<ShardReport[]>;
+  /**
+   * A shard's cycles balance as its controller sees it (canister_status): a shard that ran dry is
+   * frozen and cannot answer its own report, so balances never come from the shard itself.
+   */
+  cycles(shard: ShardId): Promise<bigint | undefined>;
   /** Sends `cycles` from the manager's balance to `shard`. */
   topUp(shard: ShardId, cycles: bigint): Promise<void>;
   effects: EffectRunner;
@@ -145,17 +150,19 @@ export class ClusterManager {
 
   private async tickOnce(onProgress?: ProgressListener): Promise<TickOutcome> {
     const outcome: TickOutcome = { effects: 0, toppedUp: [] };
-    const reports = await this.host.reports(this.map.shards());
-    for (const r of reports) {
-      if (this.state.settings.topUpCycles > 0n && r.cycles < this.state.settings.topUpBelowCycles) {
+    if (this.state.settings.topUpCycles > 0n) {
+      for (const shard of this.map.shards()) {
+        const balance = await this.host.cycles(shard);
+        if (balance === undefined || balance >= this.state.settings.topUpBelowCycles) continue;
         try {
-          await this.host.topUp(r.shard, this.state.settings.topUpCycles);
-          outcome.toppedUp.push(r.shard);
+          await this.host.topUp(shard, this.state.settings.topUpCycles);
+          outcome.toppedUp.push(shard);
         } catch {
           // The manager itself is low: the next tick tries again.
         }
       }
     }
+    const reports = await this.host.reports(this.map.shards());
     if (this.state.active === undefined) {
       const next = this.nextMigration(reports);
       if (next !== undefined) {
