@@ -13,7 +13,7 @@ import { type AuthenticatedRequest, authenticate } from './envelope.js';
 import { badRequest, forbidden, messageOf } from './errors.js';
 import { type LabeledTree, selectionOf } from './hash-tree.js';
 import type { ReplicaKeys } from './keys.js';
-import { RequestLog } from './request-log.js';
+import { RequestLog, type RequestLogLimits } from './request-log.js';
 import { buildStateTree, subnetTree } from './state-tree.js';
 
 /**
@@ -50,6 +50,8 @@ export interface EndpointOptions {
   live?: boolean;
   /** Default SYNC_CALL_TIMEOUT_MS. */
   syncCallTimeoutMs?: number;
+  /** Bounds of the request-status store (tests lower them to fill it). */
+  requestLog?: RequestLogLimits;
   /** Called for engine failures that are answered as SYS_FATAL rejects (never thrown at clients). */
   onEngineError?: (error: unknown) => void;
 }
@@ -57,7 +59,7 @@ export interface EndpointOptions {
 const cbor = (status: number, value: unknown): Reply => ({ status, body: encodeWithSelfDescribedTag(value) });
 
 export class IcHttpInterface {
-  readonly log = new RequestLog();
+  readonly log: RequestLog;
   /** Completion of each call still executing, by request id (hex). */
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #signer: CertificateSigner;
@@ -72,6 +74,7 @@ export class IcHttpInterface {
     private readonly backend: IngressBackend,
     private readonly options: EndpointOptions
   ) {
+    this.log = new RequestLog(options.requestLog);
     this.#signer = new CertificateSigner(options.keys.blsSecretKey);
     this.#subnet = subnetTree(options.keys);
     this.#nodeKey = createPrivateKey({ key: Buffer.from(concatBytes(ED25519_PKCS8_PREFIX, options.keys.nodeSecretKey)), format: 'der', type: 'pkcs8' });
@@ -96,9 +99,11 @@ export class IcHttpInterface {
     const message = ingressMessage(request, ecid);
     const known = this.log.get(request.requestId);
     if (known === undefined) {
+      this.log.assertRoom();
       const rejection = await this.backend.inspectIngress(message).catch(error => this.#engineFailure(error));
       if (rejection !== undefined) return nonReplicatedRejection(rejection);
-      this.#submit(request, message);
+      // An identical request may have been accepted while this one was being inspected.
+      if (this.log.get(request.requestId) === undefined) this.#submit(request, message);
     }
     if (!synchronous) return { status: 202, body: '' };
     const finished = await this.#waitForOutcome(request.requestId);
@@ -172,7 +177,7 @@ export class IcHttpInterface {
   async #waitForOutcome(requestId: Uint8Array): Promise<boolean> {
     const running = this.#inFlight.get(bytesToHex(requestId));
     if (running !== undefined) await withTimeout(running, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS);
-    return this.log.get(requestId)?.outcome !== undefined;
+    return this.log.get(requestId)?.phase !== 'processing';
   }
 
   /** Resolves once every accepted call has finished, or after DRAIN_TIMEOUT_MS (shutdown). */
@@ -203,7 +208,9 @@ export class IcHttpInterface {
     const head = path.length === 0 ? '' : new TextDecoder().decode(path[0]);
     const allowed = READABLE_PATHS[scope];
     if (!allowed.includes(head)) throw forbidden(`read_state may not read path /${head} here; readable: ${allowed.map(a => '/' + a).join(', ')}.`);
-    if (head === 'request_status' && path.length >= 2) {
+    if (head === 'request_status') {
+      // The bare path would reveal every sender's statuses and replies.
+      if (path.length < 2) throw forbidden('read_state of /request_status needs a request id: read /request_status/<request id> of a request you sent.');
       const status = this.log.get(path[1]);
       if (status !== undefined && status.sender.compareTo(request.sender) !== 'eq') {
         throw forbidden('Only the sender of a request may read its status.');

@@ -8,6 +8,7 @@ import { IcHttpInterface, type Reply } from './endpoints.js';
 import { bodyTooLarge, MAX_BODY_BYTES } from './envelope.js';
 import { HttpInterfaceError, messageOf, notFound } from './errors.js';
 import { deriveReplicaKeys, type ReplicaKeys } from './keys.js';
+import type { RequestLogLimits } from './request-log.js';
 
 export const DEFAULT_PORT = 4943;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -30,6 +31,8 @@ export interface HttpServerOptions {
   clock?: () => number;
   /** How long a v3 call waits before answering 202 (the agent then polls); default 10 s. */
   syncCallTimeoutMs?: number;
+  /** Bounds of the request-status store (default MAX_REQUEST_STATUSES ids, MAX_STATUS_REPLY_BYTES). */
+  requestLog?: RequestLogLimits;
   /** Where engine failures are reported (default: stderr). */
   onEngineError?: (error: unknown) => void;
 }
@@ -48,7 +51,7 @@ type Route = (match: RegExpMatchArray, body: Uint8Array) => Promise<Reply> | Rep
 export async function startHttpServer(backend: IngressBackend, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
   const keys = deriveReplicaKeys(options.seed ?? 0);
   const onEngineError = options.onEngineError ?? ((error: unknown) => console.error('local replica engine error:', error));
-  const api = new IcHttpInterface(backend, { keys, clock: options.clock, live: options.live, syncCallTimeoutMs: options.syncCallTimeoutMs, onEngineError });
+  const api = new IcHttpInterface(backend, { keys, clock: options.clock, live: options.live, syncCallTimeoutMs: options.syncCallTimeoutMs, requestLog: options.requestLog, onEngineError });
   const routes: [string, RegExp, Route][] = [
     ['GET', /^\/api\/v2\/status$/, () => api.status()],
     ['POST', /^\/api\/v3\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, true)],
@@ -78,15 +81,21 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
     }
     const path = (req.url ?? '/').split('?')[0];
     try {
-      for (const [method, pattern, route] of routes) {
-        const match = path.match(pattern);
-        if (match === null || method !== req.method) continue;
-        const body = method === 'POST' ? await readBody(req) : new Uint8Array();
-        send(res, await route(match, body));
-        return;
+      const matching = routes.filter(([, pattern]) => pattern.test(path));
+      const found = matching.find(([method]) => method === req.method);
+      if (found === undefined && matching.length > 0) {
+        const allowed = [...new Set(matching.map(([method]) => method))].join(', ');
+        res.setHeader('Allow', `${allowed}, OPTIONS`);
+        throw new HttpInterfaceError(405, `${path} does not support ${req.method}; use ${allowed}.`);
       }
-      throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v3/canister/<id>/call and /api/v2/canister/<id>/{call,query,read_state}.`);
+      if (found === undefined) {
+        throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v3/canister/<id>/call and /api/v2/canister/<id>/{call,query,read_state}.`);
+      }
+      const [method, pattern, route] = found;
+      const body = method === 'POST' ? await readBody(req) : new Uint8Array();
+      send(res, await route(path.match(pattern)!, body));
     } catch (error) {
+      if (error instanceof ClientGone) return; // nobody to answer, nothing went wrong here
       if (error instanceof HttpInterfaceError) send(res, { status: error.status, body: error.message });
       else {
         onEngineError(error);
@@ -131,16 +140,25 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   };
 }
 
+/** The client closed its connection before its request was read: not an error of ours. */
+class ClientGone extends Error {}
+
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) throw bodyTooLarge(declared);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpInterfaceError) throw error;
+    throw new ClientGone(messageOf(error));
   }
+  if (!req.complete) throw new ClientGone('request body ended early');
   return new Uint8Array(Buffer.concat(chunks));
 }
 
