@@ -283,14 +283,16 @@ export class LocalReplica implements IngressBackend {
   async submitIngress(message: IngressMessage): Promise<CallOutcome> {
     const rejection = await this.inspectIngress(message);
     if (rejection) return rejection;
-    return new Promise((resolve) => {
-      let done = false;
-      this.submit(message, (o) => {
-        done = true;
-        resolve(o);
-      });
-      this.runWhile(() => !done);
-    });
+    return new Promise((resolve) => this.executeIngress([message], (_, outcome) => resolve(outcome)));
+  }
+
+  executeIngress(messages: readonly IngressMessage[], settle: (index: number, outcome: CallOutcome) => void): void {
+    let pending = messages.length;
+    messages.forEach((message, index) => this.submit(message, (outcome) => {
+      pending--;
+      settle(index, outcome);
+    }));
+    this.runWhile(() => pending > 0);
   }
 
   async query(message: IngressMessage): Promise<CallOutcome> {

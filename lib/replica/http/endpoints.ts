@@ -8,21 +8,15 @@ import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { RejectCode } from '../errors.js';
 import type { CallOutcome, IngressBackend, IngressMessage } from '../ingress.js';
-import { CertificateSigner } from './certificate.js';
+import { CertifiedState } from './certificate.js';
 import { type AuthenticatedRequest, authenticate } from './envelope.js';
 import { badRequest, forbidden, messageOf } from './errors.js';
-import { type LabeledTree, selectionOf } from './hash-tree.js';
+import { selectionOf } from './hash-tree.js';
+import { engineFailure, IngressQueue } from './ingress-queue.js';
 import type { ReplicaKeys } from './keys.js';
 import { RequestLog, type RequestLogLimits } from './request-log.js';
-import { buildStateTree, subnetTree } from './state-tree.js';
+import { stateContent, subnetTree } from './state-tree.js';
 
-/**
- * A data certificate (handed to canisters in queries) is reused while the canister's certified
- * data is unchanged and it is younger than this: the IC likewise certifies state once per round
- * (~1 s), and BLS signing costs milliseconds per query otherwise.
- */
-export const DATA_CERTIFICATE_MAX_AGE_NS = 1_000_000_000n;
-const MAX_CACHED_DATA_CERTIFICATES = 10_000;
 /** How long a v3 (synchronous) call waits for its outcome before answering 202 (then the agent polls). */
 export const SYNC_CALL_TIMEOUT_MS = 10_000;
 /** How long shutting down waits for calls still executing before it gives up on them. */
@@ -50,6 +44,8 @@ export interface EndpointOptions {
   live?: boolean;
   /** Default SYNC_CALL_TIMEOUT_MS. */
   syncCallTimeoutMs?: number;
+  /** Least time between ingress rounds (default 0); see IngressQueueOptions. */
+  roundIntervalMs?: number;
   /** Bounds of the request-status store (tests lower them to fill it). */
   requestLog?: RequestLogLimits;
   /** Called for engine failures that are answered as SYS_FATAL rejects (never thrown at clients). */
@@ -60,23 +56,20 @@ const cbor = (status: number, value: unknown): Reply => ({ status, body: encodeW
 
 export class IcHttpInterface {
   readonly log: RequestLog;
-  /** Completion of each call still executing, by request id (hex). */
-  readonly #inFlight = new Map<string, Promise<void>>();
-  readonly #signer: CertificateSigner;
-  readonly #subnet: LabeledTree;
+  readonly #certified: CertifiedState;
+  readonly #queue: IngressQueue;
   readonly #nodeKey: KeyObject;
   readonly #clock: () => number;
   readonly #live: boolean;
   #timeSync: Promise<void> = Promise.resolve();
-  readonly #dataCertificates = new Map<string, { certifiedData: string; issuedNs: bigint; certificate: Uint8Array }>();
 
   constructor(
     private readonly backend: IngressBackend,
     private readonly options: EndpointOptions
   ) {
     this.log = new RequestLog(options.requestLog);
-    this.#signer = new CertificateSigner(options.keys.blsSecretKey);
-    this.#subnet = subnetTree(options.keys);
+    this.#certified = new CertifiedState(stateContent(backend, subnetTree(options.keys), this.log), options.keys.blsSecretKey, () => backend.timeNs());
+    this.#queue = new IngressQueue({ backend, log: this.log, certified: this.#certified, roundIntervalMs: options.roundIntervalMs, onEngineError: options.onEngineError });
     this.#nodeKey = createPrivateKey({ key: Buffer.from(concatBytes(ED25519_PKCS8_PREFIX, options.keys.nodeSecretKey)), format: 'der', type: 'pkcs8' });
     this.#clock = options.clock ?? Date.now;
     this.#live = options.live ?? true;
@@ -100,13 +93,14 @@ export class IcHttpInterface {
     const known = this.log.get(request.requestId);
     if (known === undefined) {
       this.log.assertRoom();
+      this.#queue.assertRoom();
       const rejection = await this.backend.inspectIngress(message).catch(error => this.#engineFailure(error));
       if (rejection !== undefined) return nonReplicatedRejection(rejection);
       // An identical request may have been accepted while this one was being inspected.
-      if (this.log.get(request.requestId) === undefined) this.#submit(request, message);
+      if (this.log.get(request.requestId) === undefined) this.#queue.accept(request, message);
     }
     if (!synchronous) return { status: 202, body: '' };
-    const finished = await this.#waitForOutcome(request.requestId);
+    const finished = await this.#queue.waitForCertified(request.requestId, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS);
     if (!finished) return { status: 202, body: '' };
     const certificate = this.#certify([['time'], ['request_status', request.requestId]]);
     return cbor(200, { status: 'replied', certificate });
@@ -155,52 +149,36 @@ export class IcHttpInterface {
     return nowNs;
   }
 
-  #submit(request: AuthenticatedRequest, message: IngressMessage): void {
-    this.log.accept(request.requestId, request.sender, request.ingressExpiryNs);
-    const key = bytesToHex(request.requestId);
-    const done = this.backend
-      .submitIngress(message)
-      .catch(error => this.#engineFailure(error))
-      .then(outcome => {
-        this.log.finish(request.requestId, outcome);
-        this.#inFlight.delete(key);
-      });
-    this.#inFlight.set(key, done);
-  }
-
   #engineFailure(error: unknown): CallOutcome {
     this.options.onEngineError?.(error);
-    return { status: 'rejected', rejectCode: RejectCode.SysFatal, rejectMessage: `Local replica engine failure: ${messageOf(error)}`, errorCode: 'IC0001' };
+    return engineFailure(error);
   }
 
-  /** Waits up to the sync-call timeout; false when the call is still running (answer 202). */
-  async #waitForOutcome(requestId: Uint8Array): Promise<boolean> {
-    const running = this.#inFlight.get(bytesToHex(requestId));
-    if (running !== undefined) await withTimeout(running, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS);
-    return this.log.get(requestId)?.phase !== 'processing';
+  /** The live pump ran a round outside ingress: the next read re-certifies if anything changed. */
+  afterTick(): void {
+    this.#certified.invalidate();
   }
 
   /** Resolves once every accepted call has finished, or after DRAIN_TIMEOUT_MS (shutdown). */
   async drain(): Promise<void> {
-    await withTimeout(Promise.all([...this.#inFlight.values()]), DRAIN_TIMEOUT_MS);
+    await this.#queue.drain(DRAIN_TIMEOUT_MS);
   }
 
+  /**
+   * The data certificate handed to a query: a witness of the round's certified state, re-certified
+   * first if the canister's certified data changed since (a query must see its own data).
+   */
   #dataCertificate(canisterId: Principal): Uint8Array | undefined {
     const info = this.backend.canisterInfo(canisterId);
     if (info === undefined) return undefined;
-    const [key, certifiedData, nowNs] = [canisterId.toText(), bytesToHex(info.certifiedData), this.backend.timeNs()];
-    const cached = this.#dataCertificates.get(key);
-    if (cached !== undefined && cached.certifiedData === certifiedData && nowNs - cached.issuedNs < DATA_CERTIFICATE_MAX_AGE_NS) return cached.certificate;
-    const certificate = this.#certify([['time'], ['canister', canisterId.toUint8Array(), 'certified_data']]);
-    if (this.#dataCertificates.size >= MAX_CACHED_DATA_CERTIFICATES) this.#dataCertificates.clear();
-    this.#dataCertificates.set(key, { certifiedData, issuedNs: nowNs, certificate });
-    return certificate;
+    const path = ['canister', canisterId.toUint8Array(), 'certified_data'];
+    const certified = this.#certified.certify().tree.lookup(path)?.value;
+    if (certified === undefined || Buffer.compare(certified, info.certifiedData) !== 0) this.#certified.invalidate();
+    return this.#certify([['time'], path]);
   }
 
   #certify(paths: (string | Uint8Array)[][]): Uint8Array {
-    const tree = buildStateTree(this.backend, this.#subnet, this.log, this.backend.timeNs());
-    const selection = selectionOf(paths.map(path => path.map(label => (typeof label === 'string' ? utf8ToBytes(label) : label))));
-    return this.#signer.certify(tree, selection);
+    return this.#certified.certificate(selectionOf(paths.map(path => path.map(label => (typeof label === 'string' ? utf8ToBytes(label) : label)))));
   }
 
   /** Which paths a read_state may ask for (interface spec, "Request: Read state"). */
@@ -223,12 +201,6 @@ export class IcHttpInterface {
       if (!READABLE_CANISTER_FIELDS.includes(field)) throw forbidden(`/canister/<id>/${field} is not readable by read_state; read module_hash, controllers or metadata.`);
     }
   }
-}
-
-async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise<void>(resolve => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 function parsePrincipal(text: string): Principal {

@@ -114,6 +114,20 @@ export class LabeledTree {
     return this.#hash;
   }
 
+  /** The subtree at `path` (labels as bytes or UTF-8 text), or undefined where a label is absent. */
+  lookup(path: readonly (Uint8Array | string)[]): LabeledTree | undefined {
+    let node: LabeledTree | undefined = this;
+    for (const part of path) {
+      const label = typeof part === 'string' ? utf8ToBytes(part) : part;
+      const children: ReadonlyArray<readonly [Uint8Array, LabeledTree]> =
+        node.segments === undefined ? node.children : (node.segments.findLast(segment => Buffer.compare(segment.children[0][0], label) <= 0)?.children ?? []);
+      const at = lowerBound(children, label);
+      node = at < children.length && Buffer.compare(children[at][0], label) === 0 ? children[at][1] : undefined;
+      if (node === undefined) return undefined;
+    }
+    return node;
+  }
+
   /** The witness revealing `selection`. Its root hash equals `hash()`. */
   witness(selection: Selection): HashTree {
     if (this.value !== undefined) return [3, this.value];

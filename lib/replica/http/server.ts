@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   clock?: () => number;
   /** How long a v3 call waits before answering 202 (the agent then polls); default 10 s. */
   syncCallTimeoutMs?: number;
+  /** Least time between the starts of two ingress rounds, like a block time (default 0). */
+  roundIntervalMs?: number;
   /** Bounds of the request-status store (default MAX_REQUEST_STATUSES ids, MAX_STATUS_REPLY_BYTES). */
   requestLog?: RequestLogLimits;
   /** Where engine failures are reported (default: stderr). */
@@ -51,7 +53,7 @@ type Route = (match: RegExpMatchArray, body: Uint8Array) => Promise<Reply> | Rep
 export async function startHttpServer(backend: IngressBackend, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
   const keys = deriveReplicaKeys(options.seed ?? 0);
   const onEngineError = options.onEngineError ?? ((error: unknown) => console.error('local replica engine error:', error));
-  const api = new IcHttpInterface(backend, { keys, clock: options.clock, live: options.live, syncCallTimeoutMs: options.syncCallTimeoutMs, requestLog: options.requestLog, onEngineError });
+  const api = new IcHttpInterface(backend, { ...options, keys, onEngineError });
   const routes: [string, RegExp, Route][] = [
     ['GET', /^\/api\/v2\/status$/, () => api.status()],
     ['POST', /^\/api\/v3\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, true)],
@@ -112,6 +114,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
     pumping = true;
     api.catchUp()
       .then(() => backend.tick?.())
+      .then(() => api.afterTick())
       .catch(onEngineError)
       .finally(() => { pumping = false; });
   }, LIVE_ROUND_INTERVAL_MS);

@@ -8,7 +8,9 @@
 import { lebEncode } from '@dfinity/candid';
 import { encode } from '@dfinity/cbor';
 import type { Principal } from '@dfinity/principal';
+import { bytesToHex } from '@noble/hashes/utils';
 import type { IngressBackend } from '../ingress.js';
+import type { StateContent } from './certificate.js';
 import { LabeledTree } from './hash-tree.js';
 import type { ReplicaKeys } from './keys.js';
 import type { RequestLog } from './request-log.js';
@@ -25,6 +27,14 @@ export function buildStateTree(backend: IngressBackend, subnet: LabeledTree, log
     ['request_status', log.tree()],
     ['canister', LabeledTree.map(backend.canisterIds().flatMap(id => canisterEntry(backend, id)))]
   ]);
+}
+
+/** The state as CertifiedState reads it: the tree at a time, and a digest of all but the time. */
+export function stateContent(backend: IngressBackend, subnet: LabeledTree, log: RequestLog): StateContent {
+  return {
+    tree: timeNs => buildStateTree(backend, subnet, log, timeNs),
+    digest: tree => tree.children.filter(([label]) => Buffer.from(label).toString() !== 'time').map(([, child]) => bytesToHex(child.hash())).join('/')
+  };
 }
 
 export function subnetTree(keys: ReplicaKeys): LabeledTree {
