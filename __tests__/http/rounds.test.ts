@@ -7,8 +7,8 @@ import { Ed25519KeyIdentity } from '@dfinity/identity';
 import { serveProbe, type ServedProbe } from './probe-canister.js';
 
 const CONCURRENT_CALLS = 8;
-/** Rounds start at most this often here, so calls sent together surely meet in one round. */
-const ROUND_INTERVAL_MS = 300;
+/** Rounds start at most this often here (a block time), so calls sent together meet in one round. */
+const ROUND_INTERVAL_MS = 1_000;
 const inspected: string[] = [];
 let served: ServedProbe;
 
@@ -42,7 +42,9 @@ test('canister_inspect_message runs once per update call, v3 and v2 + polling al
 
 test('calls arriving together execute in one round and share its one signed certificate', async () => {
   const agents = await Promise.all(Array.from({ length: CONCURRENT_CALLS }, () => served.agentFor(Ed25519KeyIdentity.generate())));
-  const before = await (await served.actorFor()).get();
+  const actor = await served.actorFor();
+  await actor.inc(); // a round has just run: the next starts ROUND_INTERVAL_MS after it
+  const before = await actor.get();
   const responses = await Promise.all(agents.map(agent => agent.call(served.canisterId, { methodName: 'inc', arg: IDL.encode([], []) })));
   const certificates = responses.map(({ response }) => (response.body as unknown as { certificate: Uint8Array }).certificate);
   const signatures = new Set(certificates.map(certificate => Buffer.from(Cbor.decode<{ signature: Uint8Array }>(certificate).signature).toString('hex')));

@@ -10,12 +10,12 @@ import { RejectCode } from '../errors.js';
 import type { CallOutcome, IngressBackend, IngressMessage } from '../ingress.js';
 import { CertifiedState } from './certificate.js';
 import { type AuthenticatedRequest, authenticate } from './envelope.js';
-import { badRequest, forbidden, messageOf } from './errors.js';
+import { badRequest, forbidden, messageOf, notFound } from './errors.js';
 import { selectionOf } from './hash-tree.js';
 import { engineFailure, IngressQueue } from './ingress-queue.js';
 import type { ReplicaKeys } from './keys.js';
 import { RequestLog, type RequestLogLimits } from './request-log.js';
-import { stateContent, subnetTree } from './state-tree.js';
+import { stateContent, subnetTrees } from './state-tree.js';
 
 /** How long a v3 (synchronous) call waits for its outcome before answering 202 (then the agent polls). */
 export const SYNC_CALL_TIMEOUT_MS = 10_000;
@@ -25,7 +25,7 @@ const MANAGEMENT_CANISTER = Principal.managementCanister();
 /** First labels a read_state may ask for, per endpoint (interface spec, "Request: Read state"). */
 const READABLE_PATHS: Record<'canister' | 'subnet', readonly string[]> = {
   subnet: ['time', 'subnet', 'canister_ranges'],
-  canister: ['time', 'subnet', 'request_status', 'canister', 'api_boundary_nodes']
+  canister: ['time', 'subnet', 'canister_ranges', 'request_status', 'canister', 'api_boundary_nodes']
 };
 /** The /canister/<id>/<field> a read_state may ask for (certified_data is for queries' certificates). */
 const READABLE_CANISTER_FIELDS: readonly string[] = ['module_hash', 'controllers', 'metadata'];
@@ -52,6 +52,14 @@ export interface EndpointOptions {
   onEngineError?: (error: unknown) => void;
 }
 
+/** Which kind of id the URL names: /canister/<effective canister id> or /subnet/<subnet id>. */
+export type Scope = 'canister' | 'subnet';
+
+interface Target {
+  scope: Scope;
+  id: Principal;
+}
+
 const cbor = (status: number, value: unknown): Reply => ({ status, body: encodeWithSelfDescribedTag(value) });
 
 export class IcHttpInterface {
@@ -68,7 +76,7 @@ export class IcHttpInterface {
     private readonly options: EndpointOptions
   ) {
     this.log = new RequestLog(options.requestLog);
-    this.#certified = new CertifiedState(stateContent(backend, subnetTree(options.keys), this.log), options.keys.blsSecretKey, () => backend.timeNs());
+    this.#certified = new CertifiedState(stateContent(backend, subnetTrees(options.keys), this.log), options.keys.blsSecretKey, () => backend.timeNs());
     this.#queue = new IngressQueue({ backend, log: this.log, certified: this.#certified, roundIntervalMs: options.roundIntervalMs, onEngineError: options.onEngineError });
     this.#nodeKey = createPrivateKey({ key: Buffer.from(concatBytes(ED25519_PKCS8_PREFIX, options.keys.nodeSecretKey)), format: 'der', type: 'pkcs8' });
     this.#clock = options.clock ?? Date.now;
@@ -85,11 +93,11 @@ export class IcHttpInterface {
     });
   }
 
-  /** POST /api/v{2,3}/canister/<ecid>/call. */
-  async call(ecidText: string, body: Uint8Array, synchronous: boolean): Promise<Reply> {
-    const ecid = parsePrincipal(ecidText);
+  /** POST /api/v{2,3,4}/canister/<ecid>/call and /api/v4/subnet/<sid>/call (v2 is asynchronous). */
+  async call(scope: Scope, idText: string, body: Uint8Array, synchronous: boolean): Promise<Reply> {
+    const target = this.#target(scope, idText);
     const request = authenticate(body, 'call', await this.#now());
-    const message = ingressMessage(request, ecid);
+    const message = ingressMessage(request, target);
     const known = this.log.get(request.requestId);
     if (known === undefined) {
       this.log.assertRoom();
@@ -106,12 +114,12 @@ export class IcHttpInterface {
     return cbor(200, { status: 'replied', certificate });
   }
 
-  /** POST /api/v2/canister/<ecid>/query: the reply signed by the node key. */
-  async query(ecidText: string, body: Uint8Array): Promise<Reply> {
-    const ecid = parsePrincipal(ecidText);
+  /** POST /api/v{2,3}/canister/<ecid>/query and /api/v3/subnet/<sid>/query: the reply signed by the node key. */
+  async query(scope: Scope, idText: string, body: Uint8Array): Promise<Reply> {
+    const target = this.#target(scope, idText);
     const nowNs = await this.#now();
     const request = authenticate(body, 'query', nowNs);
-    const outcome = await this.backend.query(ingressMessage(request, ecid)).catch(error => this.#engineFailure(error));
+    const outcome = await this.backend.query(ingressMessage(request, target)).catch(error => this.#engineFailure(error));
     const fields: Record<string, unknown> =
       outcome.status === 'replied'
         ? { status: 'replied', reply: { arg: outcome.reply } }
@@ -121,13 +129,22 @@ export class IcHttpInterface {
     return cbor(200, { ...fields, signatures: [{ timestamp: nowNs, signature, identity: this.options.keys.nodeId.toUint8Array() }] });
   }
 
-  /** POST /api/v2/canister/<ecid>/read_state and /api/v2/subnet/<sid>/read_state. */
-  async readState(scope: 'canister' | 'subnet', idText: string, body: Uint8Array): Promise<Reply> {
-    const id = parsePrincipal(idText);
+  /** POST /api/v{2,3}/canister/<ecid>/read_state and /api/v{2,3}/subnet/<sid>/read_state. */
+  async readState(scope: Scope, idText: string, body: Uint8Array): Promise<Reply> {
+    const id = this.#target(scope, idText).id;
     const request = authenticate(body, 'read_state', await this.#now());
     const paths = request.paths!;
     for (const path of paths) this.#authorizePath(scope, id, request, path);
     return cbor(200, { certificate: this.#certify([[utf8ToBytes('time')], ...paths]) });
+  }
+
+  /** The URL's effective canister or subnet id; this replica has one subnet. */
+  #target(scope: Scope, idText: string): Target {
+    const id = parsePrincipal(idText);
+    if (scope === 'subnet' && id.compareTo(this.options.keys.subnetId) !== 'eq') {
+      throw notFound(`Subnet ${id.toText()} is not this replica's; its one subnet is ${this.options.keys.subnetId.toText()}.`);
+    }
+    return { scope, id };
   }
 
   /** In live mode, advances replica time to the wall clock (the server's round pump calls it). */
@@ -211,13 +228,22 @@ function parsePrincipal(text: string): Principal {
   }
 }
 
-/** Routing check: the URL's effective id must be the target, except for the management canister. */
-function ingressMessage(request: AuthenticatedRequest, ecid: Principal): IngressMessage {
+/**
+ * Routing check: the URL's effective canister id must be the target, except for the management
+ * canister; a call to an effective subnet may only go to the management canister (which then
+ * judges the call as one with no particular effective canister).
+ */
+function ingressMessage(request: AuthenticatedRequest, target: Target): IngressMessage {
   const canisterId = request.canisterId!;
-  if (canisterId.compareTo(MANAGEMENT_CANISTER) !== 'eq' && canisterId.compareTo(ecid) !== 'eq') {
-    throw badRequest(`Effective canister id ${ecid.toText()} in the URL does not match canister_id ${canisterId.toText()}.`);
+  const isManagement = canisterId.compareTo(MANAGEMENT_CANISTER) === 'eq';
+  if (target.scope === 'subnet' && !isManagement) {
+    throw badRequest(`Calls to an effective subnet (${target.id.toText()}) must target the management canister aaaaa-aa, not ${canisterId.toText()}; call a canister through /api/v4/canister/<canister id>/call.`);
   }
-  return { sender: request.sender, canisterId, methodName: request.methodName!, arg: request.arg!, effectiveCanisterId: ecid };
+  if (target.scope === 'canister' && !isManagement && canisterId.compareTo(target.id) !== 'eq') {
+    throw badRequest(`Effective canister id ${target.id.toText()} in the URL does not match canister_id ${canisterId.toText()}.`);
+  }
+  const effectiveCanisterId = target.scope === 'canister' ? target.id : MANAGEMENT_CANISTER;
+  return { sender: request.sender, canisterId, methodName: request.methodName!, arg: request.arg!, effectiveCanisterId };
 }
 
 function nonReplicatedRejection(outcome: CallOutcome): Reply {

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IngressBackend } from '../ingress.js';
-import { IcHttpInterface, type Reply } from './endpoints.js';
+import { IcHttpInterface, type Reply, type Scope } from './endpoints.js';
 import { bodyTooLarge, MAX_BODY_BYTES } from './envelope.js';
 import { HttpInterfaceError, messageOf, notFound } from './errors.js';
 import { deriveReplicaKeys, type ReplicaKeys } from './keys.js';
@@ -54,13 +54,14 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   const keys = deriveReplicaKeys(options.seed ?? 0);
   const onEngineError = options.onEngineError ?? ((error: unknown) => console.error('local replica engine error:', error));
   const api = new IcHttpInterface(backend, { ...options, keys, onEngineError });
+  // Every version of each endpoint that @dfinity/agent 3.x and @icp-sdk/core 6.x use; without
+  // delegations (one subnet) the versions differ only in whether a call answers synchronously.
   const routes: [string, RegExp, Route][] = [
     ['GET', /^\/api\/v2\/status$/, () => api.status()],
-    ['POST', /^\/api\/v3\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, true)],
-    ['POST', /^\/api\/v2\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, false)],
-    ['POST', /^\/api\/v2\/canister\/([^/]+)\/query$/, (m, body) => api.query(m[1], body)],
-    ['POST', /^\/api\/v2\/canister\/([^/]+)\/read_state$/, (m, body) => api.readState('canister', m[1], body)],
-    ['POST', /^\/api\/v2\/subnet\/([^/]+)\/read_state$/, (m, body) => api.readState('subnet', m[1], body)]
+    ['POST', /^\/api\/v[34]\/(canister|subnet)\/([^/]+)\/call$/, (m, body) => api.call(scopeOf(m[1]), m[2], body, true)],
+    ['POST', /^\/api\/v2\/canister\/([^/]+)\/call$/, (m, body) => api.call('canister', m[1], body, false)],
+    ['POST', /^\/api\/v[23]\/(canister|subnet)\/([^/]+)\/query$/, (m, body) => api.query(scopeOf(m[1]), m[2], body)],
+    ['POST', /^\/api\/v[23]\/(canister|subnet)\/([^/]+)\/read_state$/, (m, body) => api.readState(scopeOf(m[1]), m[2], body)]
   ];
 
   const server = createServer((req, res) => {
@@ -91,7 +92,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
         throw new HttpInterfaceError(405, `${path} does not support ${req.method}; use ${allowed}.`);
       }
       if (found === undefined) {
-        throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v3/canister/<id>/call and /api/v2/canister/<id>/{call,query,read_state}.`);
+        throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v{2,3,4}/canister/<id>/call, /api/v{2,3}/canister/<id>/{query,read_state} and the /subnet/<id>/ forms.`);
       }
       const [method, pattern, route] = found;
       const body = method === 'POST' ? await readBody(req) : new Uint8Array();
@@ -141,6 +142,10 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
       await closed;
     }
   };
+}
+
+function scopeOf(segment: string): Scope {
+  return segment === 'subnet' ? 'subnet' : 'canister';
 }
 
 /** The client closed its connection before its request was read: not an error of ours. */
