@@ -1,7 +1,7 @@
 // The IC HTTP interface's endpoints over an IngressBackend, independent of the socket layer:
 // each takes the URL's effective id and the raw body and returns the HTTP status and CBOR body
 // a real replica would send (interface spec, "HTTP interface"; @dfinity/agent 3.4.3's usage).
-import { hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR } from '@dfinity/agent';
+import { hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR, requestIdOf } from '@dfinity/agent';
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { Principal } from '@dfinity/principal';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
@@ -9,7 +9,7 @@ import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { RejectCode } from '../errors.js';
 import type { CallOutcome, IngressBackend, IngressMessage } from '../ingress.js';
 import { CertifiedState } from './certificate.js';
-import { type AuthenticatedRequest, authenticate } from './envelope.js';
+import { type AuthenticatedRequest, authenticate, MAX_INGRESS_TTL_NS } from './envelope.js';
 import { badRequest, forbidden, messageOf, notFound } from './errors.js';
 import { selectionOf } from './hash-tree.js';
 import { engineFailure, IngressQueue } from './ingress-queue.js';
@@ -70,6 +70,8 @@ export class IcHttpInterface {
   readonly #clock: () => number;
   readonly #live: boolean;
   #timeSync: Promise<void> = Promise.resolve();
+  /** Numbers the gateway's update calls (their nonces, so each has its own request id). */
+  #gatewayCalls = 0;
 
   constructor(
     private readonly backend: IngressBackend,
@@ -98,15 +100,8 @@ export class IcHttpInterface {
     const target = this.#target(scope, idText);
     const request = authenticate(body, 'call', await this.#now());
     const message = ingressMessage(request, target);
-    const known = this.log.get(request.requestId);
-    if (known === undefined) {
-      this.log.assertRoom();
-      this.#queue.assertRoom();
-      const rejection = await this.backend.inspectIngress(message).catch(error => this.#engineFailure(error));
-      if (rejection !== undefined) return nonReplicatedRejection(rejection);
-      // An identical request may have been accepted while this one was being inspected.
-      if (this.log.get(request.requestId) === undefined) this.#queue.accept(request, message);
-    }
+    const rejection = await this.#admit(request, message);
+    if (rejection !== undefined) return nonReplicatedRejection(rejection);
     if (!synchronous) return { status: 202, body: '' };
     const finished = await this.#queue.waitForCertified(request.requestId, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS);
     if (!finished) return { status: 202, body: '' };
@@ -136,6 +131,42 @@ export class IcHttpInterface {
     const paths = request.paths!;
     for (const path of paths) this.#authorizePath(scope, id, request, path);
     return cbor(200, { certificate: this.#certify([[utf8ToBytes('time')], ...paths]) });
+  }
+
+  /**
+   * An anonymous call made by the HTTP gateway: a query, or an update that goes through
+   * inspect_message and an ingress round like any other call (its status is certified too).
+   */
+  async gatewayCall(kind: 'query' | 'update', canisterId: Principal, methodName: string, arg: Uint8Array): Promise<CallOutcome> {
+    const nowNs = await this.#now();
+    const sender = Principal.anonymous();
+    const message: IngressMessage = { sender, canisterId, methodName, arg, effectiveCanisterId: canisterId };
+    if (kind === 'query') return this.backend.query(message).catch(error => this.#engineFailure(error));
+    const ingressExpiryNs = nowNs + MAX_INGRESS_TTL_NS;
+    const nonce = utf8ToBytes(`gateway-${++this.#gatewayCalls}`);
+    const requestId = requestIdOf({ request_type: 'call', sender, canister_id: canisterId, method_name: methodName, arg, ingress_expiry: ingressExpiryNs, nonce });
+    const request: AuthenticatedRequest = { requestType: 'call', requestId, sender, ingressExpiryNs, canisterId, methodName, arg };
+    const rejection = await this.#admit(request, message);
+    if (rejection !== undefined) return rejection;
+    if (!(await this.#queue.waitForCertified(requestId, this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS))) {
+      return { status: 'rejected', rejectCode: RejectCode.SysTransient, rejectMessage: `http_request_update is still running after ${this.options.syncCallTimeoutMs ?? SYNC_CALL_TIMEOUT_MS} ms`, errorCode: 'IC0001' };
+    }
+    return this.log.get(requestId)?.outcome ?? { status: 'rejected', rejectCode: RejectCode.SysTransient, rejectMessage: 'the reply was dropped to bound memory', errorCode: 'IC0001' };
+  }
+
+  /**
+   * Takes a call not seen before into the next round, after canister_inspect_message accepted it
+   * (once: a known request id is answered from its status). Resolves to inspect's rejection, if any.
+   */
+  async #admit(request: AuthenticatedRequest, message: IngressMessage): Promise<CallOutcome | undefined> {
+    if (this.log.get(request.requestId) !== undefined) return undefined;
+    this.log.assertRoom();
+    this.#queue.assertRoom();
+    const rejection = await this.backend.inspectIngress(message).catch(error => this.#engineFailure(error));
+    if (rejection !== undefined) return rejection;
+    // An identical request may have been accepted while this one was being inspected.
+    if (this.log.get(request.requestId) === undefined) this.#queue.accept(request, message);
+    return undefined;
   }
 
   /** The URL's effective canister or subnet id; this replica has one subnet. */

@@ -7,6 +7,7 @@ import type { IngressBackend } from '../ingress.js';
 import { IcHttpInterface, type Reply, type Scope } from './endpoints.js';
 import { bodyTooLarge, MAX_BODY_BYTES } from './envelope.js';
 import { HttpInterfaceError, messageOf, notFound } from './errors.js';
+import { type GatewayResponse, gatewayTarget, HttpGateway } from './gateway.js';
 import { deriveReplicaKeys, type ReplicaKeys } from './keys.js';
 import type { RequestLogLimits } from './request-log.js';
 
@@ -74,8 +75,18 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.maxConnections = MAX_CONNECTIONS;
 
+  const gateway = new HttpGateway({ call: (kind, canisterId, method, arg) => api.gatewayCall(kind, canisterId, method, arg) });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('Access-Control-Allow-Origin', '*');
+    const canisterId = await answered(res, () => gatewayTarget(req.headers.host, req.url ?? '/'));
+    if (canisterId === null) return;
+    if (canisterId !== undefined) {
+      // The canister answers every method itself, OPTIONS (CORS) included.
+      const headers = pairs(req.rawHeaders);
+      await answered(res, async () => sendGateway(res, await gateway.serve({ canisterId, method: req.method ?? 'GET', url: req.url ?? '/', headers, body: await readBody(req) })));
+      return;
+    }
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
@@ -83,7 +94,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
       return;
     }
     const path = (req.url ?? '/').split('?')[0];
-    try {
+    await answered(res, async () => {
       const matching = routes.filter(([, pattern]) => pattern.test(path));
       const found = matching.find(([method]) => method === req.method);
       if (found === undefined && matching.length > 0) {
@@ -97,13 +108,21 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
       const [method, pattern, route] = found;
       const body = method === 'POST' ? await readBody(req) : new Uint8Array();
       send(res, await route(path.match(pattern)!, body));
+    });
+  }
+
+  /** Runs `work`; a failure is answered with its status and reason (null: it was answered). */
+  async function answered<T>(res: ServerResponse, work: () => T | Promise<T>): Promise<T | null> {
+    try {
+      return await work();
     } catch (error) {
-      if (error instanceof ClientGone) return; // nobody to answer, nothing went wrong here
+      if (error instanceof ClientGone) return null; // nobody to answer, nothing went wrong here
       if (error instanceof HttpInterfaceError) send(res, { status: error.status, body: error.message });
       else {
         onEngineError(error);
         send(res, { status: 500, body: `Internal error: ${messageOf(error)}` });
       }
+      return null;
     }
   }
 
@@ -168,6 +187,19 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   }
   if (!req.complete) throw new ClientGone('request body ended early');
   return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** Node's flat [name, value, name, value, …] list as pairs, names lower-cased. */
+function pairs(raw: string[]): [string, string][] {
+  const result: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) result.push([raw[i].toLowerCase(), raw[i + 1]]);
+  return result;
+}
+
+function sendGateway(res: ServerResponse, reply: GatewayResponse): void {
+  for (const [name, value] of reply.headers) res.appendHeader(name, value);
+  res.writeHead(reply.status);
+  res.end(reply.body);
 }
 
 function send(res: ServerResponse, reply: Reply): void {
