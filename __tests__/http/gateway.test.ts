@@ -49,6 +49,7 @@ test('?canisterId= maps a request to http_request: method, url, headers and body
   const get = await viaQuery('/hello?x=1', { headers: { 'x-probe': 'p1' } });
   expect([get.status, get.headers.get('x-served-by'), get.headers.get('content-type')]).toEqual([200, 'http_request', 'text/plain; charset=utf-8']);
   expect(await get.text()).toBe(`hello GET /hello?x=1&canisterId=${canisterId} probe=p1 body= v=2`);
+  expect(get.headers.get('access-control-allow-origin')).toBeNull(); // CORS is the canister's to set
   const post = await viaQuery('/hello', { method: 'POST', body: 'abc' });
   expect(await post.text()).toBe(`hello POST /hello?canisterId=${canisterId} probe=- body=abc v=2`);
 });

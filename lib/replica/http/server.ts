@@ -78,15 +78,15 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   const gateway = new HttpGateway({ call: (kind, canisterId, method, arg) => api.gatewayCall(kind, canisterId, method, arg) });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.setHeader('Access-Control-Allow-Origin', '*');
     const canisterId = await answered(res, () => gatewayTarget(req.headers.host, req.url ?? '/'));
     if (canisterId === null) return;
     if (canisterId !== undefined) {
-      // The canister answers every method itself, OPTIONS (CORS) included.
+      // The canister answers every method itself and sets its own CORS headers, OPTIONS included.
       const headers = pairs(req.rawHeaders);
       await answered(res, async () => sendGateway(res, await gateway.serve({ canisterId, method: req.method ?? 'GET', url: req.url ?? '/', headers, body: await readBody(req) })));
       return;
     }
+    res.setHeader('Access-Control-Allow-Origin', '*');
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
