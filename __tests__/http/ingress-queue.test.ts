@@ -85,3 +85,16 @@ test('an engine that throws is reported; its calls stay processing and waiting t
   expect(errors).toEqual([expect.objectContaining({ message: 'engine exploded' })]);
   expect(log.get(request.requestId)?.phase).toBe('processing');
 });
+
+test('calls that arrive while a round runs form the next round, and one signature covers both', async () => {
+  const batches: number[] = [];
+  let arriving = 1;
+  const { submit, queue, signatures } = setup((messages, settle) => {
+    batches.push(messages.length);
+    messages.forEach((_, i) => settle(i, replied));
+    if (arriving-- > 0) submit(); // a call that came in over the network meanwhile
+  });
+  const first = [submit(), submit()];
+  expect(await Promise.all(first.map(request => queue.waitForCertified(request.requestId, 1_000)))).toEqual([true, true]);
+  expect([batches, signatures.size]).toEqual([[2, 1], 1]);
+});

@@ -1,7 +1,7 @@
 // The IC HTTP interface's endpoints over an IngressBackend, independent of the socket layer:
 // each takes the URL's effective id and the raw body and returns the HTTP status and CBOR body
 // a real replica would send (interface spec, "HTTP interface"; @dfinity/agent 3.4.3's usage).
-import { hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR, requestIdOf } from '@dfinity/agent';
+import { IC_RESPONSE_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { Principal } from '@dfinity/principal';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
@@ -14,6 +14,7 @@ import { badRequest, forbidden, messageOf, notFound } from './errors.js';
 import { selectionOf } from './hash-tree.js';
 import { engineFailure, IngressQueue } from './ingress-queue.js';
 import type { ReplicaKeys } from './keys.js';
+import { hashOfMap } from './request-id.js';
 import { RequestLog, type RequestLogLimits } from './request-log.js';
 import { stateContent, subnetTrees } from './state-tree.js';
 
@@ -144,7 +145,7 @@ export class IcHttpInterface {
     if (kind === 'query') return this.backend.query(message).catch(error => this.#engineFailure(error));
     const ingressExpiryNs = nowNs + MAX_INGRESS_TTL_NS;
     const nonce = utf8ToBytes(`gateway-${++this.#gatewayCalls}`);
-    const requestId = requestIdOf({ request_type: 'call', sender, canister_id: canisterId, method_name: methodName, arg, ingress_expiry: ingressExpiryNs, nonce });
+    const requestId = hashOfMap({ request_type: 'call', sender: sender.toUint8Array(), canister_id: canisterId.toUint8Array(), method_name: methodName, arg, ingress_expiry: ingressExpiryNs, nonce });
     const request: AuthenticatedRequest = { requestType: 'call', requestId, sender, ingressExpiryNs, canisterId, methodName, arg };
     const rejection = await this.#admit(request, message);
     if (rejection !== undefined) return rejection;

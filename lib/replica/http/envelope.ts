@@ -1,11 +1,13 @@
 // Decodes and authenticates request envelopes (interface spec, "Authentication"): CBOR
 // {content, sender_pubkey?, sender_sig?, sender_delegation?}; the request id is the
-// representation-independent hash of `content`, computed by the agent's own `requestIdOf` so both
-// sides agree byte for byte. Every failure is a typed 4xx error, never an exception escaping.
-import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR, requestIdOf } from '@dfinity/agent';
+// representation-independent hash of `content` (request-id.ts; a test checks it against the
+// agent's own `requestIdOf`, so both sides agree byte for byte). Every failure is a typed 4xx
+// error, never an exception escaping.
+import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils';
 import { decodeCbor } from './cbor.js';
+import { hashOfMap } from './request-id.js';
 import { badRequest, forbidden, type HttpInterfaceError, tooLarge } from './errors.js';
 import { MAX_INGRESS_BYTES } from '../ingress.js';
 import { parsePublicKey, verifySignature } from './signatures.js';
@@ -153,7 +155,7 @@ function checkTargets(targets: unknown, request: AuthenticatedRequest, index: nu
 /** Representation-independent hash; values the spec does not define (floats, null) are a 400. */
 function hashOf(map: CborMap, what: string): Uint8Array {
   try {
-    return requestIdOf(map as Record<string, never>);
+    return hashOfMap(map);
   } catch (error) {
     throw badRequest(`Cannot compute the representation-independent hash of ${what}: ${(error as Error).message}`);
   }
