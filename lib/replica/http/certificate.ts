@@ -7,10 +7,12 @@
 // changed or the last certification grew older than CERTIFICATION_MAX_AGE_NS.
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { bls12_381 } from '@noble/curves/bls12-381';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
+import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils';
 import type { LabeledTree, Selection } from './hash-tree.js';
 
 const STATE_ROOT_DOMAIN = concatBytes(new Uint8Array([13]), utf8ToBytes('ic-state-root'));
+/** Identical trees (e.g. repeated polls of an in-process agent) reuse their signature. */
+const SIGNATURE_CACHE_ENTRIES = 256;
 /**
  * A certification is reused while the state is unchanged and it is younger than this (replica
  * time), about one IC round: certificate times stay fresh for agents, and idle reads cost no BLS.
@@ -30,17 +32,45 @@ export interface Certification {
   timeNs: bigint;
 }
 
+/** Signs state trees with the subnet's BLS key; a tree signed before is not signed again. */
+export class CertificateSigner {
+  readonly #cache = new Map<string, Uint8Array>();
+
+  constructor(private readonly blsSecretKey: Uint8Array) {}
+
+  /** The signature over `tree`'s root hash (memoized by the tree, so witnesses reconstruct it). */
+  sign(tree: LabeledTree): Uint8Array {
+    const root = tree.hash();
+    const key = bytesToHex(root);
+    let signature = this.#cache.get(key);
+    if (signature === undefined) {
+      signature = bls12_381.signShortSignature(concatBytes(STATE_ROOT_DOMAIN, root), this.blsSecretKey);
+      if (this.#cache.size >= SIGNATURE_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(key, signature);
+    }
+    return signature;
+  }
+
+  /** The CBOR certificate revealing `selection` of `tree`. */
+  certify(tree: LabeledTree, selection: Selection): Uint8Array {
+    return encodeWithSelfDescribedTag({ tree: tree.witness(selection), signature: this.sign(tree) });
+  }
+}
+
 export class CertifiedState {
   #current: Certification | undefined;
   #digest = '';
   /** Set when the state may have changed since the current certification. */
   #dirty = true;
+  readonly #signer: CertificateSigner;
 
   constructor(
     private readonly content: StateContent,
-    private readonly blsSecretKey: Uint8Array,
+    blsSecretKey: Uint8Array,
     private readonly timeNs: () => bigint
-  ) {}
+  ) {
+    this.#signer = new CertificateSigner(blsSecretKey);
+  }
 
   /** Records that the state may have changed (a round ran); the next read re-certifies if so. */
   invalidate(): void {
@@ -57,7 +87,7 @@ export class CertifiedState {
     const digest = this.content.digest(tree);
     this.#dirty = false;
     if (fresh && digest === this.#digest) return current;
-    const signature = bls12_381.signShortSignature(concatBytes(STATE_ROOT_DOMAIN, tree.hash()), this.blsSecretKey);
+    const signature = this.#signer.sign(tree);
     this.#digest = digest;
     this.#current = { tree, signature, timeNs: nowNs };
     return this.#current;

@@ -165,7 +165,9 @@ function replyBytes(outcome: CallOutcome): number {
   return outcome.status === 'replied' ? outcome.reply.length : outcome.rejectMessage.length;
 }
 
-function statusTree(outcome: CallOutcome): LabeledTree {
+/** The certified `request_status/<id>` subtree of a call (undefined: still processing). */
+export function statusTree(outcome: CallOutcome | undefined): LabeledTree {
+  if (outcome === undefined) return PROCESSING_TREE;
   if (outcome.status === 'replied') {
     return LabeledTree.map([
       ['status', LabeledTree.leaf('replied')],
