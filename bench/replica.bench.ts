@@ -99,6 +99,7 @@ async function snapshotBench(replica: LocalReplica, source: Principal, wasm: Uin
   await replica.stopCanister(source);
   const [[snap], takeMs] = await timed(() => replica.callManagement('take_canister_snapshot', { canister_id: source, replace_snapshot: [], uninstall_code: [] }, undefined, source));
   const snapshotId = (snap as { id: Uint8Array }).id;
+  await replica.checkpoint(); // loadable onto another canister only once written out (as on the IC)
   const [, loadMs] = await timed(() => replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id: snapshotId, sender_canister_version: [] }, undefined, target));
   const copy = replica.canister(target)!.state.stable;
   if (copy.size < pages || copy.page(pages - 1)[0] !== ((pages - 1) & 0xff)) throw new Error('snapshot load did not copy stable memory');

@@ -21,10 +21,25 @@ describe('inter-canister calls between Azle canisters', () => {
   });
 
   test('rejections carry the spec reject codes', async () => {
-    expect(await a.callOther(Principal.fromText('2vxsx-fae'), 'x')).toMatch(/^reject:3:Canister 2vxsx-fae not found/);
     expect(await a.callOther(ids[1], 'nope')).toMatch(/^reject:5:.*has no update method 'nope'/);
     expect(await a.callOther(ids[1], 'noReply')).toMatch(/^reject:5:.*did not reply/);
     expect(await a.callOther(ids[1], 'replyTwice')).toMatch(/^reject:5:.*already replied/);
+  });
+
+  test("rejects a canister sees carry the IC's error-code prefix and wording", async () => {
+    // Outside every subnet range: message routing answers, code 3, no error code in the text.
+    expect(await a.callOther(Principal.fromText('2vxsx-fae'), 'x')).toBe('reject:3:No route to canister 2vxsx-fae');
+    // In the range but not there: the subnet answers with IC0301.
+    const absent = Principal.fromUint8Array(Uint8Array.from([0, 0, 0, 0, 0, 0, 0x7f, 0, 1, 1]));
+    expect(await a.callOther(absent, 'x')).toBe(`reject:3:IC0301: Canister ${absent.toText()} not found`);
+    expect(await a.callOther(ids[1], 'nope')).toBe(`reject:5:IC0536: Error from Canister ${ids[1].toText()}: Canister has no update method 'nope'.`);
+    expect(await a.callOther(Principal.managementCanister(), 'nope')).toBe("reject:5:IC0536: Management canister has no method 'nope'");
+    const trapped: string = await a.callOther(ids[1], 'trapAfterChanges'); // no argument: Azle traps decoding it
+    expect(trapped.startsWith(`reject:5:IC0503: Error from Canister ${ids[1].toText()}: Canister called \`ic0.trap\` with message: '`)).toBe(true);
+    expect(trapped).toMatch(/'\.\nConsider gracefully handling failures from this canister .*#trapped-explicitly$/);
+    // Over ingress the error code travels beside the text, not in it.
+    await expect(replica.updateCall(ids[1], 'trapAfterChanges', noArgs())).rejects.toMatchObject({ errorCode: 'IC0503', rejectMessage: expect.stringMatching(/^Error from Canister /) });
+    await expect(replica.updateCall(Principal.managementCanister(), 'nope', noArgs())).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0536', rejectMessage: "Management canister has no method 'nope'" });
   });
 
   test('a trapping callback runs the cleanup callback (Azle frees its promise bookkeeping)', async () => {
@@ -64,6 +79,22 @@ describe('inter-canister calls between Azle canisters', () => {
     expect(result.slice(1)).toEqual([expect.stringMatching(/CallPerformFailed/)]);
   });
 
+  test('a composite query may call the same canister again in sequence, each call on a fresh copy', async () => {
+    const theirs: bigint = await b.getCounter();
+    expect(await a.compositeTwice(ids[1])).toEqual([theirs + 1000n, theirs + 1000n]);
+    expect(await b.getCounter()).toBe(theirs);
+  });
+
+  test('messages sent during a round run in it before the ingress reply: calls and one-way notifications', async () => {
+    const before: bigint = await b.getCounter();
+    const round = replica.engine.round;
+    expect(await a.notifyIncrement(ids[1])).toBe('sent');
+    expect(replica.engine.round).toBe(round + 1);
+    expect(await b.getCounter()).toBe(before + 1n); // no tick in between: it ran in that round
+    expect(await a.callOther(ids[1], 'increment')).toMatch(/^reply:/);
+    expect(replica.engine.round).toBe(round + 2); // request, execution and response: one round
+  });
+
   test('composite queries call queries of other canisters and change nothing', async () => {
     await a.increment();
     const mine: bigint = await a.getCounter();
@@ -71,7 +102,8 @@ describe('inter-canister calls between Azle canisters', () => {
     expect(await a.compositeSum(ids[1], 'getCounter')).toBe(`sum:${theirs + mine + 1000n}`);
     expect(await a.getCounter()).toBe(mine);
     expect(await a.compositeSum(ids[1], 'increment')).toMatch(/^reject:5:.*has no query method 'increment'/);
-    expect(await a.compositeSum(ids[0], 'compositeSum')).toMatch(/^reject:5:/); // calling itself is a loop
+    // Re-entering a canister on the call stack fails the whole query, as on the IC.
+    await expect(a.compositeSum(ids[0], 'compositeSum')).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0517' });
     const args = new Uint8Array(IDL.encode([IDL.Principal, IDL.Text], [ids[1], 'getCounter']));
     await expect(replica.updateCall(ids[0], 'compositeSum', args)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0527' });
   });

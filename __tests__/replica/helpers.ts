@@ -48,6 +48,10 @@ export const probeIdl: IDL.InterfaceFactory = ({ IDL: I }) =>
     depositTo: I.Func([I.Principal], [I.Text], []),
     fanOut: I.Func([I.Principal, I.Nat32], [I.Vec(I.Text)], []),
     compositeSum: I.Func([I.Principal, I.Text], [I.Text], ['composite_query']),
+    notifyIncrement: I.Func([I.Principal], [I.Text], []),
+    callRaw: I.Func([I.Principal, I.Text, I.Vec(I.Nat8)], [I.Text], []),
+    compositeTwice: I.Func([I.Principal], [I.Vec(I.Nat)], ['composite_query']),
+    compositeBump: I.Func([], [I.Nat], ['composite_query']),
     self: I.Func([], [I.Principal], ['query'])
   });
 

@@ -166,7 +166,7 @@ describe('management canister: bad input is a typed rejection', () => {
     await expect(replica.updateCall(ghost, 'x', noArgs())).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0301' });
     await expect(replica.queryCall(ghost, 'x', noArgs())).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0301' });
     await expect(replica.canisterStatus(ghost)).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0301' });
-    await expect(replica.updateCall(Principal.managementCanister(), 'no_such_method', noArgs())).rejects.toMatchObject({ errorCode: 'IC0407' });
+    await expect(replica.updateCall(Principal.managementCanister(), 'no_such_method', noArgs())).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0536' });
     await expect(replica.updateCall(Principal.managementCanister(), 'canister_status', new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ errorCode: 'IC0408' });
     await expect(replica.updateCall(id, 'anything', noArgs())).rejects.toMatchObject({ errorCode: 'IC0537' });
   });

@@ -30,7 +30,9 @@ describe('canister snapshots', () => {
     expect(await a.getCounter()).toBe(2n);
     expect(await a.getStable('s')).toEqual(['one']);
 
-    // Onto another canister: the caller controls both. The clone keeps its own id.
+    // Onto another canister: the caller controls both, and a checkpoint has written the
+    // snapshot out (see the test below). The clone keeps its own id.
+    await replica.checkpoint();
     await replica.stopCanister(ids[1]);
     await replica.callManagement('load_canister_snapshot', { canister_id: ids[1], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[1]);
     await replica.startCanister(ids[1]);
@@ -53,6 +55,49 @@ describe('canister snapshots', () => {
     await replica.callManagement('delete_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id }, undefined, ids[0]);
     await replica.stopCanister(ids[0]);
     await expect(load()).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0305' });
+  });
+
+  test('a snapshot of a canister changed since the last checkpoint loads elsewhere only after the next one', async () => {
+    const { replica, ids, actors } = await replicaWithProbes(3, { checkpointIntervalRounds: 50, checkpointIntervalMs: 60_000 });
+    const takeOf = async (id: Principal) => {
+      await replica.stopCanister(id);
+      const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: id, replace_snapshot: [], uninstall_code: [] }, undefined, id)) as { id: Uint8Array }[];
+      return snap;
+    };
+    const loadOnto = (target: Principal, snap: { id: Uint8Array }) =>
+      replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id: snap.id, sender_canister_version: [] }, undefined, target);
+    await replica.stopCanister(ids[1]);
+    await replica.stopCanister(ids[2]);
+
+    // Executed messages since the last checkpoint: refused elsewhere with the IC's code and text.
+    await actors[0].increment();
+    const snap = await takeOf(ids[0]);
+    const refusal = { rejectCode: 4, errorCode: 'IC0406', rejectMessage: `Snapshot ${Buffer.from(snap.id).toString('hex')} is not currently loadable on the specified canister ${ids[1].toText()}. Try again later. The call should succeed if you wait sufficiently long (usually ten minutes).` };
+    await expect(loadOnto(ids[1], snap)).rejects.toMatchObject(refusal);
+    await loadOnto(ids[0], snap); // its own canister: unaffected
+
+    // Rounds pass (ticks): the 50-round checkpoint writes it out.
+    const checkpoints = replica.engine.checkpoints;
+    for (let i = 0; i < 50; i++) await replica.tick();
+    expect(replica.engine.checkpoints).toBe(checkpoints + 1);
+    await loadOnto(ids[1], snap);
+
+    // Replica time passing counts too: the first round after 60 s checkpoints.
+    await replica.startCanister(ids[0]);
+    const counter: bigint = await actors[0].increment();
+    const later = await takeOf(ids[0]);
+    await expect(loadOnto(ids[2], later)).rejects.toMatchObject({ errorCode: 'IC0406' });
+    await replica.advanceTime(60_000);
+    await replica.tick();
+    await loadOnto(ids[2], later);
+    await replica.startCanister(ids[2]);
+    expect(await actors[2].getCounter()).toBe(counter);
+
+    // A canister unchanged since the last checkpoint: its snapshot loads anywhere at once.
+    await replica.checkpoint();
+    const clean = await takeOf(ids[0]);
+    await replica.stopCanister(ids[2]);
+    await loadOnto(ids[2], clean);
   });
 
   test('download a snapshot in chunks and upload it to another canister', async () => {

@@ -53,6 +53,8 @@ export class ModuleBuilder {
   private elements: number[] = [];
   private data: number[][] = [];
   private customs: number[][] = [];
+  /** Name the memory is exported under (the IC accepts any). */
+  memoryName = 'memory';
 
   private type(params: number[], results: number[]): number {
     const key = [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))].join(',');
@@ -104,7 +106,7 @@ export class ModuleBuilder {
       ...section(4, n ? vec([[0x70, 0, ...u32(n)]]) : []),
       ...section(5, vec([[0, 2]])),
       ...section(6, this.globals.length ? vec(this.globals) : []),
-      ...section(7, vec([[...str('memory'), 2, 0], ...this.exports])),
+      ...section(7, vec([[...str(this.memoryName), 2, 0], ...this.exports])),
       ...section(9, n ? vec([[0, ...op.i32(0), 0x0b, ...vec(this.elements.map((e) => u32(e)))]]) : []),
       ...section(10, vec(this.funcs.map((f) => [...u32(f.body.length), ...f.body]))),
       ...section(11, this.data.length ? vec(this.data) : []),

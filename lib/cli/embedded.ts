@@ -3,6 +3,9 @@
 import type { HttpServerHandle } from '../replica/http/index.js';
 import { LocalReplica } from '../replica/http/listen.js';
 
+/** Checkpoint interval of the embedded (live, wall-clock) replica. */
+export const EMBEDDED_CHECKPOINT_INTERVAL_MS = 1_000;
+
 export interface EmbeddedReplica extends HttpServerHandle {
   replica: LocalReplica;
 }
@@ -19,7 +22,9 @@ export async function startEmbeddedReplica(options: EmbeddedOptions = {}): Promi
   const clock = options.clock ?? Date.now;
   const numericSeed = options.seed === undefined || !/^\d+$/.test(String(options.seed)) ? undefined : Number(options.seed);
   // Live: replica time starts at the wall clock and the server keeps it there (agents check it).
-  const replica = await LocalReplica.create({ seed: numericSeed, startTime: clock() });
+  // A dev replica checkpoints every second (the IC: ~10 minutes), so a snapshot of a canister that
+  // just ran loads onto another canister after one retry rather than ten minutes.
+  const replica = await LocalReplica.create({ seed: numericSeed, startTime: clock(), checkpointIntervalMs: EMBEDDED_CHECKPOINT_INTERVAL_MS });
   try {
     const server = await replica.listen({ port: options.port, host: options.host, seed: options.seed, clock });
     return {

@@ -6,6 +6,7 @@
 import { Principal } from '@dfinity/principal';
 import { CanisterTrap, ErrorCode, invariant } from './errors.js';
 import type { Execution } from './execution.js';
+import { CanisterHistory } from './canister-history.js';
 import { HeapStore } from './heap.js';
 import { BUDGET_EXPORT } from './instrument.js';
 import type { LoadedModule } from './module-cache.js';
@@ -89,7 +90,8 @@ export class Canister {
   version = 0n;
   state: ExecutionState;
   readonly chunkStore = new Map<string, Uint8Array>();
-  historySize = 0;
+  /** Changes for canister_info (creation, deployments, controllers, snapshot loads). */
+  readonly history = new CanisterHistory();
   /** Bumped by install/reinstall/uninstall/snapshot load: callbacks made before are dropped. */
   generation = 0;
   deleted = false;
@@ -97,6 +99,8 @@ export class Canister {
   instructionsExecuted = 0n;
   readonly logs: LogRecord[] = [];
   private nextLogIndex = 0n;
+  /** Whether committed state changed since the last checkpoint (the IC's unflushed page deltas). */
+  private changedSinceCheckpoint = false;
   private live?: LiveInstance;
   private current?: Execution;
 
@@ -142,6 +146,17 @@ export class Canister {
   setState(state: ExecutionState): void {
     this.live = undefined;
     this.state = state;
+    this.changedSinceCheckpoint = true;
+  }
+
+  /** True when the state changed after the last checkpoint: a snapshot of it is not yet on disk. */
+  get unflushed(): boolean {
+    return this.changedSinceCheckpoint;
+  }
+
+  /** A checkpoint wrote the committed state out (Engine.checkpoint is the only caller). */
+  markCheckpointed(): void {
+    this.changedSinceCheckpoint = false;
   }
 
   /**
@@ -159,6 +174,7 @@ export class Canister {
   installModule(module: LoadedModule, keepHeap: boolean): void {
     const old = this.state;
     this.live = undefined;
+    this.changedSinceCheckpoint = true;
     this.state = { ...old, module, heap: new HeapStore(), globals: [], certifiedData: old.certifiedData, globalTimer: 0n };
     const live = this.instantiate(module);
     if (keepHeap) {
@@ -206,8 +222,15 @@ export class Canister {
     if (this.logs.length > MAX_LOG_RECORDS) this.logs.splice(0, this.logs.length - MAX_LOG_RECORDS);
   }
 
+  /** Metered Wasm and System API charges alike come out of the budget global, as on the IC. */
   private instructionsUsed(exec: Execution, live: LiveInstance): bigint {
-    return exec.limit - (live.budget.value as bigint) + exec.systemInstructions;
+    return exec.limit - (live.budget.value as bigint);
+  }
+
+  private charge(instructions: bigint): void {
+    const live = this.live!;
+    live.budget.value = (live.budget.value as bigint) - instructions;
+    if ((live.budget.value as bigint) < 0n) throw limitTrap(this.current!);
   }
 
   private toTrap(error: unknown, exec: Execution, live: LiveInstance): CanisterTrap {
@@ -220,6 +243,7 @@ export class Canister {
   }
 
   private commit(exec: Execution, live: LiveInstance): void {
+    this.changedSinceCheckpoint = true;
     this.state.heap.commit(live.memory);
     invariant(this.state.heap.byteLength === live.memory.buffer.byteLength, 'committed heap size differs from the live memory');
     invariant(exec.cyclesAccepted >= 0n && exec.cyclesBurned >= 0n && exec.cyclesSent >= 0n, 'negative cycles movement');
@@ -262,13 +286,14 @@ export class Canister {
       timer: () => this.state.globalTimer,
       isController: (p) => this.isController(p),
       instructionsUsed: () => this.instructionsUsed(this.current!, this.live!),
+      charge: (instructions) => this.charge(instructions),
       costCall: (name, payload) => CALL_BASE_FEE + CALL_BYTE_FEE * (name + payload),
       canEnqueue: (to, pending) => this.env.canEnqueue(this.id, to, pending)
     });
     const instance = new WebAssembly.Instance(module.module, ic0Imports(module.module, api));
     const exports = instance.exports;
-    const memory = exports.memory as WebAssembly.Memory;
-    if (!(memory instanceof WebAssembly.Memory)) throw new CanisterTrap('module does not export its memory as "memory"', ErrorCode.CanisterInvalidWasm);
+    const memory = exports[module.memoryExport] as WebAssembly.Memory;
+    invariant(memory instanceof WebAssembly.Memory, `export ${module.memoryExport} of a loaded module is not its memory`);
     this.live = {
       module,
       instance,

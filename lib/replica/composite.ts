@@ -1,39 +1,60 @@
-// Composite queries: a query call graph run depth-first at one replica. A composite query may call
-// query and composite query methods of other canisters; its callbacks see the state its earlier
-// executions left (changes persist within the graph), and every change of every canister in the
-// graph is discarded at the end. Loops and graphs deeper than the IC allows are rejected.
+// Composite queries: a query call graph run depth-first at one replica, as the IC's
+// evaluate_query_call_graph does. A composite query may call query and composite query methods;
+// its own callbacks see the state its earlier executions left (one call context), while every call
+// to a canister runs on a fresh copy of that canister's committed state — calling the same
+// canister again in sequence is fine — and every change is discarded. Re-entering a canister that
+// is on the call stack, or nesting deeper than the IC allows, fails the whole query.
 import { Principal } from '@dfinity/principal';
-import type { Canister, ExecutionState } from './canister.js';
-import { CanisterTrap, ErrorCode, RejectCode, reject } from './errors.js';
+import type { Canister } from './canister.js';
+import { CanisterTrap, ErrorCode, RejectCode, reject, type Rejection } from './errors.js';
 import { concatChunks, type ExecutionInput, type OutgoingCall } from './execution.js';
 import type { CallResult } from './messages.js';
-import { methodNotFound, noReply, trapRejection, type Engine } from './scheduler.js';
+import { inSubnetRange } from './canister-ids.js';
+import { methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
+import type { Engine } from './scheduler.js';
 
 /** Maximum depth of a query call graph (the IC's limit). */
 export const MAX_QUERY_CALL_DEPTH = 6;
 
 interface Graph {
   engine: Engine;
-  saved: Map<Canister, { state: ExecutionState; cycles: bigint }>;
-  /** Canisters with a composite execution in progress (a call back into one is a loop). */
+  /** Canisters on the call stack (a call into one re-enters it). */
   active: Set<Canister>;
 }
 
+/** Ends the whole query call graph with a rejection (the IC's UserError for the query). */
+class GraphAbort extends Error {
+  constructor(readonly rejection: Rejection) {
+    super(rejection.rejectMessage);
+  }
+}
+
 export function runCompositeQuery(engine: Engine, canister: Canister, method: string, arg: Uint8Array, sender: Principal, dataCertificate?: Uint8Array): CallResult {
-  const graph: Graph = { engine, saved: new Map(), active: new Set() };
   try {
-    return node(graph, canister, method, arg, sender.toUint8Array(), 0, dataCertificate);
+    return node({ engine, active: new Set() }, canister, method, arg, sender.toUint8Array(), 0, dataCertificate);
+  } catch (error) {
+    if (error instanceof GraphAbort) return { reject: error.rejection };
+    throw error;
+  }
+}
+
+/** Runs `fn` on canister `c` and puts back its committed state and cycles afterwards. */
+function onFreshCopy<T>(c: Canister, fn: () => T): T {
+  const saved = { state: c.cloneState(), cycles: c.cycles };
+  try {
+    return fn();
   } finally {
-    for (const [c, { state, cycles }] of graph.saved) {
-      c.restoreTo(state);
-      c.cycles = cycles;
-    }
+    c.restoreTo(saved.state);
+    c.cycles = saved.cycles;
   }
 }
 
 function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller: Uint8Array, depth: number, dataCertificate?: Uint8Array): CallResult {
+  return onFreshCopy(c, () => nodeOnCopy(graph, c, method, arg, caller, depth, dataCertificate));
+}
+
+function nodeOnCopy(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller: Uint8Array, depth: number, dataCertificate?: Uint8Array): CallResult {
   const { engine } = graph;
-  if (!graph.saved.has(c)) graph.saved.set(c, { state: c.cloneState(), cycles: c.cycles });
   graph.active.add(c);
   let response: CallResult | undefined;
   const pending: OutgoingCall[] = [];
@@ -51,7 +72,7 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
   };
   try {
     const trap = run('composite_query', `canister_composite_query ${method}`, { arg, dataCertificate });
-    if (trap) return { reject: trapRejection(c, trap) };
+    if (trap) return { reject: trapRejection(c.idText, trap) };
     while (pending.length > 0) {
       const call = pending.shift()!;
       const result = callee(graph, c, call, depth + 1);
@@ -61,9 +82,9 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
           : run('composite_reject', { fun: call.rejectFun, env: call.rejectEnv }, { rejection: result.reject });
       if (!trapped) continue;
       if (call.cleanup) contextInstructions += c.execute(engine.execution('cleanup', { caller, methodName: method, contextInstructions }), call.cleanup).instructions;
-      if (!response && pending.length === 0) response = { reject: trapRejection(c, trapped) };
+      if (!response && pending.length === 0) response = { reject: trapRejection(c.idText, trapped) };
     }
-    return response ?? { reject: noReply(c) };
+    return response ?? { reject: noReply(c.idText) };
   } finally {
     graph.active.delete(c);
   }
@@ -72,23 +93,19 @@ function node(graph: Graph, c: Canister, method: string, arg: Uint8Array, caller
 function callee(graph: Graph, caller: Canister, call: OutgoingCall, depth: number): CallResult {
   const { engine } = graph;
   const id = Principal.fromUint8Array(call.callee);
+  if (!inSubnetRange(id)) return { reject: noRoute(id.toText()) };
   const target = engine.canisters.get(id.toText());
   const refusal = engine.refuse(target, id, true);
   if (refusal) return { reject: refusal };
   const t = target!;
-  if (depth > MAX_QUERY_CALL_DEPTH) {
-    return { reject: reject(RejectCode.CanisterError, ErrorCode.QueryCallGraphTooDeep, `Composite query call graph deeper than ${MAX_QUERY_CALL_DEPTH} calls`) };
-  }
+  if (depth > MAX_QUERY_CALL_DEPTH) throw new GraphAbort(reject(RejectCode.CanisterError, ErrorCode.QueryCallGraphTooDeep, 'Composite query calls exceeded the maximum call depth.'));
+  if (graph.active.has(t)) throw new GraphAbort(reject(RejectCode.CanisterError, ErrorCode.QueryCallGraphLoopDetected, 'Query calls re-entering the same canister are not allowed yet.'));
   const arg = concatChunks(call.arg);
-  if (t.hasExport(`canister_composite_query ${call.method}`)) {
-    if (graph.active.has(t)) return { reject: reject(RejectCode.CanisterError, ErrorCode.QueryCallGraphLoopDetected, `Loop detected in the query call graph: ${t.idText} is already executing`) };
-    return node(graph, t, call.method, arg, caller.id.toUint8Array(), depth);
-  }
-  if (!t.hasExport(`canister_query ${call.method}`)) {
-    return { reject: methodNotFound(t, 'query', call.method) };
-  }
+  if (t.hasExport(`canister_composite_query ${call.method}`)) return node(graph, t, call.method, arg, caller.id.toUint8Array(), depth);
+  if (!t.hasExport(`canister_query ${call.method}`)) return { reject: methodNotFound(t.idText, 'query', call.method) };
+  // A plain query keeps nothing of its own (Canister.execute rolls a query back).
   const exec = engine.execution('query', { arg, caller: caller.id.toUint8Array(), methodName: call.method });
   const { trap } = t.execute(exec, `canister_query ${call.method}`);
-  if (trap) return { reject: trapRejection(t, trap) };
-  return exec.response ?? { reject: noReply(t) };
+  if (trap) return { reject: trapRejection(t.idText, trap) };
+  return exec.response ?? { reject: noReply(t.idText) };
 }

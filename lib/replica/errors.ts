@@ -21,7 +21,6 @@ export const ErrorCode = {
   CanisterSnapshotNotFound: 'IC0305',
   InsufficientCyclesForCreateCanister: 'IC0403',
   CanisterRejectedMessage: 'IC0406',
-  UnknownManagementMessage: 'IC0407',
   InvalidManagementPayload: 'IC0408',
   CanisterTrapped: 'IC0502',
   CanisterCalledTrap: 'IC0503',
@@ -88,6 +87,8 @@ export interface Rejection {
   rejectCode: number;
   rejectMessage: string;
   errorCode: string;
+  /** A calling canister reads the message as is (a canister's own reject, a routing failure). */
+  verbatim?: boolean;
 }
 
 export function reject(rejectCode: number, errorCode: string, rejectMessage: string): Rejection {

@@ -45,7 +45,8 @@ export class Faults {
         return {
           rejectCode: r.rejectCode ?? RejectCode.SysTransient,
           rejectMessage: r.rejectMessage ?? `injected fault: call to ${request.receiver.toText()}.${request.method} rejected`,
-          errorCode: r.rejectCode === RejectCode.CanisterReject ? ErrorCode.CanisterRejectedMessage : ErrorCode.CanisterQueueFull
+          errorCode: r.rejectCode === RejectCode.CanisterReject ? ErrorCode.CanisterRejectedMessage : ErrorCode.CanisterQueueFull,
+          verbatim: true
         };
       }
       request.delayRounds = r.rounds ?? (r.ms === undefined ? 1 : 0);

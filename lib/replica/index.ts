@@ -12,6 +12,9 @@ export { MAX_QUEUE_MESSAGES } from './scheduler.js';
 export { MAX_REPLY_BYTES, MAX_INTER_CANISTER_PAYLOAD } from './system-api.js';
 export { MAX_INGRESS_BYTES } from './ingress.js';
 export type { IngressBackend, IngressMessage, CallOutcome, CanisterCertifiedInfo } from './ingress.js';
+// The in-process agent: importing it adds `replica.createAgent({ identity })` to LocalReplica.
+import './agent.js';
+export { InProcessAgent, MAX_AGENT_REQUEST_STATUSES, type CreateAgentOptions } from './agent.js';
 // The HTTP interface: importing it adds `replica.listen({ port })` to LocalReplica.
 import './http/listen.js';
 export { startHttpServer, DEFAULT_HOST, DEFAULT_PORT, LIVE_ROUND_INTERVAL_MS, HttpInterfaceError } from './http/index.js';

@@ -1,17 +1,18 @@
 // install_code as one atomic step: install/reinstall (fresh heap and stable memory, canister_init)
 // or upgrade (canister_pre_upgrade on the old module, stable memory kept, heap replaced unless
 // `wasm_memory_persistence = keep`, canister_post_upgrade). Any trap restores the previous state.
-import type { Principal } from '@dfinity/principal';
 import { Canister, executionFee } from './canister.js';
 import { CanisterTrap, ErrorCode, InvalidWasmError, RejectCode } from './errors.js';
 import type { ExecutionKind } from './execution.js';
-import { refuse } from './management.js';
+import { refuse, refuseWith, type ManagementCall } from './management.js';
+import { trapRejection } from './rejections.js';
 import type { LoadedModule } from './module-cache.js';
 import type { Engine } from './scheduler.js';
 
 export type InstallMode = { kind: 'install' } | { kind: 'reinstall' } | { kind: 'upgrade'; skipPreUpgrade: boolean; keepHeap: boolean };
 
-export function installCode(engine: Engine, c: Canister, caller: Principal, mode: InstallMode, module: LoadedModule, arg: Uint8Array): void {
+export function installCode(engine: Engine, c: Canister, call: ManagementCall, mode: InstallMode, module: LoadedModule, arg: Uint8Array): void {
+  const caller = call.caller;
   if (mode.kind === 'install' && c.module) {
     refuse(RejectCode.CanisterError, ErrorCode.CanisterNonEmpty, `Canister ${c.idText} cannot be installed because the canister is not empty. Try installing with mode='reinstall' or mode='upgrade' instead.`);
   }
@@ -40,7 +41,7 @@ export function installCode(engine: Engine, c: Canister, caller: Principal, mode
     c.setState(saved);
     c.cycles = savedCycles;
     charge();
-    return refuse(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
+    return refuseWith(trapRejection(c.idText, trap));
   };
   const instantiate = (keepHeap: boolean): void => {
     try {
@@ -67,5 +68,5 @@ export function installCode(engine: Engine, c: Canister, caller: Principal, mode
   // Callbacks survive an upgrade (the IC then runs them in the new module, hence "stop first");
   // install and reinstall start from scratch.
   if (mode.kind !== 'upgrade') c.generation++;
-  c.historySize++;
+  c.history.add({ timestampNanos: engine.time, canisterVersion: c.version, origin: call.origin, details: { kind: 'code_deployment', mode: mode.kind, moduleHash: module.hash } });
 }

@@ -72,6 +72,25 @@ const QueryStats = IDL.Record({
   response_payload_bytes_total: IDL.Nat
 });
 
+const ChangeOrigin = IDL.Variant({
+  from_user: IDL.Record({ user_id: IDL.Principal }),
+  from_canister: IDL.Record({ canister_id: IDL.Principal, canister_version: IDL.Opt(IDL.Nat64) })
+});
+const ChangeDetails = IDL.Variant({
+  creation: IDL.Record({ controllers: IDL.Vec(IDL.Principal), environment_variables_hash: IDL.Opt(Blob) }),
+  code_uninstall: IDL.Null,
+  code_deployment: IDL.Record({ mode: IDL.Variant({ install: IDL.Null, reinstall: IDL.Null, upgrade: IDL.Null }), module_hash: Blob }),
+  load_snapshot: IDL.Record({
+    canister_version: IDL.Nat64,
+    snapshot_id: SnapshotId,
+    taken_at_timestamp: IDL.Nat64,
+    source: IDL.Variant({ taken_from_canister: IDL.Null, metadata_upload: IDL.Null }),
+    from_canister_id: IDL.Opt(IDL.Principal)
+  }),
+  controllers_change: IDL.Record({ controllers: IDL.Vec(IDL.Principal) })
+});
+const Change = IDL.Record({ timestamp_nanos: IDL.Nat64, canister_version: IDL.Nat64, origin: ChangeOrigin, details: ChangeDetails });
+
 const LogRecords = IDL.Record({ canister_log_records: IDL.Vec(IDL.Record({ idx: IDL.Nat64, timestamp_nanos: IDL.Nat64, content: Blob })) });
 
 /** Argument and result types per method: `[args, results]`. */
@@ -108,6 +127,10 @@ export const MANAGEMENT_METHODS = {
   deposit_cycles: [[CanisterIdArg], []],
   raw_rand: [[], [Blob]],
   fetch_canister_logs: [[CanisterIdArg], [LogRecords]],
+  canister_info: [
+    [IDL.Record({ canister_id: CanisterId, num_requested_changes: IDL.Opt(IDL.Nat64) })],
+    [IDL.Record({ total_num_changes: IDL.Nat64, recent_changes: IDL.Vec(Change), module_hash: IDL.Opt(Blob), controllers: IDL.Vec(IDL.Principal) })]
+  ],
   canister_status: [
     [CanisterIdArg],
     [

@@ -13,11 +13,15 @@ import { randomBytes } from '../random/prng.js';
 import { Engine, MANAGEMENT_ID, type ManagementHandler } from './scheduler.js';
 import { SnapshotManager } from './snapshots.js';
 import { installCode, type InstallMode } from './install.js';
+import { canisterIdAt } from './canister-ids.js';
+import { changeRecord, type ChangeDetails, type ChangeOrigin } from './canister-history.js';
+import { managementMethodNotFound } from './rejections.js';
 
 export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 export const CANISTER_CREATION_FEE = 500_000_000_000n;
 export const MAX_CHUNK_BYTES = 1024 * 1024;
-export const MAX_CHUNKS_PER_STORE = 10_000;
+/** Chunk store capacity: the IC's 100 MiB Wasm limit in 1 MiB chunk slots. */
+export const MAX_CHUNKS_PER_STORE = 100;
 /** Settings of a new canister besides its controllers (the IC's defaults). */
 const DEFAULT_SETTINGS: Omit<CanisterSettings, 'controllers'> = {
   computeAllocation: 0n,
@@ -29,7 +33,7 @@ const DEFAULT_SETTINGS: Omit<CanisterSettings, 'controllers'> = {
   wasmMemoryThreshold: 0n
 };
 /** Methods only canisters may call (ingress is refused, as on mainnet). */
-const CANISTER_ONLY = new Set(['create_canister', 'raw_rand', 'deposit_cycles']);
+const CANISTER_ONLY = new Set(['create_canister', 'raw_rand', 'deposit_cycles', 'canister_info']);
 
 /** Thrown inside a handler to answer the call with a rejection. */
 class Refusal extends Error {
@@ -42,10 +46,17 @@ export const refuse = (code: number, errorCode: string, message: string): never 
   throw new Refusal(reject(code, errorCode, message));
 };
 
+/** Answers the call with a ready-made rejection. */
+export const refuseWith = (rejection: Rejection): never => {
+  throw new Refusal(rejection);
+};
+
 export interface ManagementCall {
   request: Request;
   caller: Principal;
   args: Record<string, any>;
+  /** Who made the call, as canister history records it. */
+  origin: ChangeOrigin;
   /** Cycles of the request the method keeps (the rest is refunded). */
   accept(amount: bigint): void;
 }
@@ -65,7 +76,7 @@ export class Management implements ManagementHandler {
     const answer = (result: CallResult): void => this.engine.settle(request.origin, result, request.cycles - accepted);
     try {
       const types = MANAGEMENT_METHODS[method];
-      if (!types) refuse(RejectCode.DestinationInvalid, ErrorCode.UnknownManagementMessage, `Management canister has no method '${request.method}'`);
+      if (!types) refuseWith(managementMethodNotFound(request.method));
       if (request.origin.kind === 'ingress' && CANISTER_ONLY.has(method)) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Only canisters can call ic00 method ${method}`);
       }
@@ -75,7 +86,9 @@ export class Management implements ManagementHandler {
       if (request.origin.kind === 'ingress' && ecid && ecid.toText() !== MANAGEMENT_ID.toText() && target instanceof Principal && target.toText() !== ecid.toText()) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `effective canister id ${ecid.toText()} does not match the canister_id ${target.toText()} of the ${method} argument`);
       }
-      const call: ManagementCall = { request, caller: request.sender, args, accept: (n) => (accepted = n) };
+      const fromCanister = this.engine.canisters.has(request.sender.toText());
+      const origin: ChangeOrigin = fromCanister ? { kind: 'canister', id: request.sender, version: args.sender_canister_version?.[0] } : { kind: 'user', id: request.sender };
+      const call: ManagementCall = { request, caller: request.sender, args, origin, accept: (n) => (accepted = n) };
       const result = this.dispatch(method, call);
       if (result === 'pending') return;
       answer({ reply: new Uint8Array(IDL.encode(types[1], result)) });
@@ -92,7 +105,7 @@ export class Management implements ManagementHandler {
   /** Queries to aaaaa-aa: only fetch_canister_logs exists (controllers, or anyone when public). */
   query(sender: Principal, method: string, arg: Uint8Array): CallResult {
     try {
-      if (method !== 'fetch_canister_logs') refuse(RejectCode.DestinationInvalid, ErrorCode.CanisterMethodNotFound, `Management canister has no query method '${method}'`);
+      if (method !== 'fetch_canister_logs') refuseWith(managementMethodNotFound(method));
       const [types, results] = MANAGEMENT_METHODS.fetch_canister_logs;
       const c = this.canister(decodeArg(method, types, arg).canister_id);
       if (c.settings.logVisibility !== 'public' && !c.isController(sender)) {
@@ -103,6 +116,10 @@ export class Management implements ManagementHandler {
       if (error instanceof Refusal) return { reject: error.rejection };
       throw error;
     }
+  }
+
+  onCheckpoint(): void {
+    this.snapshots.onCheckpoint();
   }
 
   onContextsClosed(canister: Canister): void {
@@ -152,11 +169,12 @@ export class Management implements ManagementHandler {
         const c = this.controlled(call, a.canister_id, method);
         c.settings = applySettings(c.settings, a.settings);
         c.version++;
+        if (a.settings.controllers?.[0]) this.recordChange(c, call, { kind: 'controllers_change', controllers: c.settings.controllers });
         return [];
       }
       case 'install_code': {
         const c = this.controlled(call, a.canister_id, method);
-        installCode(this.engine, c, call.caller, parseMode(a.mode), loadModule(a.wasm_module), a.arg);
+        installCode(this.engine, c, call, parseMode(a.mode), loadModule(a.wasm_module), a.arg);
         return [];
       }
       case 'install_chunked_code': {
@@ -171,14 +189,16 @@ export class Management implements ManagementHandler {
         if (Buffer.compare(sha256(wasm), Buffer.from(a.wasm_module_hash)) !== 0) {
           refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `the chunks' SHA-256 ${Buffer.from(sha256(wasm)).toString('hex')} does not match wasm_module_hash ${Buffer.from(a.wasm_module_hash).toString('hex')}`);
         }
-        installCode(this.engine, c, call.caller, parseMode(a.mode), loadModule(wasm), a.arg);
+        installCode(this.engine, c, call, parseMode(a.mode), loadModule(wasm), a.arg);
         return [];
       }
       case 'upload_chunk': {
         const c = this.controlled(call, a.canister_id, method, true);
         if (a.chunk.length > MAX_CHUNK_BYTES) refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `chunk of ${a.chunk.length} bytes exceeds the ${MAX_CHUNK_BYTES}-byte limit`);
-        if (c.chunkStore.size >= MAX_CHUNKS_PER_STORE) refuse(RejectCode.CanisterReject, ErrorCode.CanisterOutOfMemory, `chunk store of ${c.idText} is full (${MAX_CHUNKS_PER_STORE} chunks); clear_chunk_store first`);
         const hash = sha256(a.chunk);
+        if (!c.chunkStore.has(Buffer.from(hash).toString('hex')) && c.chunkStore.size >= MAX_CHUNKS_PER_STORE) {
+          refuse(RejectCode.CanisterError, ErrorCode.CanisterContractViolation, `Error from Wasm chunk store: Wasm chunk store has already reached maximum capacity of ${MAX_CHUNKS_PER_STORE * MAX_CHUNK_BYTES} bytes; clear_chunk_store first.`);
+        }
         c.chunkStore.set(Buffer.from(hash).toString('hex'), Uint8Array.from(a.chunk));
         return [{ hash }];
       }
@@ -193,7 +213,13 @@ export class Management implements ManagementHandler {
         c.setState(Canister.emptyState());
         c.version++;
         c.generation++;
+        this.recordChange(c, call, { kind: 'code_uninstall' });
         return [];
+      }
+      case 'canister_info': {
+        const c = this.canister(a.canister_id);
+        const wanted = Number(a.num_requested_changes[0] ?? 0n);
+        return [{ total_num_changes: c.history.totalChanges, recent_changes: c.history.recent(wanted).map(changeRecord), module_hash: c.module ? [c.module.hash] : [], controllers: c.settings.controllers }];
       }
       case 'canister_status':
         return [this.snapshots.status(this.controlled(call, a.canister_id, method, true))];
@@ -244,8 +270,13 @@ export class Management implements ManagementHandler {
       log: (canister, line) => this.onLog?.(canister, line)
     });
     this.engine.canisters.set(id.toText(), c);
-    c.historySize++;
+    this.recordChange(c, call, { kind: 'creation', controllers: c.settings.controllers });
     return c;
+  }
+
+  /** Adds a change to the canister's history (canister_info), at its version after the change. */
+  recordChange(c: Canister, call: ManagementCall, details: ChangeDetails): void {
+    c.history.add({ timestampNanos: this.engine.time, canisterVersion: c.version, origin: call.origin, details });
   }
 
   /** Set by the replica: keeps the number of live Wasm instances bounded. */
@@ -255,11 +286,7 @@ export class Management implements ManagementHandler {
 
   private nextCanisterId(): Principal {
     for (;;) {
-      const bytes = new Uint8Array(10);
-      new DataView(bytes.buffer).setBigUint64(0, this.nextCanisterIndex++);
-      bytes[8] = 1;
-      bytes[9] = 1;
-      const id = Principal.fromUint8Array(bytes);
+      const id = canisterIdAt(this.nextCanisterIndex++);
       if (!this.engine.canisters.has(id.toText())) return id;
     }
   }

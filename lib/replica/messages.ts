@@ -29,6 +29,8 @@ export interface Request {
   delayRounds?: number;
   /** Replica time before which it is not delivered (fault injection `delay`). */
   delayUntil?: bigint;
+  /** Round in which it was sent (set by Engine.enqueue): sent this round, it runs this round. */
+  sentInRound?: number;
 }
 
 export interface Response {
@@ -39,6 +41,7 @@ export interface Response {
   refund: bigint;
   delayRounds?: number;
   delayUntil?: bigint;
+  sentInRound?: number;
 }
 
 export type Message = Request | Response;

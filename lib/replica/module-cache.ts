@@ -12,7 +12,7 @@ import { instrument, type InstrumentedModule } from './instrument.js';
 
 /** The IC accepts modules up to 100 MiB (uncompressed). */
 export const MAX_WASM_BYTES = 100 * 1024 * 1024;
-const CACHE_VERSION = 'v2';
+const CACHE_VERSION = 'v3'; // v3: IC instruction costs (instruction-costs.ts)
 /** Instrumented modules kept on disk; older ones are pruned (each is ~3.5 MB for Azle). */
 const MAX_DISK_CACHE_MODULES = 24;
 const cacheDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/shardorm/instrumented');
@@ -24,6 +24,8 @@ export interface LoadedModule {
   /** The module bytes as installed (gunzipped), for snapshots. */
   original: Uint8Array;
   exports: Set<string>;
+  /** Name under which the module exports its memory. */
+  memoryExport: string;
   globalExports: string[];
   tableExport?: string;
   customSectionsSize: number;
@@ -33,8 +35,8 @@ export interface LoadedModule {
 
 /** Custom sections that declare enhanced orthogonal persistence (heap kept across upgrades). */
 const PERSISTENCE_SECTIONS = ['icp:private enhanced-orthogonal-persistence', 'icp:public enhanced-orthogonal-persistence'];
-/** Custom sections counted in canister_status's custom_sections_size. */
-const ICP_SECTIONS = ['icp:public candid:service', 'icp:private candid:service', 'icp:public candid:args', ...PERSISTENCE_SECTIONS];
+/** Custom sections the IC keeps as canister metadata (and counts in custom_sections_size). */
+const METADATA_PREFIXES = ['icp:public ', 'icp:private '];
 
 const memoryCache = new Map<string, LoadedModule>();
 
@@ -69,18 +71,59 @@ export function loadModule(bytes: Uint8Array): LoadedModule {
   } catch (error) {
     throw new InvalidWasmError(`Wasm module could not be compiled: ${(error as Error).message}`);
   }
-  const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  if (!exports.has('memory')) throw new InvalidWasmError('module must export its memory as "memory"');
+  const exportList = WebAssembly.Module.exports(module);
+  const exports = new Set(exportList.map((e) => e.name));
+  // The IC accepts a memory exported under any name (or none: its instrumentation exports it).
+  const memoryExport = exportList.find((e) => e.kind === 'memory')?.name;
+  if (memoryExport === undefined) throw new InvalidWasmError('module must export its memory (the local replica does not add the export itself); export it under any name');
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module !== 'ic0' || imp.kind !== 'function') {
       throw new InvalidWasmError(`module imports ${imp.module}.${imp.name} (${imp.kind}); canisters may only import functions from "ic0"`);
     }
   }
-  const customSectionsSize = ICP_SECTIONS.reduce((n, name) => n + WebAssembly.Module.customSections(module, name).reduce((m, s) => m + s.byteLength, 0), 0);
+  const customSectionsSize = metadataSize(original);
   const enhancedOrthogonalPersistence = PERSISTENCE_SECTIONS.some((name) => WebAssembly.Module.customSections(module, name).length > 0);
-  const loaded: LoadedModule = { module, hash, original, exports, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, customSectionsSize, enhancedOrthogonalPersistence };
+  const loaded: LoadedModule = { module, hash, original, exports, memoryExport, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, customSectionsSize, enhancedOrthogonalPersistence };
   memoryCache.set(hashHex, loaded);
   return loaded;
+}
+
+/**
+ * What the IC counts for a module's metadata: every `icp:public <name>` / `icp:private <name>`
+ * custom section, its name (without the prefix) plus its content.
+ */
+function metadataSize(wasm: Uint8Array): number {
+  let total = 0;
+  for (const { name, size } of customSections(wasm)) {
+    const prefix = METADATA_PREFIXES.find((p) => name.startsWith(p));
+    if (prefix) total += Buffer.byteLength(name) - prefix.length + size;
+  }
+  return total;
+}
+
+/** Names and content sizes of a module's custom sections (section id 0). */
+function customSections(wasm: Uint8Array): { name: string; size: number }[] {
+  const out: { name: string; size: number }[] = [];
+  const leb = (at: number): [number, number] => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const b = wasm[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (b < 0x80) return [value, at];
+    }
+  };
+  for (let at = 8; at < wasm.length; ) {
+    const id = wasm[at];
+    const [length, body] = leb(at + 1);
+    if (id === 0) {
+      const [nameLength, nameAt] = leb(body);
+      out.push({ name: Buffer.from(wasm.subarray(nameAt, nameAt + nameLength)).toString('utf8'), size: body + length - nameAt - nameLength });
+    }
+    at = body + length;
+  }
+  return out;
 }
 
 function readDiskCache(hashHex: string): InstrumentedModule | undefined {

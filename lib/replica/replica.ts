@@ -12,7 +12,7 @@ import { Management, MAX_CHUNK_BYTES } from './management.js';
 import { sha256 } from './module-cache.js';
 import { MANAGEMENT_METHODS, settingsRecord, type ManagementMethod } from './management-idl.js';
 import { Xoshiro128, type Random } from '../random/prng.js';
-import { Engine, MANAGEMENT_ID } from './scheduler.js';
+import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './scheduler.js';
 
 /** installCode switches to upload_chunk + install_chunked_code above this size (room for Candid). */
 const INSTALL_CHUNK_THRESHOLD = MAX_INGRESS_BYTES - 64 * 1024;
@@ -34,6 +34,10 @@ export interface LocalReplicaOptions {
   onCanisterLog?: (canisterId: Principal, line: string) => void;
   /** Lower instruction limits per execution kind (tests of IC0522 that should not run 40 B instructions). */
   instructionLimits?: Partial<Record<ExecutionKind, bigint>>;
+  /** A checkpoint is written every this many rounds (default 500, as on the IC's app subnets). */
+  checkpointIntervalRounds?: number;
+  /** ...or at the first round after this much replica time passed (default 10 minutes). */
+  checkpointIntervalMs?: number;
 }
 
 export interface CallOptions {
@@ -45,13 +49,21 @@ export type InstallMode = 'install' | 'reinstall' | 'upgrade';
 export class LocalReplica implements IngressBackend {
   readonly engine: Engine;
   readonly management: Management;
+  /** Seed of the PRNG and of the replica's keys (root key of certificates, node key). */
+  readonly seed: number;
   private live: Canister[] = [];
   private closed = false;
   private certificateProvider?: (canisterId: Principal) => Uint8Array | undefined;
 
   private constructor(options: LocalReplicaOptions) {
-    const random = options.random ?? new Xoshiro128(options.seed ?? 0);
-    this.engine = new Engine(random, BigInt(options.startTime ?? DEFAULT_START_TIME_MS) * 1_000_000n, { ...INSTRUCTION_LIMITS, ...options.instructionLimits });
+    this.seed = options.seed ?? 0;
+    const random = options.random ?? new Xoshiro128(this.seed);
+    const checkpointInterval = {
+      rounds: options.checkpointIntervalRounds ?? DEFAULT_CHECKPOINT_INTERVAL.rounds,
+      ns: options.checkpointIntervalMs === undefined ? DEFAULT_CHECKPOINT_INTERVAL.ns : BigInt(Math.round(options.checkpointIntervalMs * 1_000_000))
+    };
+    if (!(checkpointInterval.rounds >= 1) || checkpointInterval.ns <= 0n) throw new ReplicaError('checkpointIntervalRounds must be at least 1 and checkpointIntervalMs positive');
+    this.engine = new Engine(random, BigInt(options.startTime ?? DEFAULT_START_TIME_MS) * 1_000_000n, { ...INSTRUCTION_LIMITS, ...options.instructionLimits }, checkpointInterval);
     this.management = new Management(this.engine);
     this.engine.management = this.management;
     const maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES;
@@ -200,6 +212,15 @@ export class LocalReplica implements IngressBackend {
     this.engine.time = t;
   }
 
+  /**
+   * Writes a checkpoint now (one is written every `checkpointIntervalRounds` rounds anyway): a
+   * snapshot taken of a canister that changed since the last one becomes loadable elsewhere.
+   */
+  async checkpoint(): Promise<void> {
+    this.assertOpen();
+    this.engine.checkpoint();
+  }
+
   getTime(): number {
     return Number(this.engine.time / 1_000_000n);
   }
@@ -283,7 +304,16 @@ export class LocalReplica implements IngressBackend {
   async submitIngress(message: IngressMessage): Promise<CallOutcome> {
     const rejection = await this.inspectIngress(message);
     if (rejection) return rejection;
-    return new Promise((resolve) => this.executeIngress([message], (_, outcome) => resolve(outcome)));
+    return new Promise((resolve) => this.runIngress(message, resolve));
+  }
+
+  /**
+   * Enqueues an ingress message (inspect_message already passed) and runs rounds until it
+   * completes or nothing else can run now; `settle` fires when it completes, possibly later
+   * (a call waiting on replica time settles during a later tick or advanceTime + tick).
+   */
+  runIngress(message: IngressMessage, settle: (outcome: CallOutcome) => void): void {
+    this.executeIngress([message], (_, outcome) => settle(outcome));
   }
 
   executeIngress(messages: readonly IngressMessage[], settle: (index: number, outcome: CallOutcome) => void): void {

@@ -8,11 +8,18 @@ import { executionFee, UPDATE_BASE_FEE, type Canister } from './canister.js';
 import { CanisterTrap, canisterNotFound, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
 import { concatChunks, Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import { runCompositeQuery } from './composite.js';
+import { inSubnetRange } from './canister-ids.js';
+import { compositeQueryInReplicatedMode, methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
 import { Faults } from './faults.js';
 import type { CallOutcome } from './ingress.js';
 import { outcomeOf, type CallContext, type CallResult, type Callback, type Message, type Origin, type Request } from './messages.js';
 import { shuffle, type Random } from '../random/prng.js';
 
+/**
+ * Passes a round makes over the messages its own executions sent (the IC bounds a round by
+ * instructions); what is left runs in the next round.
+ */
+export const MAX_INNER_PASSES_PER_ROUND = 100;
 /** Messages queued per caller/callee pair before call_perform fails (SYS_TRANSIENT). */
 export const MAX_QUEUE_MESSAGES = 500;
 export const MANAGEMENT_ID = Principal.managementCanister();
@@ -25,7 +32,18 @@ export interface ManagementHandler {
   onContextsClosed(canister: Canister): void;
   /** Non-replicated query to aaaaa-aa (fetch_canister_logs). */
   query(sender: Principal, method: string, arg: Uint8Array): CallResult;
+  /** A checkpoint was written: snapshots taken before it are on disk now. */
+  onCheckpoint(): void;
 }
+
+/** How often the state is checkpointed: every N rounds, or once this much replica time passed. */
+export interface CheckpointInterval {
+  rounds: number;
+  ns: bigint;
+}
+
+/** The IC's app subnets checkpoint every 500 rounds ("usually ten minutes", says its error text). */
+export const DEFAULT_CHECKPOINT_INTERVAL: CheckpointInterval = { rounds: 500, ns: 10n * 60n * 1_000_000_000n };
 
 export class Engine {
   readonly canisters = new Map<string, Canister>();
@@ -34,9 +52,14 @@ export class Engine {
   readonly faults = new Faults();
   management!: ManagementHandler;
   round = 0;
+  /** Checkpoints written so far, and the round and time of the last one. */
+  checkpoints = 0;
+  private lastCheckpoint = { round: 0, time: 0n };
   private queues = new Map<string, Message[]>();
   private pairCounts = new Map<string, number>();
   private nextId = 1;
+  /** Ingress answers of the round in progress, handed out when it ends (undefined between rounds). */
+  private roundIngress?: Array<() => void>;
   private traceHash: Hash = createHash('sha256');
   traceLength = 0;
 
@@ -44,8 +67,24 @@ export class Engine {
     readonly random: Random,
     public time: bigint,
     /** Per-kind instruction limits (INSTRUCTION_LIMITS unless a test lowers them). */
-    readonly limits: Record<ExecutionKind, bigint>
-  ) {}
+    readonly limits: Record<ExecutionKind, bigint>,
+    readonly checkpointInterval: CheckpointInterval = DEFAULT_CHECKPOINT_INTERVAL
+  ) {
+    invariant(checkpointInterval.rounds >= 1 && checkpointInterval.ns > 0n, 'checkpoint interval must be at least one round and positive time');
+    this.lastCheckpoint.time = time;
+  }
+
+  /**
+   * Writes a checkpoint: every canister's state and every snapshot is "on disk" from now on (a
+   * snapshot of a canister with unflushed changes loads onto another canister only after one).
+   */
+  checkpoint(): void {
+    this.checkpoints++;
+    this.lastCheckpoint = { round: this.round, time: this.time };
+    for (const c of this.canisters.values()) c.markCheckpointed();
+    this.management.onCheckpoint();
+    this.record(`checkpoint ${this.checkpoints}`);
+  }
 
   private newId(): number {
     return this.nextId++;
@@ -73,6 +112,7 @@ export class Engine {
   }
 
   enqueue(message: Message): void {
+    message.sentInRound = this.round;
     const key = message.receiver.toText();
     let queue = this.queues.get(key);
     if (!queue) this.queues.set(key, (queue = []));
@@ -90,34 +130,68 @@ export class Engine {
     return false;
   }
 
+  /**
+   * One round: due timers and heartbeats, the messages queued when it began, then the messages
+   * those executions sent (one-way notifications included), pass after pass, until none is left
+   * or MAX_INNER_PASSES_PER_ROUND is reached. Ingress replies are handed out when the round ends,
+   * as the IC certifies them with the round's state.
+   */
   tick(): void {
     this.round++;
-    this.expireBestEffort();
-    const keys = new Set([...this.queues.keys()].filter((k) => this.queues.get(k)!.length > 0));
-    for (const c of this.canisters.values()) if (this.timerDue(c) || c.hasExport('canister_heartbeat')) keys.add(c.idText);
-    for (const key of shuffle(this.random, [...keys].sort())) {
-      const canister = this.canisters.get(key);
-      if (canister && this.timerDue(canister)) this.runSystemTask(canister, 'timer', 'canister_global_timer');
-      if (canister?.status === 'running' && canister.hasExport('canister_heartbeat')) this.runSystemTask(canister, 'heartbeat', 'canister_heartbeat');
-      const queue = this.queues.get(key);
-      if (!queue) continue;
-      const batch = queue.splice(0, queue.length);
-      for (const message of batch) {
-        if (this.held(message)) {
-          queue.push(message);
-          continue;
+    invariant(this.roundIngress === undefined, 'tick() re-entered');
+    const finished: Array<() => void> = [];
+    this.roundIngress = finished;
+    try {
+      this.expireBestEffort();
+      const keys = new Set([...this.queues.keys()].filter((k) => this.queues.get(k)!.length > 0));
+      for (const c of this.canisters.values()) if (this.timerDue(c) || c.hasExport('canister_heartbeat')) keys.add(c.idText);
+      for (const key of shuffle(this.random, [...keys].sort())) {
+        const canister = this.canisters.get(key);
+        if (canister && this.timerDue(canister)) this.runSystemTask(canister, 'timer', 'canister_global_timer');
+        if (canister?.status === 'running' && canister.hasExport('canister_heartbeat')) this.runSystemTask(canister, 'heartbeat', 'canister_heartbeat');
+        const queue = this.queues.get(key);
+        if (!queue) continue;
+        for (const message of queue.splice(0, queue.length)) {
+          if (this.held(message)) queue.push(message);
+          else this.deliver(message);
         }
-        if (message.kind === 'request') {
-          this.adjustPair(message, -1);
-          this.deliverRequest(message);
-        } else this.deliverResponse(message.callbackId, message.result, message.refund);
       }
+      for (let pass = 0; pass < MAX_INNER_PASSES_PER_ROUND && this.deliverSentThisRound(); pass++);
+    } finally {
+      this.roundIngress = undefined;
     }
+    for (const answer of finished) answer();
+    const since = this.lastCheckpoint;
+    if (this.round - since.round >= this.checkpointInterval.rounds || this.time - since.time >= this.checkpointInterval.ns) this.checkpoint();
+  }
+
+  /** Delivers the undelayed messages sent during this round; false when there were none. */
+  private deliverSentThisRound(): boolean {
+    const ready = (m: Message): boolean => m.sentInRound === this.round && !(m.delayRounds ?? 0) && (m.delayUntil === undefined || m.delayUntil <= this.time);
+    const keys = [...this.queues.keys()].filter((k) => this.queues.get(k)!.some(ready));
+    for (const key of shuffle(this.random, keys.sort())) {
+      const queue = this.queues.get(key)!;
+      const batch = queue.filter(ready);
+      this.queues.set(key, queue.filter((m) => !ready(m)));
+      for (const message of batch) this.deliver(message);
+    }
+    return keys.length > 0;
+  }
+
+  private deliver(message: Message): void {
+    if (message.kind === 'request') {
+      this.adjustPair(message, -1);
+      this.deliverRequest(message);
+    } else this.deliverResponse(message.callbackId, message.result, message.refund);
   }
 
   /** Answers the origin of a request (ingress waiter, calling canister, or nobody). */
   settle(origin: Origin, result: CallResult, refund: bigint): void {
-    if (origin.kind === 'ingress') origin.settle(outcomeOf(result));
+    if (origin.kind === 'ingress') {
+      const answer = (): void => origin.settle(outcomeOf(result));
+      if (this.roundIngress) this.roundIngress.push(answer);
+      else answer();
+    }
     else if (origin.kind === 'canister') {
       this.enqueue({ kind: 'response', receiver: origin.caller, callbackId: origin.callbackId, result, refund });
     }
@@ -132,13 +206,13 @@ export class Engine {
     if (canister!.hasExport(`canister_composite_query ${method}`)) return outcomeOf(runCompositeQuery(this, canister!, method, arg, sender, dataCertificate));
     const entry = `canister_query ${method}`;
     if (!canister!.hasExport(entry)) {
-      return outcomeOf({ reject: methodNotFound(canister!, 'query', method) });
+      return outcomeOf({ reject: methodNotFound(canister!.idText, 'query', method) });
     }
     const exec = this.execution('query', { arg, caller: sender.toUint8Array(), methodName: method, dataCertificate });
     const outcome = this.faults.onExecute(canister!.idText, method) ?? canister!.execute(exec, entry).trap;
     this.record(`${canister!.idText} query ${method} ${outcome ? outcome.errorCode : 'ok'}`);
-    if (outcome) return outcomeOf({ reject: trapRejection(canister!, outcome) });
-    if (!exec.response) return outcomeOf({ reject: noReply(canister!) });
+    if (outcome) return outcomeOf({ reject: trapRejection(canister!.idText, outcome) });
+    if (!exec.response) return outcomeOf({ reject: noReply(canister!.idText) });
     return outcomeOf(exec.response);
   }
 
@@ -147,7 +221,7 @@ export class Engine {
     if (!canister.module || !canister.hasExport('canister_inspect_message')) return undefined;
     const exec = this.execution('inspect', { arg, caller: sender.toUint8Array(), methodName: method });
     const { trap } = canister.execute(exec, 'canister_inspect_message');
-    if (trap) return trapRejection(canister, trap);
+    if (trap) return trapRejection(canister.idText, trap);
     if (!exec.messageAccepted) return reject(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Canister ${canister.idText} rejected the message`);
     return undefined;
   }
@@ -191,9 +265,9 @@ export class Engine {
       entry = `canister_query ${request.method}`;
       kind = 'replicated_query';
       if (c.hasExport(`canister_composite_query ${request.method}`)) {
-        return fail(reject(RejectCode.CanisterError, ErrorCode.CompositeQueryCalledInReplicatedMode, `Error from Canister ${c.idText}: Composite query cannot be called in replicated mode; call '${request.method}' as a query.`));
+        return fail(compositeQueryInReplicatedMode(c.idText, request.method));
       }
-      if (!c.hasExport(entry)) return fail(methodNotFound(c, 'update', request.method));
+      if (!c.hasExport(entry)) return fail(methodNotFound(c.idText, 'update', request.method));
     }
     if (c.cycles < UPDATE_BASE_FEE) {
       return fail(reject(RejectCode.SysTransient, ErrorCode.CanisterOutOfCycles, `Canister ${c.idText} is out of cycles: it has ${c.cycles} and needs at least ${UPDATE_BASE_FEE}; top it up with deposit_cycles`));
@@ -248,13 +322,13 @@ export class Engine {
         ctx.instructions += r.instructions;
         this.record(`${c.idText} cleanup ${label} ${r.trap ? r.trap.errorCode : 'ok'}`);
       }
-      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c, outcome.trap) });
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c.idText, outcome.trap) });
     } else {
       if (exec.commits) c.version++; // every successful replicated execution bumps canister_version
       ctx.cyclesAccepted += exec.cyclesAccepted;
       for (const call of exec.calls) this.makeCall(ctx, call);
       if (exec.response) this.respond(ctx, exec.response);
-      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: noReply(c) });
+      if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: noReply(c.idText) });
     }
     this.closeIfDone(ctx);
   }
@@ -288,6 +362,7 @@ export class Engine {
     };
     const injected = this.faults.onSend(request, this.time);
     if (injected) this.settle(request.origin, { reject: injected }, request.cycles);
+    else if (request.receiver.toText() !== MANAGEMENT_TEXT && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);
     else this.enqueue(request);
   }
 
@@ -336,18 +411,6 @@ export class Engine {
 
 function pairKey(from: Principal, to: Principal): string {
   return `${from.toText()}|${to.toText()}`;
-}
-
-export function trapRejection(c: Canister, trap: CanisterTrap): Rejection {
-  return reject(RejectCode.CanisterError, trap.errorCode, `Error from Canister ${c.idText}: ${trap.message}`);
-}
-
-export function methodNotFound(c: Canister, kind: 'query' | 'update', method: string): Rejection {
-  return reject(RejectCode.CanisterError, ErrorCode.CanisterMethodNotFound, `Error from Canister ${c.idText}: Canister has no ${kind} method '${method}'.`);
-}
-
-export function noReply(c: Canister): Rejection {
-  return reject(RejectCode.CanisterError, ErrorCode.CanisterDidNotReply, `Error from Canister ${c.idText}: Canister did not reply to the call`);
 }
 
 function responseDigest(exec: Execution): string {

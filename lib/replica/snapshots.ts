@@ -6,13 +6,16 @@
 import { cloneExecutionState, type Canister, type ExecutionState } from './canister.js';
 import { ErrorCode, RejectCode } from './errors.js';
 import { HeapStore } from './heap.js';
-import { refuse, type Management, type ManagementCall } from './management.js';
+import { MAX_CHUNK_BYTES, refuse, refuseWith, type Management, type ManagementCall } from './management.js';
+import { managementMethodNotFound } from './rejections.js';
 import { loadModule, sha256 } from './module-cache.js';
 import type { Engine } from './scheduler.js';
 import { forEachPageSpan, StableMemory, WASM_PAGE } from './stable-memory.js';
 
 export const MAX_SNAPSHOTS_PER_CANISTER = 10;
 export const MAX_SNAPSHOT_DATA_CHUNK = 2_000_000;
+/** Bytes the IC accounts per global (`size_of::<Global>()`: an 8-byte value and its tag). */
+const GLOBAL_BYTES = 16;
 
 interface Snapshot {
   id: Uint8Array;
@@ -24,6 +27,11 @@ interface Snapshot {
   source: 'taken_from_canister' | 'metadata_upload';
   /** Module bytes of an uploaded snapshot (compiled when loaded). */
   uploadedWasm?: Uint8Array;
+  /**
+   * False until a checkpoint has written the snapshot out, when it was taken of a canister with
+   * unflushed changes (or uploaded): until then it loads only onto its own canister, as on the IC.
+   */
+  checkpointed: boolean;
 }
 
 export class SnapshotManager {
@@ -38,15 +46,16 @@ export class SnapshotManager {
   status(c: Canister): Record<string, unknown> {
     const s = c.state;
     const snapshots = this.of(c).reduce((n, snap) => n + snapshotSize(snap), 0n);
-    const chunkStore = BigInt([...c.chunkStore.values()].reduce((n, b) => n + b.length, 0));
+    // As the IC accounts it (CanisterState::memory_usage): execution memory (heap, stable,
+    // globals, Wasm binary, icp: custom sections), canister history, chunk store, snapshots.
     const metrics = {
       wasm_memory_size: BigInt(s.heap.byteLength),
       stable_memory_size: BigInt(s.stable.byteLength),
-      global_memory_size: BigInt(s.globals.length * 8),
+      global_memory_size: globalsBytes(s),
       wasm_binary_size: BigInt(s.module?.original.length ?? 0),
       custom_sections_size: BigInt(s.module?.customSectionsSize ?? 0),
-      canister_history_size: BigInt(c.historySize * 64),
-      wasm_chunk_store_size: chunkStore,
+      canister_history_size: BigInt(c.history.memoryBytes),
+      wasm_chunk_store_size: chunkStoreBytes(c.chunkStore),
       snapshots_size: snapshots
     };
     return {
@@ -90,16 +99,26 @@ export class SnapshotManager {
         const c = this.management.controlled(call, a.canister_id, method);
         requireStopped(c, 'load a snapshot onto it');
         const snap = this.lookup(a.snapshot_id);
-        if (snap.owner !== c) this.management.controlled(call, snap.owner.id, method);
+        if (snap.owner !== c) {
+          this.management.controlled(call, snap.owner.id, method);
+          if (!snap.checkpointed) {
+            refuse(
+              RejectCode.CanisterReject,
+              ErrorCode.CanisterRejectedMessage,
+              `Snapshot ${Buffer.from(snap.id).toString('hex')} is not currently loadable on the specified canister ${c.idText}. Try again later. The call should succeed if you wait sufficiently long (usually ten minutes).`
+            );
+          }
+        }
         const state = cloneExecutionState(snap.state);
         if (!state.module && snap.uploadedWasm) state.module = loadModule(snap.uploadedWasm);
         this.engine.rejectOpenContexts(c, `Canister ${c.idText} was restored from a snapshot.`);
         c.setState(state);
+        if (snap.checkpointed) c.markCheckpointed(); // its memory is the snapshot's, already on disk
         c.chunkStore.clear();
         for (const [k, v] of snap.chunkStore) c.chunkStore.set(k, v);
         c.version++;
         c.generation++;
-        c.historySize++;
+        this.management.recordChange(c, call, { kind: 'load_snapshot', canisterVersion: snap.version, snapshotId: snap.id, takenAt: snap.takenAt });
         return [];
       }
       case 'list_canister_snapshots':
@@ -153,7 +172,7 @@ export class SnapshotManager {
         return [];
       }
     }
-    return refuse(RejectCode.DestinationInvalid, ErrorCode.UnknownManagementMessage, `Management canister has no method '${method}'`);
+    return refuseWith(managementMethodNotFound(method));
   }
 
   private readData(snap: Snapshot, kind: Record<string, any>): Uint8Array {
@@ -201,6 +220,11 @@ export class SnapshotManager {
     }
   }
 
+  /** Every snapshot is on disk after a checkpoint. */
+  onCheckpoint(): void {
+    for (const snap of this.byId.values()) snap.checkpointed = true;
+  }
+
   /** A deleted canister's snapshots go with it. */
   deleteAllOf(c: Canister): void {
     for (const snap of this.of(c)) this.delete(snap);
@@ -218,7 +242,8 @@ export class SnapshotManager {
 
   private add(c: Canister, state: ExecutionState, chunkStore: Map<string, Uint8Array>, source: Snapshot['source']): Snapshot {
     const id = new Uint8Array([...c.id.toUint8Array(), ...u64(this.nextIndex++)]);
-    const snap: Snapshot = { id, owner: c, takenAt: this.engine.time, state, chunkStore, version: c.version, source };
+    const checkpointed = source === 'taken_from_canister' && !c.unflushed;
+    const snap: Snapshot = { id, owner: c, takenAt: this.engine.time, state, chunkStore, version: c.version, source, checkpointed };
     this.byId.set(Buffer.from(id).toString('hex'), snap);
     return snap;
   }
@@ -250,8 +275,20 @@ function regionSize(snap: Snapshot, region: string): number {
   return region === 'wasm_module' ? wasmOf(snap).length : region === 'main_memory' ? snap.state.heap.byteLength : snap.state.stable.byteLength;
 }
 
+/** The IC's size of a snapshot: the state's memory (no custom sections), its chunk store, certified data. */
 function snapshotSize(snap: Snapshot): bigint {
-  return BigInt(wasmOf(snap).length + snap.state.heap.byteLength + snap.state.stable.byteLength);
+  const s = snap.state;
+  return BigInt(wasmOf(snap).length + s.heap.byteLength + s.stable.byteLength + s.certifiedData.length) + globalsBytes(s) + chunkStoreBytes(snap.chunkStore);
+}
+
+/** Each exported global counts as the IC's `size_of::<Global>()`. */
+function globalsBytes(s: ExecutionState): bigint {
+  return BigInt(s.globals.length * GLOBAL_BYTES);
+}
+
+/** Every chunk takes a whole chunk slot (1 MiB) in the IC's chunk store, whatever its length. */
+function chunkStoreBytes(store: Map<string, Uint8Array>): bigint {
+  return BigInt(store.size * MAX_CHUNK_BYTES);
 }
 
 function describe(snap: Snapshot): Record<string, unknown> {
