@@ -144,9 +144,14 @@ export class IngressQueue {
       return;
     }
     this.#uncertifiedRounds = 0;
-    this.#certifyAndWake();
-    this.#busy = false;
-    if (this.#queued.length > 0) this.#scheduleRound();
+    try {
+      this.#certifyAndWake();
+    } catch (error) {
+      this.options.onEngineError?.(error); // a bug of ours: reported, and the queue keeps going
+    } finally {
+      this.#busy = false;
+      if (this.#queued.length > 0) this.#scheduleRound();
+    }
   }
 
   /** The oldest queued calls within the per-round message and byte limits (at least one). */
