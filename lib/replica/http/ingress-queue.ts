@@ -144,14 +144,9 @@ export class IngressQueue {
       return;
     }
     this.#uncertifiedRounds = 0;
-    try {
-      this.#certifyAndWake();
-    } catch (error) {
-      this.options.onEngineError?.(error); // a bug of ours: reported, and the queue keeps going
-    } finally {
-      this.#busy = false;
-      if (this.#queued.length > 0) this.#scheduleRound();
-    }
+    this.#certifyAndWake();
+    this.#busy = false;
+    if (this.#queued.length > 0) this.#scheduleRound();
   }
 
   /** The oldest queued calls within the per-round message and byte limits (at least one). */
@@ -182,7 +177,12 @@ export class IngressQueue {
   /** One certification for everything that finished; then every waiter whose status it holds. */
   #certifyAndWake(): void {
     this.options.certified.invalidate();
-    this.options.certified.certify();
+    try {
+      this.options.certified.certify();
+    } catch (error) {
+      // A bug of ours: reported; the waiters still wake, and their read re-certifies (or answers 500).
+      this.options.onEngineError?.(error);
+    }
     for (const [key, waiters] of this.#waiters) {
       if (this.#unsettled.has(key)) continue;
       this.#waiters.delete(key);
