@@ -125,3 +125,17 @@ test('each agent reads and updates the canister the other deployed', async () =>
     }
   }
 });
+
+test('@icp-sdk/core reaches the subnet endpoints: read_state and a management call with an effective subnet', async () => {
+  requested.length = 0;
+  const identity = IcpEd25519.generate();
+  const agent = await icp.HttpAgent.create({ host: server.url, identity, shouldFetchRootKey: true, fetch: recording(server.url) });
+  const subnetId = IcpPrincipal.fromUint8Array(server.keys.subnetId.toUint8Array());
+  const label = (text: string) => new TextEncoder().encode(text);
+  const { verifiedCertificate } = await agent.readState({ subnetId }, { paths: [[label('subnet'), subnetId.toUint8Array(), label('public_key')]] });
+  expect(Buffer.from(icp.lookupResultToBuffer(verifiedCertificate.lookup_path(['subnet', subnetId.toUint8Array(), 'public_key']))!)).toEqual(Buffer.from(server.keys.rootKeyDer));
+  const management = icp.Actor.createActor(managementIdlFactory as never, { agent, canisterId: 'aaaaa-aa', effectiveTarget: { subnetId } }) as unknown as Management;
+  const { canister_id } = await management.provisional_create_canister_with_cycles({ amount: [], settings: [], specified_id: [], sender_canister_version: [] });
+  expect(replica.getControllers(DfinityPrincipal.fromText(canister_id.toText())).map(c => c.toText())).toEqual([identity.getPrincipal().toText()]);
+  expect(requested).toEqual(expect.arrayContaining([`/api/v3/subnet/${subnetId.toText()}/read_state`, `/api/v4/subnet/${subnetId.toText()}/call`]));
+});
