@@ -34,8 +34,8 @@ try {
   const noArgs = new Uint8Array(IDL.encode([], []));
   const sender = identity.getPrincipal();
   const direct = {
-    inc: () => embedded.replica.updateCall(canisterId, 'inc', noArgs, { sender }),
-    get: () => embedded.replica.queryCall(canisterId, 'get', noArgs, { sender })
+    inc: () => embedded.replica.updateCall({ canisterId: canisterId, method: 'inc', arg: noArgs, sender }),
+    get: () => embedded.replica.queryCall({ canisterId: canisterId, method: 'get', arg: noArgs, sender })
   };
   // Warm up both paths (instance caches, JIT, the agent's subnet keys).
   for (let i = 0; i < 10; i++) await Promise.all([probe.inc(), probe.get(), direct.inc(), direct.get()]);

@@ -7,7 +7,7 @@ import { Actor, type ActorSubclass, type HttpAgent } from '@dfinity/agent';
 import type { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 
-export type InstallMode = { install: null } | { reinstall: null } | { upgrade: [] | [{ skip_pre_upgrade: [] | [boolean]; wasm_memory_persistence: [] | [{ keep: null } | { replace: null }] }] };
+import type { CandidInstallMode } from '../replica/install-mode.js';
 
 export interface Snapshot {
   id: Uint8Array;
@@ -25,11 +25,11 @@ export interface CanisterStatusResult {
 
 export interface ManagementCanister {
   provisional_create_canister_with_cycles(args: { amount: [] | [bigint]; settings: [] | [{ controllers: [] | [Principal[]] }]; specified_id: [] | [Principal] }): Promise<{ canister_id: Principal }>;
-  install_code(args: { mode: InstallMode; canister_id: Principal; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>;
+  install_code(args: { mode: CandidInstallMode; canister_id: Principal; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>;
   upload_chunk(args: { canister_id: Principal; chunk: Uint8Array }): Promise<{ hash: Uint8Array }>;
   clear_chunk_store(args: { canister_id: Principal }): Promise<void>;
   install_chunked_code(args: {
-    mode: InstallMode;
+    mode: CandidInstallMode;
     target_canister: Principal;
     store_canister: [] | [Principal];
     chunk_hashes_list: { hash: Uint8Array }[];

@@ -1,6 +1,7 @@
 // LocalReplica: the public face of the in-process IC replica (API modelled on PocketIC's JS
 // client) and the IngressBackend the HTTP interface serves. Every management operation of the
 // API goes through the management canister as an ingress message, exactly like the HTTP path.
+import { readFileSync } from 'node:fs';
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister } from './canister.js';
@@ -8,14 +9,33 @@ import { CallRejectedError, canisterNotFound, ErrorCode, ReplicaError, type Reje
 import { INSTRUCTION_LIMITS, type ExecutionKind } from './execution.js';
 import type { FaultRule } from './faults.js';
 import { MAX_INGRESS_BYTES, oversizedIngress, type CallOutcome, type CanisterCertifiedInfo, type IngressBackend, type IngressMessage } from './ingress.js';
-import { Management, MAX_CHUNK_BYTES } from './management.js';
-import { sha256 } from './module-cache.js';
+import { Management } from './management.js';
 import { MANAGEMENT_METHODS, settingsRecord, type ManagementMethod } from './management-idl.js';
+import { createReplicaActor, type Actor } from './actor.js';
+import { installModule, type InstallClient } from './chunked-install.js';
+import { toCandidInstallMode } from './install-mode.js';
+import {
+  camelCased,
+  statusResult,
+  type CanisterFixture,
+  type CanisterOptions,
+  type CanisterSnapshot,
+  type CanisterSnapshotOptions,
+  type CanisterStatusResult,
+  type CreateCanisterOptions,
+  type InstallCodeOptions,
+  type ManagementCallOptions,
+  type QueryCallOptions,
+  type ReinstallCodeOptions,
+  type SetupCanisterOptions,
+  type TakeCanisterSnapshotOptions,
+  type UpdateCallOptions,
+  type UpdateCanisterSettingsOptions,
+  type UpgradeCanisterOptions
+} from './replica-api.js';
 import { Xoshiro128, type Random } from '../random/prng.js';
-import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './scheduler.js';
+import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './engine.js';
 
-/** installCode switches to upload_chunk + install_chunked_code above this size (room for Candid). */
-const INSTALL_CHUNK_THRESHOLD = MAX_INGRESS_BYTES - 64 * 1024;
 /** Rounds `runUntilIdle` / a call may take before giving up (a canister looping on timers). */
 export const MAX_ROUNDS_PER_RUN = 10_000;
 /** Live Wasm instances kept; colder canisters hibernate to their committed heap copy. */
@@ -39,12 +59,6 @@ export interface LocalReplicaOptions {
   /** ...or at the first round after this much replica time passed (default 10 minutes). */
   checkpointIntervalMs?: number;
 }
-
-export interface CallOptions {
-  sender?: Principal;
-}
-
-export type InstallMode = 'install' | 'reinstall' | 'upgrade';
 
 export class LocalReplica implements IngressBackend {
   readonly engine: Engine;
@@ -76,129 +90,139 @@ export class LocalReplica implements IngressBackend {
     return new LocalReplica(options);
   }
 
-  // ---- canister lifecycle (through the management canister) ----
+  // ---- canister lifecycle (through the management canister, as ingress) ----
 
-  async createCanister(options: { controllers?: Principal[]; cycles?: bigint; sender?: Principal } = {}): Promise<Principal> {
-    const [result] = await this.callManagement(
-      'provisional_create_canister_with_cycles',
-      { amount: options.cycles === undefined ? [] : [options.cycles], settings: options.controllers ? [settingsRecord({ controllers: [options.controllers] })] : [], specified_id: [], sender_canister_version: [] },
-      options.sender
-    );
+  async createCanister(options: CreateCanisterOptions = {}): Promise<Principal> {
+    const settings = options.controllers ? [settingsRecord({ controllers: [options.controllers] })] : [];
+    const [result] = await this.callManagement({ method: 'provisional_create_canister_with_cycles', arg: { amount: options.cycles === undefined ? [] : [options.cycles], settings, specified_id: [], sender_canister_version: [] }, sender: options.sender, effectiveCanisterId: MANAGEMENT_ID });
     return (result as { canister_id: Principal }).canister_id;
   }
 
-  async installCode(options: { canisterId: Principal; wasm: Uint8Array; arg?: Uint8Array; mode?: InstallMode; sender?: Principal; keepHeap?: boolean; skipPreUpgrade?: boolean }): Promise<void> {
-    const mode = options.mode ?? 'install';
-    const modeValue = mode === 'upgrade' ? { upgrade: [{ skip_pre_upgrade: [options.skipPreUpgrade ?? false], wasm_memory_persistence: options.keepHeap ? [{ keep: null }] : [] }] } : { [mode]: null };
-    const arg = options.arg ?? new Uint8Array(IDL.encode([], []));
-    const id = options.canisterId;
-    if (options.wasm.length + arg.length <= INSTALL_CHUNK_THRESHOLD) {
-      await this.callManagement('install_code', { mode: modeValue, canister_id: id, wasm_module: options.wasm, arg, sender_canister_version: [] }, options.sender, id);
-      return;
-    }
-    // Like dfx: a module too large for one ingress message goes through the chunk store.
-    const hashes: { hash: Uint8Array }[] = [];
-    for (let at = 0; at < options.wasm.length; at += MAX_CHUNK_BYTES) {
-      const [hash] = await this.callManagement('upload_chunk', { canister_id: id, chunk: options.wasm.subarray(at, at + MAX_CHUNK_BYTES) }, options.sender, id);
-      hashes.push(hash as { hash: Uint8Array });
-    }
-    await this.callManagement(
-      'install_chunked_code',
-      { mode: modeValue, target_canister: id, store_canister: [], chunk_hashes_list: hashes, wasm_module_hash: sha256(options.wasm), arg, sender_canister_version: [] },
-      options.sender,
-      id
-    );
-    await this.callManagement('clear_chunk_store', { canister_id: id }, options.sender, id);
+  /** install_code, or upload_chunk + install_chunked_code for a module too large for one message. */
+  async installCode(options: InstallCodeOptions): Promise<void> {
+    const client = managementClient((method, arg) => this.callManagement({ method, arg, sender: options.sender, effectiveCanisterId: options.canisterId }));
+    const wasm = typeof options.wasm === 'string' ? new Uint8Array(readFileSync(options.wasm)) : options.wasm;
+    await installModule(client, { canisterId: options.canisterId, wasm, arg: options.arg ?? emptyArgs(), mode: toCandidInstallMode(options.mode ?? 'install', options.upgrade) });
   }
 
-  /** createCanister + installCode, like PocketIC's setupCanister. */
-  async setupCanister(options: { wasm: Uint8Array; arg?: Uint8Array; controllers?: Principal[]; cycles?: bigint; sender?: Principal }): Promise<Principal> {
-    const canisterId = await this.createCanister(options);
-    await this.installCode({ canisterId, wasm: options.wasm, arg: options.arg, sender: options.sender });
-    return canisterId;
-  }
-
-  async upgradeCanister(options: { canisterId: Principal; wasm: Uint8Array; arg?: Uint8Array; sender?: Principal }): Promise<void> {
-    await this.installCode({ ...options, mode: 'upgrade' });
-  }
-
-  async reinstallCode(options: { canisterId: Principal; wasm: Uint8Array; arg?: Uint8Array; sender?: Principal }): Promise<void> {
+  async reinstallCode(options: ReinstallCodeOptions): Promise<void> {
     await this.installCode({ ...options, mode: 'reinstall' });
   }
 
-  getControllers(canisterId: Principal): Principal[] {
+  async upgradeCanister(options: UpgradeCanisterOptions): Promise<void> {
+    const u = options.upgradeModeOptions;
+    const persistence = u?.wasm_memory_persistence[0];
+    await this.installCode({ ...options, mode: 'upgrade', upgrade: { skipPreUpgrade: u?.skip_pre_upgrade[0], keepHeap: persistence !== undefined && 'keep' in persistence } });
+  }
+
+  /** createCanister + installCode + createActor, like PocketIC's setupCanister. */
+  async setupCanister<T = Record<string, (...args: any[]) => Promise<any>>>(options: SetupCanisterOptions): Promise<CanisterFixture<T>> {
+    const canisterId = await this.createCanister(options);
+    await this.installCode({ canisterId, wasm: options.wasm, arg: options.arg, sender: options.sender });
+    return { actor: this.createActor<T>(options.idlFactory, canisterId), canisterId };
+  }
+
+  async updateCanisterSettings(options: UpdateCanisterSettingsOptions): Promise<void> {
+    const { canisterId, sender, controllers, logVisibility, ...rest } = options;
+    const fields: Record<string, unknown[]> = { controllers: controllers ? [controllers] : [], log_visibility: logVisibility ? [logVisibility] : [] };
+    for (const [key, value] of Object.entries(rest)) if (value !== undefined) fields[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = [value];
+    await this.callManagement({ method: 'update_settings', arg: { canister_id: canisterId, settings: settingsRecord(fields), sender_canister_version: [] }, sender });
+  }
+
+  async getControllers(canisterId: Principal): Promise<Principal[]> {
     return [...this.canisterOrThrow(canisterId).settings.controllers];
   }
 
-  async canisterStatus(canisterId: Principal, options: CallOptions = {}): Promise<Record<string, any>> {
-    const [status] = await this.callManagement('canister_status', { canister_id: canisterId }, options.sender, canisterId);
-    return status as Record<string, any>;
+  async canisterStatus(options: CanisterOptions): Promise<CanisterStatusResult> {
+    const [status] = await this.callManagement({ method: 'canister_status', arg: { canister_id: options.canisterId }, sender: options.sender });
+    return statusResult(status as Record<string, any>);
   }
 
-  async stopCanister(canisterId: Principal, options: CallOptions = {}): Promise<void> {
-    await this.callManagement('stop_canister', { canister_id: canisterId }, options.sender, canisterId);
+  async stopCanister(options: CanisterOptions): Promise<void> {
+    await this.callManagement({ method: 'stop_canister', arg: { canister_id: options.canisterId }, sender: options.sender });
   }
 
-  async startCanister(canisterId: Principal, options: CallOptions = {}): Promise<void> {
-    await this.callManagement('start_canister', { canister_id: canisterId }, options.sender, canisterId);
+  async startCanister(options: CanisterOptions): Promise<void> {
+    await this.callManagement({ method: 'start_canister', arg: { canister_id: options.canisterId }, sender: options.sender });
+  }
+
+  async deleteCanister(options: CanisterOptions): Promise<void> {
+    await this.callManagement({ method: 'delete_canister', arg: { canister_id: options.canisterId }, sender: options.sender });
+  }
+
+  async takeCanisterSnapshot(options: TakeCanisterSnapshotOptions): Promise<CanisterSnapshot> {
+    const arg = { canister_id: options.canisterId, replace_snapshot: options.replaceSnapshot ? [options.replaceSnapshot] : [], uninstall_code: options.uninstallCode === undefined ? [] : [options.uninstallCode] };
+    const [snapshot] = await this.callManagement({ method: 'take_canister_snapshot', arg, sender: options.sender });
+    return camelCased<CanisterSnapshot>(snapshot);
+  }
+
+  /** Loads a snapshot onto `canisterId` (its own canister's, or another's the sender also controls). */
+  async loadCanisterSnapshot(options: CanisterSnapshotOptions): Promise<void> {
+    await this.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: options.canisterId, snapshot_id: options.snapshotId, sender_canister_version: [] }, sender: options.sender });
+  }
+
+  async listCanisterSnapshots(options: CanisterOptions): Promise<CanisterSnapshot[]> {
+    const [list] = await this.callManagement({ method: 'list_canister_snapshots', arg: { canister_id: options.canisterId }, sender: options.sender });
+    return (list as unknown[]).map((s) => camelCased<CanisterSnapshot>(s));
+  }
+
+  async deleteCanisterSnapshot(options: CanisterSnapshotOptions): Promise<void> {
+    await this.callManagement({ method: 'delete_canister_snapshot', arg: { canister_id: options.canisterId, snapshot_id: options.snapshotId }, sender: options.sender });
   }
 
   /** Calls any management method with its Candid record; returns the decoded results. */
-  async callManagement(method: ManagementMethod, arg: Record<string, unknown> | undefined, sender?: Principal, effectiveCanisterId?: Principal): Promise<unknown[]> {
-    const [argTypes, resultTypes] = MANAGEMENT_METHODS[method];
+  async callManagement(options: ManagementCallOptions): Promise<unknown[]> {
+    const [argTypes, resultTypes] = MANAGEMENT_METHODS[options.method];
+    const arg = options.arg;
     const bytes = new Uint8Array(IDL.encode(argTypes, arg === undefined ? [] : [arg]));
-    const reply = await this.updateCall(MANAGEMENT_ID, method, bytes, { sender, effectiveCanisterId });
+    const target = (arg?.canister_id ?? arg?.target_canister) as Principal | undefined;
+    const effectiveCanisterId = options.effectiveCanisterId ?? target ?? MANAGEMENT_ID;
+    const reply = await this.updateCall({ canisterId: MANAGEMENT_ID, method: options.method, arg: bytes, sender: options.sender, effectiveCanisterId });
     return IDL.decode(resultTypes, reply);
   }
 
   // ---- calls ----
 
-  async updateCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions & { effectiveCanisterId?: Principal } = {}): Promise<Uint8Array> {
-    const message = ingress(canisterId, method, arg, options);
+  /** An update call: runs rounds until it completes (inspect_message first, as for ingress). */
+  async updateCall(options: UpdateCallOptions): Promise<Uint8Array> {
+    const message = ingress(options);
     const rejection = await this.inspectIngress(message);
     if (rejection) return unwrap(rejection);
     let outcome: CallOutcome | undefined;
-    this.submit(message, (o) => (outcome = o));
-    this.runWhile(() => outcome === undefined);
-    if (!outcome) throw new ReplicaError(`call to ${canisterId.toText()}.${method} did not complete: it waits on a delayed message or on time; use submitCall() and advanceTime()/tick()`);
+    this.runIngress(message, (o) => (outcome = o));
+    if (!outcome) throw new ReplicaError(`call to ${options.canisterId.toText()}.${options.method} did not complete: it waits on a delayed message or on time; use submitCall() and advanceTime()/tick()`);
     return unwrap(outcome);
   }
 
-  async queryCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-    return unwrap(await this.query(ingress(canisterId, method, arg, options)));
+  async queryCall(options: QueryCallOptions): Promise<Uint8Array> {
+    return unwrap(await this.query(ingress(options)));
   }
 
   /**
    * Enqueues an update call without running rounds (nor canister_inspect_message); the promise
-   * settles when it completes.
+   * settles when it completes (after tick() / runUntilIdle()).
    */
-  submitCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+  submitCall(options: UpdateCallOptions): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.submit(ingress(canisterId, method, arg, options), (o) => (o.status === 'replied' ? resolve(o.reply) : reject(rejectedError(o))));
+      this.submit(ingress(options), (o) => (o.status === 'replied' ? resolve(o.reply) : reject(rejectedError(o))));
     });
   }
 
-  /** An actor whose methods encode/decode Candid and call the canister through this replica. */
-  createActor<T = Record<string, (...args: any[]) => Promise<any>>>(idlFactory: IDL.InterfaceFactory, canisterId: Principal, options: CallOptions = {}): T {
-    const service = idlFactory({ IDL });
-    const actor: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-    for (const [name, func] of service._fields) {
-      actor[name] = async (...args: unknown[]) => {
-        const bytes = new Uint8Array(IDL.encode(func.argTypes, args));
-        const isQuery = func.annotations.includes('query') || func.annotations.includes('composite_query');
-        const reply = isQuery ? await this.queryCall(canisterId, name, bytes, options) : await this.updateCall(canisterId, name, bytes, options);
-        const results = IDL.decode(func.retTypes, reply);
-        return results.length === 0 ? undefined : results.length === 1 ? results[0] : results;
-      };
-    }
-    return actor as T;
+  /**
+   * A PocketIC-style actor: methods encode/decode Candid and call through this replica, as the
+   * anonymous principal (or `options.sender`) until `setPrincipal` / `setIdentity`.
+   */
+  createActor<T = Record<string, (...args: any[]) => Promise<any>>>(idlFactory: IDL.InterfaceFactory, canisterId: Principal, options: { sender?: Principal } = {}): Actor<T> {
+    return createReplicaActor<T>(this, idlFactory, canisterId, options.sender);
   }
 
   // ---- time and rounds ----
 
-  async tick(): Promise<void> {
+  /** Runs `times` rounds (default 1), as PocketIC's tick. */
+  async tick(times = 1): Promise<void> {
     this.assertOpen();
-    this.engine.tick();
+    if (!(Number.isInteger(times) && times >= 0 && times <= MAX_ROUNDS_PER_RUN)) throw new ReplicaError(`tick(times) needs an integer in 0..${MAX_ROUNDS_PER_RUN}, got ${times}`);
+    for (let i = 0; i < times; i++) this.engine.tick();
   }
 
   async advanceTime(ms: number): Promise<void> {
@@ -206,7 +230,9 @@ export class LocalReplica implements IngressBackend {
     this.engine.time += BigInt(Math.round(ms * 1_000_000));
   }
 
-  async setTime(ms: number): Promise<void> {
+  /** Sets replica time (ms since the epoch, or a Date); it cannot go backwards. */
+  async setTime(time: number | Date): Promise<void> {
+    const ms = time instanceof Date ? time.getTime() : time;
     const t = BigInt(Math.round(ms * 1_000_000));
     if (t < this.engine.time) throw new ReplicaError('time cannot go backwards');
     this.engine.time = t;
@@ -221,8 +247,14 @@ export class LocalReplica implements IngressBackend {
     this.engine.checkpoint();
   }
 
-  getTime(): number {
+  /** Replica time in ms since the epoch. */
+  async getTime(): Promise<number> {
     return Number(this.engine.time / 1_000_000n);
+  }
+
+  /** Moves replica time to the wall clock (as PocketIC's resetTime; it cannot go backwards). */
+  async resetTime(): Promise<void> {
+    await this.setTime(Date.now());
   }
 
   /** Runs rounds until no message or due timer is left (heartbeats alone do not keep it busy). */
@@ -245,11 +277,15 @@ export class LocalReplica implements IngressBackend {
     this.canisterOrThrow(canisterId).cycles = 0n;
   }
 
-  addCycles(canisterId: Principal, amount: bigint): void {
-    this.canisterOrThrow(canisterId).cycles += amount;
+  /** Adds cycles to a canister's balance; returns the new balance. */
+  async addCycles(canisterId: Principal, amount: bigint): Promise<bigint> {
+    if (amount < 0n) throw new ReplicaError(`addCycles needs a non-negative amount, got ${amount}; use drainCycles to empty a canister`);
+    const c = this.canisterOrThrow(canisterId);
+    c.cycles += amount;
+    return c.cycles;
   }
 
-  getCyclesBalance(canisterId: Principal): bigint {
+  async getCyclesBalance(canisterId: Principal): Promise<bigint> {
     return this.canisterOrThrow(canisterId).cycles;
   }
 
@@ -272,7 +308,8 @@ export class LocalReplica implements IngressBackend {
     return this.engine.canisters.get(canisterId.toText());
   }
 
-  async close(): Promise<void> {
+  /** Ends this replica: every instance is dropped and later calls are refused. */
+  async tearDown(): Promise<void> {
     this.closed = true;
     for (const c of this.engine.canisters.values()) c.hibernate();
     this.live = [];
@@ -383,8 +420,23 @@ export class LocalReplica implements IngressBackend {
   }
 }
 
-function ingress(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions & { effectiveCanisterId?: Principal }): IngressMessage {
-  return { sender: options.sender ?? Principal.anonymous(), canisterId, methodName: method, arg, effectiveCanisterId: options.effectiveCanisterId ?? canisterId };
+function ingress(options: UpdateCallOptions): IngressMessage {
+  return { sender: options.sender ?? Principal.anonymous(), canisterId: options.canisterId, methodName: options.method, arg: options.arg ?? new Uint8Array(0), effectiveCanisterId: options.effectiveCanisterId ?? options.canisterId };
+}
+
+function emptyArgs(): Uint8Array {
+  return new Uint8Array(IDL.encode([], []));
+}
+
+/** The install calls of chunked-install.ts, made through `call`. */
+function managementClient(call: (method: ManagementMethod, arg: Record<string, unknown>) => Promise<unknown[]>): InstallClient {
+  const first = async (method: ManagementMethod, arg: Record<string, unknown>): Promise<any> => (await call(method, arg))[0];
+  return {
+    install_code: (arg) => first('install_code', arg),
+    clear_chunk_store: (arg) => first('clear_chunk_store', arg),
+    upload_chunk: (arg) => first('upload_chunk', arg),
+    install_chunked_code: (arg) => first('install_chunked_code', arg)
+  };
 }
 
 function unwrap(outcome: CallOutcome): Uint8Array {

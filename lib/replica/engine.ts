@@ -324,7 +324,7 @@ export class Engine {
       }
       if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c.idText, outcome.trap) });
     } else {
-      if (exec.commits) c.version++; // every successful replicated execution bumps canister_version
+      if (exec.commits) c.bumpVersion(); // every successful replicated execution bumps canister_version
       ctx.cyclesAccepted += exec.cyclesAccepted;
       for (const call of exec.calls) this.makeCall(ctx, call);
       if (exec.response) this.respond(ctx, exec.response);
