@@ -5,7 +5,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister, MAX_CONTROLLERS, type CanisterSettings } from './canister.js';
-import { canisterNotFound, ErrorCode, InvalidWasmError, RejectCode, reject, type Rejection } from './errors.js';
+import { canisterNotFound, ErrorCode, InvalidWasmError, RejectCode, reject } from './errors.js';
 import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
 import type { CallResult, Request } from './messages.js';
 import { loadModule, sha256 } from './module-cache.js';
