@@ -7,7 +7,7 @@ import { Actor, type ActorSubclass, type HttpAgent } from '@dfinity/agent';
 import type { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 
-import type { CandidInstallMode } from '../replica/install-mode.js';
+import type { InstallClient } from '../replica/chunked-install.js';
 
 export interface Snapshot {
   id: Uint8Array;
@@ -23,20 +23,9 @@ export interface CanisterStatusResult {
   settings: { controllers: Principal[] };
 }
 
-export interface ManagementCanister {
+/** The install methods (install_code, the chunk store, install_chunked_code) come from the shared installer. */
+export interface ManagementCanister extends InstallClient {
   provisional_create_canister_with_cycles(args: { amount: [] | [bigint]; settings: [] | [{ controllers: [] | [Principal[]] }]; specified_id: [] | [Principal] }): Promise<{ canister_id: Principal }>;
-  install_code(args: { mode: CandidInstallMode; canister_id: Principal; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>;
-  upload_chunk(args: { canister_id: Principal; chunk: Uint8Array }): Promise<{ hash: Uint8Array }>;
-  clear_chunk_store(args: { canister_id: Principal }): Promise<void>;
-  install_chunked_code(args: {
-    mode: CandidInstallMode;
-    target_canister: Principal;
-    store_canister: [] | [Principal];
-    chunk_hashes_list: { hash: Uint8Array }[];
-    wasm_module_hash: Uint8Array;
-    arg: Uint8Array;
-    sender_canister_version: [];
-  }): Promise<void>;
   canister_status(args: { canister_id: Principal }): Promise<CanisterStatusResult>;
   start_canister(args: { canister_id: Principal }): Promise<void>;
   stop_canister(args: { canister_id: Principal }): Promise<void>;
