@@ -4,6 +4,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister } from './canister.js';
+import { StableMemory, WASM_PAGE } from './stable-memory.js';
 import { CallRejectedError, canisterNotFound, ErrorCode, ReplicaError, type Rejection } from './errors.js';
 import { INSTRUCTION_LIMITS, type ExecutionKind } from './execution.js';
 import type { FaultRule } from './faults.js';
@@ -73,6 +74,24 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
 
   async getControllers(canisterId: Principal): Promise<Principal[]> {
     return [...this.canisterOrThrow(canisterId).settings.controllers];
+  }
+
+  /** The canister's whole stable memory (as PocketIC's getStableMemory). */
+  async getStableMemory(canisterId: Principal): Promise<Uint8Array> {
+    const stable = this.canisterOrThrow(canisterId).state.stable;
+    const out = new Uint8Array(stable.byteLength);
+    stable.read(0, out.length, out, 0);
+    return out;
+  }
+
+  /** Replaces the canister's stable memory by `stableMemory`, padded to whole 64 KiB pages (PocketIC's setStableMemory). */
+  async setStableMemory(canisterId: Principal, stableMemory: Uint8Array): Promise<void> {
+    const c = this.canisterOrThrow(canisterId);
+    const stable = new StableMemory();
+    stable.grow(Math.ceil(stableMemory.length / WASM_PAGE));
+    stable.write(0, stableMemory);
+    stable.commit();
+    c.setState({ ...c.state, stable });
   }
 
   // ---- calls ----
