@@ -1,7 +1,11 @@
-// `shardorm`: the model layer, repositories, partitioners and the in-memory cluster. Pure
-// TypeScript without Node built-ins: canisters (QuickJS), clients and tests import the same code.
+// `shardorm`: the model layer, repositories, partitioners, the shard protocol, the shard node,
+// the migration state machine and the in-memory cluster. Pure TypeScript without Node built-ins:
+// canisters (QuickJS), clients and tests import the same code.
 export * from './model/index.js'; // first: it installs the Symbol.metadata polyfill
 export * from './repository/index.js';
+export * from './protocol/index.js';
+export * from './shard/index.js';
+export * from './topology/index.js';
 export * from './cluster/index.js';
 export {
   RangePartitioner,
@@ -11,4 +15,4 @@ export {
   hashShardKey,
   HASH_SPACE,
 } from './partition/index.js';
-export type { Partitioner, PartitionerJSON, ShardId, ShardRange } from './partition/index.js';
+export type { Partitioner, PartitionerJSON, ShardId, ShardRange, RangePartitionerJSON } from './partition/index.js';

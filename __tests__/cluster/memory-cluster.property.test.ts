@@ -14,7 +14,7 @@ import {
   ShardKey,
   Version,
 } from 'shardorm';
-import { forEachPage } from '../../lib/cluster/split-merge.js';
+import { forEachPage } from '../../lib/topology/planning.js';
 
 @ShardedCollection({ name: 'pbt_items' })
 class Item {
@@ -149,12 +149,12 @@ async function runSequence(kind: 'range' | 'anchor', seed: number, ops: OpOf[]):
       }
       case 'split': {
         const shards = cluster.partitioner.shards();
-        cluster.split(shards[o.pick % shards.length]);
+        await cluster.split(shards[o.pick % shards.length]);
         break;
       }
       case 'merge': {
         const shards = cluster.partitioner.shards();
-        if (shards.length > 1) cluster.merge(shards[o.pick % shards.length]);
+        if (shards.length > 1) await cluster.merge(shards[o.pick % shards.length]);
         break;
       }
     }

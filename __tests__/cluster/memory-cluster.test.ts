@@ -43,23 +43,30 @@ describe('routing and forwarding', () => {
     const get = { kind: 'get' as const, collection: meta.name, hash: addr.hash, key: addr.key };
     expect(routeOp(cluster.partitioner, other.id, get, 0)).toEqual({ kind: 'forward', to: owner });
     expect(routeOp(cluster.partitioner, other.id, get, 1)).toEqual({ kind: 'moved' });
-    expect((await other.handle({ ops: [get], hops: 1 })).results).toEqual([{ kind: 'moved' }]);
-    await expect(other.handle({ ops: [get], hops: 2 })).rejects.toThrow(/above MAX_FORWARD_HOPS/);
+    expect((await other.handle({ ops: [get], hops: 1, origin: 'aaaaa-aa' }, owner)).results).toEqual([{ kind: 'moved' }]);
+    await expect(other.handle({ ops: [get], hops: 2, origin: 'aaaaa-aa' }, owner)).rejects.toThrow(/forwarded at most 1 time/);
+    // Only a member may forward: a stranger claiming an origin is refused.
+    await expect(other.handle({ ops: [get], hops: 1, origin: 'aaaaa-aa' }, 'stranger')).rejects.toThrow(/not a member/);
   });
 
   it('a client with a stale map still reaches moved data (one hop, then a refresh when needed)', async () => {
     const cluster = MemoryCluster.create({ shards: 1 });
     const repo = cluster.repository(Doc);
     for (let i = 0; i < 60; i++) await repo.insert(doc(`t${i}`, i));
-    const newShard = cluster.split('shard-0');
+    const newShard = await cluster.split('shard-0');
     expect(newShard).toBeDefined();
     const moved = cluster.shardNodes().find((n) => n.id === newShard)!;
     expect(moved.kv.size()).toBeGreaterThan(0);
+    // The client's map is still epoch 0: a key that moved reaches shard-0 first, which forwards it
+    // (one hop); the answer carries the newer epoch, so the client refreshes its map right away.
+    const movedKey = Array.from({ length: 60 }, (_, i) => i).find((i) => cluster.partitioner.shardFor(rowAddress(getEntityMetadata(Doc), { tenant: `t${i}`, n: i }).hash) === newShard)!;
+    expect((await repo.get({ tenant: `t${movedKey}`, n: movedKey }))?.n).toBe(movedKey);
+    expect(cluster.shardNodes().find((n) => n.id === 'shard-0')!.stats.forwarded).toBe(1);
     for (let i = 0; i < 60; i++) expect((await repo.get({ tenant: `t${i}`, n: i }))?.n).toBe(i);
-    expect(cluster.shardNodes().find((n) => n.id === 'shard-0')!.stats.forwarded).toBeGreaterThan(0);
-    cluster.merge(newShard!); // the client's cached map names a shard that no longer exists
-    cluster.split('shard-0');
-    cluster.merge('shard-0');
+    expect(cluster.shardNodes().find((n) => n.id === 'shard-0')!.stats.forwarded).toBe(1); // warm map: 0 hops
+    await cluster.merge(newShard!); // the client's cached map names a shard that no longer exists
+    await cluster.split('shard-0');
+    await cluster.merge('shard-0');
     for (let i = 0; i < 60; i++) expect((await repo.get({ tenant: `t${i}`, n: i }))?.n).toBe(i);
     expect(await repo.count()).toBe(60);
   });
@@ -72,7 +79,7 @@ describe('split and merge', () => {
     for (let i = 0; i < 300; i++) await repo.insert(doc(`t${i % 50}`, i));
     const before = new Map(cluster.shards().map((s) => [s.id, s]));
     const target = cluster.shards().sort((a, b) => b.bytes - a.bytes)[0];
-    const fresh = cluster.split(target.id)!;
+    const fresh = (await cluster.split(target.id))!;
     const after = new Map(cluster.shards().map((s) => [s.id, s]));
     for (const [id, s] of before) if (id !== target.id) expect(after.get(id)).toEqual(s);
     const a = after.get(target.id)!;
@@ -97,7 +104,7 @@ describe('split and merge', () => {
     const hotRepo = hot.repository(Doc);
     for (let i = 0; i < 40; i++) await hotRepo.insert(doc('one-tenant', i));
     expect(hot.shards()).toHaveLength(1);
-    expect(hot.split('shard-0')).toBeUndefined();
+    expect(await hot.split('shard-0')).toBeUndefined();
     expect(await hotRepo.count()).toBe(40);
   });
 
@@ -114,7 +121,7 @@ describe('split and merge', () => {
       const cluster = MemoryCluster.create({ shards: 4, partitioner });
       const repo = cluster.repository(Doc);
       for (let i = 0; i < 100; i++) await repo.insert(doc(`t${i}`, i));
-      cluster.merge('shard-1');
+      await cluster.merge('shard-1');
       expect(cluster.partitioner.shards()).not.toContain('shard-1');
       expect(await repo.count()).toBe(100);
       for (const node of cluster.shardNodes()) {
@@ -126,7 +133,7 @@ describe('split and merge', () => {
     const range = MemoryCluster.create({ shards: 3 });
     range.repository(Doc);
     const leftBefore = (range.partitioner as RangePartitioner).rangeOf('shard-0');
-    range.merge('shard-1');
+    await range.merge('shard-1');
     expect((range.partitioner as RangePartitioner).rangeOf('shard-0')).toEqual({ ...leftBefore, end: (range.partitioner as RangePartitioner).rangeOf('shard-2').start });
   });
 

@@ -105,8 +105,9 @@ describe('instrumentation', () => {
     for (const n of [1, 10, 1000]) {
       budget.value = 1_000_000n;
       spin(n);
-      // loop opcode + n * (5 body instructions) + loop end + function end
-      expect(1_000_000n - (budget.value as bigint)).toBe(BigInt(5 * n + 3));
+      // The IC's rule (instruction-costs.ts): the function entry costs 1, loop and end 0, and each
+      // iteration pays local.get, i32.const, i32.sub, local.tee (1 each) and br_if (2).
+      expect(1_000_000n - (budget.value as bigint)).toBe(BigInt(6 * n + 1));
     }
     budget.value = 100n;
     expect(() => spin(1000)).toThrow(WebAssembly.RuntimeError);

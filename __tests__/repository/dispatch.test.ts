@@ -29,7 +29,7 @@ const get = (hash: bigint): Op => ({ kind: 'get', collection: 'c', hash, key: ne
 describe('Dispatcher', () => {
   it('refreshes its map on "moved" and retries only the moved ops', async () => {
     const { transport, calls } = scripted();
-    const d = new Dispatcher(transport, before);
+    const d = new Dispatcher({ transport, map: before });
     const results = await d.run([get(1n), get(MID + 5n), get(2n)]);
     expect(results.map((r) => (r.kind === 'value' ? String.fromCharCode(r.value![0]) : r.kind))).toEqual(['a', 'b', 'a']);
     expect(d.partitioner.epoch).toBe(after.epoch);
@@ -38,7 +38,7 @@ describe('Dispatcher', () => {
 
   it('fan-out retries when shards answer on another epoch than the cached map', async () => {
     const { transport, calls } = scripted();
-    const d = new Dispatcher(transport, before);
+    const d = new Dispatcher({ transport, map: before });
     const results = await d.fanOut({ kind: 'count', collection: 'c' });
     expect(results).toEqual([{ kind: 'count', count: 1 }, { kind: 'count', count: 2 }]);
     expect(calls).toEqual(['a:count', 'a:map', 'a:count', 'b:count']);
@@ -46,7 +46,7 @@ describe('Dispatcher', () => {
 
   it('gives up with RoutingError when ops keep moving', async () => {
     const { transport } = scripted({ alwaysMoved: true });
-    const d = new Dispatcher(transport, before);
+    const d = new Dispatcher({ transport, map: before });
     await expect(d.run([get(1n)])).rejects.toThrow(RoutingError);
     await expect(d.run([get(1n)])).rejects.toThrow(/still moved after 4 map refreshes/);
   });
@@ -58,7 +58,7 @@ describe('Dispatcher', () => {
         return scripted().transport.send(shard, req);
       },
     };
-    const d = new Dispatcher(gone, RangePartitioner.single('a'), undefined, async () => RangePartitioner.single('a').split('a', 1n, 'b').merge('a', 'b').toJSON());
+    const d = new Dispatcher({ transport: gone, map: RangePartitioner.single('a'), bootstrap: async () => RangePartitioner.single('a').split('a', 1n, 'b').merge('a', 'b').toJSON() });
     const [r] = await d.run([get(MID)]);
     expect(r).toEqual({ kind: 'value', value: new Uint8Array(['b'.charCodeAt(0)]) });
     expect(d.partitioner.shards()).toEqual(['b']);

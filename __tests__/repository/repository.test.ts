@@ -167,7 +167,7 @@ describe('Repository over a MemoryCluster', () => {
 
     // A shard that does not know a collection answers UNKNOWN_COLLECTION; the client rebuilds the class.
     const node = cluster.shardNodes()[0];
-    const res = await node.handle({ ops: [{ kind: 'get', collection: 'repo_nobody', hash: 1n, key: new Uint8Array([1]) }], hops: 0 });
+    const res = await node.handle({ ops: [{ kind: 'get', collection: 'repo_nobody', hash: 1n, key: new Uint8Array([1]) }], hops: 0 }, 'aaaaa-aa');
     const r = res.results[0];
     expect(r).toMatchObject({ kind: 'error', error: { code: 'UNKNOWN_COLLECTION' } });
     const err = fromWireError((r as { error: WireError }).error);
@@ -183,18 +183,18 @@ describe('Repository over a MemoryCluster', () => {
     const value = codecFor(meta).encode({ ...snippet('p', 'real'), version: 0n });
     const addr = rowAddress(meta, { pageId: 'p', id: 'forged' });
     const node = cluster.shardNodes()[0];
-    const res = await node.handle({ ops: [{ kind: 'put', collection: meta.name, hash: addr.hash, key: addr.key, value, mode: 'upsert' }], hops: 0 });
+    const res = await node.handle({ ops: [{ kind: 'put', collection: meta.name, hash: addr.hash, key: addr.key, value, mode: 'upsert' }], hops: 0 }, 'aaaaa-aa');
     expect(res.results[0]).toMatchObject({ kind: 'error', error: { code: 'VALIDATION' } });
     expect(node.kv.size()).toBe(0);
-    const junk = await node.handle({ ops: [{ kind: 'put', collection: meta.name, hash: addr.hash, key: addr.key, value: new Uint8Array([1, 0, 1, 9, 9]), mode: 'upsert' }], hops: 0 });
+    const junk = await node.handle({ ops: [{ kind: 'put', collection: meta.name, hash: addr.hash, key: addr.key, value: new Uint8Array([1, 0, 1, 9, 9]), mode: 'upsert' }], hops: 0 }, 'aaaaa-aa');
     expect(junk.results[0]).toMatchObject({ kind: 'error', error: { code: 'VALIDATION' } });
     await cluster.repository(Snippet).insert(snippet('p', 'forged'));
-    const badPatch = await node.handle({ ops: [{ kind: 'update', collection: meta.name, hash: addr.hash, key: addr.key, patch: new Uint8Array([68, 73, 68, 76, 0]) }], hops: 0 });
+    const badPatch = await node.handle({ ops: [{ kind: 'update', collection: meta.name, hash: addr.hash, key: addr.key, patch: new Uint8Array([68, 73, 68, 76, 0]) }], hops: 0 }, 'aaaaa-aa');
     expect(badPatch.results[0]).toMatchObject({ kind: 'error', error: { code: 'VALIDATION' } });
     expect(node.kv.size()).toBe(2); // the row and its index entry, unchanged
     // A stored value that no longer decodes: delete fails before it removes anything (each op is atomic).
     node.kv.set(addr.key, new Uint8Array([1, 0, 1, 9, 9]));
-    const del = await node.handle({ ops: [{ kind: 'delete', collection: meta.name, hash: addr.hash, key: addr.key }], hops: 0 });
+    const del = await node.handle({ ops: [{ kind: 'delete', collection: meta.name, hash: addr.hash, key: addr.key }], hops: 0 }, 'aaaaa-aa');
     expect(del.results[0]).toMatchObject({ kind: 'error', error: { code: 'VALIDATION' } });
     expect(node.kv.size()).toBe(2);
   });

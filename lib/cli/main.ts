@@ -16,8 +16,9 @@ export function buildProgram(): Command {
     .action(replicaStart);
   program
     .command('demo')
-    .description('Start the embedded replica, deploy the example canister, call it over HTTP and print its status.')
+    .description('Start the embedded replica, deploy the snippets board as a cluster, write until it splits into 4 shards, verify and print the shard map.')
     .addOption(new Option('--network <network>', NETWORK_HELP))
+    .option('--ci', 'exit after the verification instead of serving until Ctrl-C')
     .action(options => demo(options));
   return program;
 }

@@ -7,6 +7,7 @@
 import { IDL } from '@dfinity/candid';
 import { PayloadTooLargeError, ValidationError } from './errors.js';
 import { conforms, describeValue } from './keys.js';
+import { assertTextWellFormed, containsText } from './text.js';
 import type { EntityMetadata, FieldMeta } from './metadata.js';
 
 export const VALUE_FORMAT = 0x01;
@@ -29,6 +30,8 @@ export class EntityCodec {
   readonly readType: IDL.RecordClass;
   /** A patch: every non-key field wrapped in one more `opt` (absent = leave unchanged). */
   readonly patchType: IDL.RecordClass;
+  /** Fields whose values can hold text: checked for lone surrogates before encoding. */
+  private readonly textFields: ReadonlySet<FieldMeta>;
 
   constructor(
     readonly meta: EntityMetadata,
@@ -46,6 +49,7 @@ export class EntityCodec {
     this.writeType = IDL.Record(write);
     this.readType = IDL.Record(read);
     this.patchType = IDL.Record(patch);
+    this.textFields = new Set(meta.fields.filter((f) => containsText(f.type)));
   }
 
   private where(f: FieldMeta): string {
@@ -73,7 +77,10 @@ export class EntityCodec {
   encode(entity: object): Uint8Array {
     const src = entity as PlainRecord;
     const rec: PlainRecord = {};
-    for (const f of this.meta.fields) rec[f.name] = this.candidField(f, src[f.name], false);
+    for (const f of this.meta.fields) {
+      rec[f.name] = this.candidField(f, src[f.name], false);
+      if (this.textFields.has(f)) assertTextWellFormed(f.type, rec[f.name], this.where(f));
+    }
     let body: Uint8Array;
     try {
       body = new Uint8Array(IDL.encode([this.writeType], [rec])); // validates the whole record once
@@ -143,6 +150,7 @@ export class EntityCodec {
     for (const f of this.meta.fields) {
       if (this.meta.keyFields.includes(f)) continue;
       rec[f.name] = Object.prototype.hasOwnProperty.call(src, f.name) ? [this.candidField(f, src[f.name])] : [];
+      if (this.textFields.has(f)) assertTextWellFormed(IDL.Opt(f.type), rec[f.name], this.where(f));
     }
     return new Uint8Array(IDL.encode([this.patchType], [rec]));
   }

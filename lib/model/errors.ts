@@ -1,6 +1,8 @@
-// Typed errors of the model and repository layers. Every message names the collection/class and
-// field involved and says what to do next; `code` is stable so errors survive a trip between
-// canisters (a shard answers with { code, message } and the caller rebuilds the same class).
+// The one error root of ShardORM (ShardOrmError) and the typed errors of the model, repository,
+// shard and client layers. Every message names the collection/class and field involved and says
+// what to do next; `code` is stable so errors survive a trip between canisters (a shard answers
+// with { code, message } and the caller rebuilds the same class). This file imports nothing, so
+// every layer (partition included) can extend the root without an import cycle.
 
 export type ShardOrmErrorCode =
   | 'VALIDATION'
@@ -8,10 +10,15 @@ export type ShardOrmErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNKNOWN_COLLECTION'
   | 'DECLARATION'
-  | 'ROUTING';
+  | 'ROUTING'
+  | 'ACCESS_DENIED'
+  | 'UNAVAILABLE'
+  | 'UNKNOWN_OUTCOME'
+  | 'FORBIDDEN';
 
 export abstract class ShardOrmError extends Error {
-  abstract readonly code: ShardOrmErrorCode;
+  /** A ShardOrmErrorCode, or a PartitionError's own code (lib/partition/errors.ts). */
+  abstract readonly code: string;
 }
 
 /** A value does not match its Candid schema, a key field is missing, or a key has the wrong type. */
@@ -50,6 +57,37 @@ export class RoutingError extends ShardOrmError {
   override readonly name = 'RoutingError';
 }
 
+/** A collection's access policy refused the caller (see `access` in @ShardedCollection). */
+export class AccessDeniedError extends ShardOrmError {
+  readonly code = 'ACCESS_DENIED' as const;
+  override readonly name = 'AccessDeniedError';
+}
+
+/**
+ * The shard could not run the op now and did not run it (writes fenced for a split's cutover,
+ * canister stopped for a snapshot, queue full): safe to retry. Clients retry these with backoff
+ * and surface this error once their retry budget is spent.
+ */
+export class UnavailableError extends ShardOrmError {
+  readonly code = 'UNAVAILABLE' as const;
+  override readonly name = 'UnavailableError';
+}
+
+/**
+ * The call may or may not have executed (the reply was lost, or the replica answered with an
+ * error that does not say). Never re-sent automatically: read the key to find out.
+ */
+export class UnknownOutcomeError extends ShardOrmError {
+  readonly code = 'UNKNOWN_OUTCOME' as const;
+  override readonly name = 'UnknownOutcomeError';
+}
+
+/** A housekeeping or admin method called by someone who is not the manager, a member or a controller. */
+export class ForbiddenError extends ShardOrmError {
+  readonly code = 'FORBIDDEN' as const;
+  override readonly name = 'ForbiddenError';
+}
+
 const BY_CODE: Record<ShardOrmErrorCode, new (message: string) => ShardOrmError> = {
   VALIDATION: ValidationError,
   CONFLICT: ConflictError,
@@ -57,11 +95,22 @@ const BY_CODE: Record<ShardOrmErrorCode, new (message: string) => ShardOrmError>
   UNKNOWN_COLLECTION: UnknownCollectionError,
   DECLARATION: DeclarationError,
   ROUTING: RoutingError,
+  ACCESS_DENIED: AccessDeniedError,
+  UNAVAILABLE: UnavailableError,
+  UNKNOWN_OUTCOME: UnknownOutcomeError,
+  FORBIDDEN: ForbiddenError,
 };
+
+/** Rebuilds errors of other layers whose codes are not ShardOrmErrorCodes (PartitionError registers here). */
+const foreignCodes = new Map<string, (code: string, message: string) => ShardOrmError>();
+
+export function registerWireErrorCodes(codes: readonly string[], rebuild: (code: string, message: string) => ShardOrmError): void {
+  for (const c of codes) foreignCodes.set(c, rebuild);
+}
 
 /** Plain form of an error for a response payload (Candid-friendly: two texts). */
 export interface WireError {
-  code: ShardOrmErrorCode;
+  code: string;
   message: string;
 }
 
@@ -71,7 +120,9 @@ export function toWireError(error: unknown): WireError {
 }
 
 export function fromWireError(wire: WireError): ShardOrmError {
-  const ctor = BY_CODE[wire.code];
-  if (ctor === undefined) return new RoutingError(`unknown error code ${String(wire.code)}: ${wire.message}`);
-  return new ctor(wire.message);
+  const ctor = BY_CODE[wire.code as ShardOrmErrorCode];
+  if (ctor !== undefined) return new ctor(wire.message);
+  const foreign = foreignCodes.get(wire.code);
+  if (foreign !== undefined) return foreign(wire.code, wire.message);
+  return new RoutingError(`unknown error code ${String(wire.code)}: ${wire.message}`);
 }

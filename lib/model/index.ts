@@ -3,7 +3,7 @@ import './symbol-metadata.js'; // first: Symbol.metadata must exist before any e
 export { ShardedCollection, ShardKey, PrimaryKey, Field, Index, Version } from './decorators.js';
 export type { FieldDecorator, EntityClassDecorator } from './decorators.js';
 export { getEntityMetadata, MAX_ENTITY_VERSION, NAME_PATTERN } from './metadata.js';
-export type { EntityClass, EntityMetadata, FieldMeta, IndexMeta, CollectionOptions, FieldOptions, UpgradeHook } from './metadata.js';
+export type { EntityClass, EntityMetadata, FieldMeta, IndexMeta, CollectionOptions, FieldOptions, UpgradeHook, AccessRule, AccessPolicy } from './metadata.js';
 export { EntityCodec, codecFor, DEFAULT_MAX_ENTITY_BYTES } from './codec.js';
 export type { PlainRecord, DecodedValue } from './codec.js';
 export { EntityRegistry, MAX_COLLECTIONS } from './registry.js';
@@ -19,6 +19,10 @@ export {
   UnknownCollectionError,
   DeclarationError,
   RoutingError,
+  AccessDeniedError,
+  UnavailableError,
+  UnknownOutcomeError,
+  ForbiddenError,
   toWireError,
   fromWireError,
 } from './errors.js';

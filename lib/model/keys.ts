@@ -27,6 +27,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { hashToBytes, hashFromBytes } from '../partition/index.js';
+import { assertWellFormed } from './text.js';
 import { DeclarationError, ValidationError } from './errors.js';
 
 /** Upper bound on one big nat/int key component (512 bits); larger values are not keys. */
@@ -38,6 +39,11 @@ export const KIND_ROW = 0x01;
 export const KIND_INDEX = 0x02;
 
 const utf8 = new TextEncoder();
+
+function wellFormed(s: string): string {
+  assertWellFormed(s, 'a text key');
+  return s;
+}
 
 /** Growable byte buffer (no Node Buffer: this runs in QuickJS canisters). */
 export class ByteWriter {
@@ -85,7 +91,7 @@ function magnitude(v: bigint): number[] {
 
 /** The key encoder for a Candid type, or undefined when that type cannot be a key. */
 function encoderFor(type: IDL.Type): KeyEncoder | undefined {
-  if (type instanceof IDL.TextClass) return (w, v) => escaped(w, utf8.encode(v as string));
+  if (type instanceof IDL.TextClass) return (w, v) => escaped(w, utf8.encode(wellFormed(v as string)));
   if (type instanceof IDL.BoolClass) return (w, v) => w.byte(v ? 1 : 0);
   if (type instanceof IDL.PrincipalClass) return (w, v) => escaped(w, (v as Principal).toUint8Array());
   if (type instanceof IDL.VecClass && type._type instanceof IDL.FixedNatClass && type._type._bits === 8) {
@@ -185,6 +191,12 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 
 /** Reads the 64-bit shard-key hash out of any storage key (row or index). */
 export function hashOfStorageKey(key: Uint8Array): bigint {
+  const p = hashOffsetOfStorageKey(key);
+  return hashFromBytes(key.subarray(p, p + 8));
+}
+
+/** Where the 8-byte hash starts in a storage key: the bytes before it name the keyspace. */
+export function hashOffsetOfStorageKey(key: Uint8Array): number {
   let p = key.indexOf(0x00);
   if (p < 0 || p + 1 >= key.length) throw new ValidationError('malformed storage key: no collection terminator');
   const kind = key[p + 1];
@@ -197,7 +209,7 @@ export function hashOfStorageKey(key: Uint8Array): bigint {
     throw new ValidationError(`malformed storage key: unknown keyspace kind ${kind}`);
   }
   if (p + 8 > key.length) throw new ValidationError('malformed storage key: truncated hash');
-  return hashFromBytes(key.subarray(p, p + 8));
+  return p;
 }
 
 /** Byte-wise lexicographic order (the order of every store). */

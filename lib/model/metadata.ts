@@ -1,6 +1,7 @@
 // Entity metadata: what the decorators record (a draft per class, kept on the class's decorator
 // metadata object) and the validated, frozen EntityMetadata built from it by @ShardedCollection.
 import { IDL } from '@dfinity/candid';
+import type { Principal } from '@dfinity/principal';
 import { DeclarationError } from './errors.js';
 import { assertKeyType } from './keys.js';
 
@@ -15,8 +16,25 @@ export type EntityClass<T = any> = abstract new (...args: any[]) => T;
 /** Transforms a record written by an older entity version into the current shape. */
 export type UpgradeHook = (record: Record<string, unknown>, fromVersion: number) => Record<string, unknown>;
 
+/**
+ * Who may read or write a collection through the generic data methods, checked on the owning shard
+ * against the original caller: 'controllers' (of the cluster: the deploying identity and the
+ * manager), 'anyone', or a function of the caller, the entity being written (undefined for reads
+ * and deletes) and the stored entity (undefined when absent).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AccessRule<T = any> = 'controllers' | 'anyone' | ((caller: Principal, next: T | undefined, stored: T | undefined) => boolean);
+
+export interface AccessPolicy<T = unknown> {
+  read?: AccessRule<T>;
+  write?: AccessRule<T>;
+}
+
 export interface CollectionOptions {
   name: string;
+  /** Default: only controllers of the cluster may read or write. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  access?: AccessPolicy<any>;
   /** Schema version of this class (default 1); stored with every record. */
   version?: number;
   /** Rolling-upgrade hook applied to records written by an older version. */
@@ -58,6 +76,7 @@ export interface EntityMetadata<T = unknown> {
   readonly keyFields: readonly FieldMeta[];
   readonly indexes: readonly IndexMeta[];
   readonly versionField?: FieldMeta;
+  readonly access: { readonly read: AccessRule; readonly write: AccessRule };
 }
 
 /** An @Version value in its field's JS type: a number for nat8..nat32, a bigint for nat64 and nat. */
@@ -183,7 +202,14 @@ export function buildMetadata<T>(ctor: EntityClass<T>, options: CollectionOption
     keyFields: Object.freeze(keyFields),
     indexes: Object.freeze(indexes),
     versionField,
+    access: Object.freeze({ read: accessRule(options.access?.read, 'read', fail), write: accessRule(options.access?.write, 'write', fail) }),
   });
+}
+
+function accessRule(rule: unknown, what: string, fail: (message: string) => never): AccessRule {
+  if (rule === undefined) return 'controllers';
+  if (rule === 'controllers' || rule === 'anyone' || typeof rule === 'function') return rule as AccessRule;
+  return fail(`access.${what} must be 'controllers', 'anyone' or a function (caller, next, stored) => boolean, not ${JSON.stringify(rule)}`);
 }
 
 export function storeMetadata(ctor: EntityClass, meta: EntityMetadata): void {

@@ -1,7 +1,10 @@
 /**
  * Typed errors of the partitioning layer. Every message says what the caller should do next;
- * `code` lets callers branch without parsing text.
+ * `code` lets callers branch without parsing text. PartitionError is a ShardOrmError (one error
+ * root for the library) and survives a trip between canisters like the others.
  */
+import { registerWireErrorCodes, ShardOrmError } from '../model/errors.js';
+
 export type PartitionErrorCode =
   | 'unknown-shard' // a shard id that the partitioner does not know
   | 'duplicate-shard' // a shard id that is already in use
@@ -15,7 +18,12 @@ export type PartitionErrorCode =
   | 'invalid-argument' // a malformed argument (wrong type, bad capacity, ...)
   | 'invalid-json'; // a persisted/shipped partitioner that does not validate
 
-export class PartitionError extends Error {
+const PARTITION_ERROR_CODES: readonly PartitionErrorCode[] = [
+  'unknown-shard', 'duplicate-shard', 'bad-split-point', 'not-neighbours', 'capacity-full', 'last-shard',
+  'too-many-shards', 'change-log-full', 'hash-out-of-range', 'invalid-argument', 'invalid-json',
+];
+
+export class PartitionError extends ShardOrmError {
   override readonly name = 'PartitionError';
   constructor(
     readonly code: PartitionErrorCode,
@@ -24,6 +32,8 @@ export class PartitionError extends Error {
     super(message);
   }
 }
+
+registerWireErrorCodes(PARTITION_ERROR_CODES, (code, message) => new PartitionError(code as PartitionErrorCode, message));
 
 /** Throws a PartitionError when `condition` is false (invariant and argument checks). */
 export function check(condition: boolean, code: PartitionErrorCode, message: () => string): asserts condition {

@@ -252,8 +252,15 @@ export class Canister {
     if (this.logs.length > MAX_LOG_RECORDS) this.logs.splice(0, this.logs.length - MAX_LOG_RECORDS);
   }
 
+  /** Metered Wasm and System API charges alike come out of the budget global, as on the IC. */
   private instructionsUsed(exec: Execution, live: LiveInstance): bigint {
-    return exec.limit - (live.budget.value as bigint) + exec.systemInstructions;
+    return exec.limit - (live.budget.value as bigint);
+  }
+
+  private charge(instructions: bigint): void {
+    const live = this.live!;
+    live.budget.value = (live.budget.value as bigint) - instructions;
+    if ((live.budget.value as bigint) < 0n) throw limitTrap(this.current!);
   }
 
   private toTrap(error: unknown, exec: Execution, live: LiveInstance): CanisterTrap {
@@ -309,6 +316,7 @@ export class Canister {
       timer: () => this.state.globalTimer,
       isController: (p) => this.isController(p),
       instructionsUsed: () => this.instructionsUsed(this.current!, this.live!),
+      charge: (instructions) => this.charge(instructions),
       costCall: (name, payload) => CALL_BASE_FEE + CALL_BYTE_FEE * (name + payload),
       canEnqueue: (to, pending) => this.env.canEnqueue(this.id, to, pending)
     });

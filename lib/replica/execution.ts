@@ -101,8 +101,6 @@ export class Execution {
   cyclesBurned = 0n;
   cyclesSent = 0n;
   messageAccepted = false;
-  /** Instructions charged by System API calls themselves (copying bytes). */
-  systemInstructions = 0n;
   logs: string[] = [];
 
   constructor(

@@ -6,11 +6,14 @@
 //    exported) so executions can be rolled back, and the function table (`__shardorm_table`) so
 //    the replica can invoke call-back closures (`call_new`'s `fun` indices) like the IC does.
 // 2. Adds a mutable i64 global `__shardorm_budget` (instructions left in this execution).
-// 3. Meters: at the start of every straight-line segment it subtracts the segment's instruction
-//    count and executes `unreachable` when the budget goes negative (the replica then reports
-//    IC0522). Charging per segment rather than per function/loop matters for interpreters such as
-//    QuickJS, whose dispatch loop is one huge switch: a per-loop charge over-counts ~1000x.
+// 3. Meters (metering.ts): at the start of every straight-line segment it subtracts the
+//    segment's cost in the IC's units (instruction-costs.ts) and executes `unreachable` when the
+//    budget goes negative (the replica then reports IC0522); bulk memory instructions call an
+//    appended helper function that charges their size. Charging per segment rather than per
+//    function/loop matters for interpreters such as QuickJS, whose dispatch loop is one huge
+//    switch: a per-loop charge over-counts ~1000x.
 import { InvalidWasmError } from './errors.js';
+import { analyzeCode, meterCode, skipImmediates, type CodeLayout } from './metering.js';
 import { Reader, SectionId, Writer, readSections, writeSections, type Section } from './wasm-binary.js';
 
 /** Export names the instrumentation adds all start with this; a module may not use it. */
@@ -33,6 +36,11 @@ export function instrument(original: Uint8Array): InstrumentedModule {
   let importedTables = 0;
   let definedTables = 0;
   let definedGlobals = 0;
+  let importedFunctions = 0;
+  let definedFunctions = 0;
+  let types = 0;
+  let memory64 = false;
+  let code: CodeLayout | undefined;
   const mutableGlobals: number[] = [];
   const exportNames = new Set<string>();
   let tableAlreadyExported: string | undefined;
@@ -43,19 +51,29 @@ export function instrument(original: Uint8Array): InstrumentedModule {
         r.name();
         r.name();
         const kind = r.byte();
-        if (kind === 0) r.u32();
-        else if (kind === 1) {
+        if (kind === 0) {
+          r.u32();
+          importedFunctions++;
+        } else if (kind === 1) {
           r.byte();
           skipLimits(r);
           importedTables++;
         } else if (kind === 2) {
-          skipLimits(r);
+          memory64 ||= skipLimits(r);
         } else if (kind === 3) {
           r.byte();
           if (r.byte() === 1) mutableGlobals.push(importedGlobals);
           importedGlobals++;
         } else throw new InvalidWasmError(`unsupported import kind ${kind}`);
       }
+    } else if (s.id === SectionId.Type) {
+      types = r.u32();
+    } else if (s.id === SectionId.Function) {
+      definedFunctions = r.u32();
+    } else if (s.id === SectionId.Memory) {
+      if (r.u32() > 0) memory64 ||= skipLimits(r);
+    } else if (s.id === SectionId.Code) {
+      code = analyzeCode(s.body, memory64);
     } else if (s.id === SectionId.Table) {
       definedTables = r.u32();
     } else if (s.id === SectionId.Global) {
@@ -83,6 +101,9 @@ export function instrument(original: Uint8Array): InstrumentedModule {
   const reserved = [...exportNames].find((n) => n.startsWith(RESERVED_EXPORT_PREFIX));
   if (reserved) throw new InvalidWasmError(`module exports "${reserved}": the export prefix ${RESERVED_EXPORT_PREFIX} is reserved for the local replica's instrumentation; rename it`);
 
+  // The run-time charging helper is appended after every defined function, with a type appended
+  // after every existing one, so no existing index moves.
+  const helper = code?.dynamic ? importedFunctions + definedFunctions : undefined;
   const out: Section[] = [];
   let sawGlobal = false;
   let sawExport = false;
@@ -103,7 +124,11 @@ export function instrument(original: Uint8Array): InstrumentedModule {
       out.push(exportSection(s.body, globalExports, mutableGlobals, budgetGlobal, addedTableExport));
       sawExport = true;
     } else if (s.id === SectionId.Code) {
-      out.push({ id: s.id, body: meterCode(s.body, budgetGlobal) });
+      out.push({ id: s.id, body: meterCode(s.body, code!, budgetGlobal, helper) });
+    } else if (helper !== undefined && s.id === SectionId.Type) {
+      out.push({ id: s.id, body: appendEntry(s.body, Uint8Array.from([0x60, 0x01, 0x7e, 0x01, 0x7e])) }); // (i64) -> i64
+    } else if (helper !== undefined && s.id === SectionId.Function) {
+      out.push({ id: s.id, body: appendEntry(s.body, leb(types)) });
     } else out.push(s);
   }
   if (!sawGlobal) out.push(globalSection(undefined));
@@ -156,10 +181,28 @@ function exportSection(
   return { id: SectionId.Export, body: w.finish() };
 }
 
-function skipLimits(r: Reader): void {
+/** Skips a limits entry; true when it declares a 64-bit memory. */
+function skipLimits(r: Reader): boolean {
   const flags = r.byte();
   r.u32();
   if (flags & 1) r.u32();
+  return (flags & 4) !== 0;
+}
+
+/** A vector section's body with one more entry at its end. */
+function appendEntry(body: Uint8Array, entry: Uint8Array): Uint8Array {
+  const r = new Reader(body);
+  const w = new Writer();
+  w.u32(r.u32() + 1);
+  w.bytes(body.subarray(r.offset));
+  w.bytes(entry);
+  return w.finish();
+}
+
+function leb(n: number): Uint8Array {
+  const w = new Writer();
+  w.u32(n);
+  return w.finish();
 }
 
 function skipConstExpr(r: Reader): void {
@@ -170,166 +213,3 @@ function skipConstExpr(r: Reader): void {
   }
 }
 
-interface Site {
-  /** Offset in the body right after which the metering code goes. */
-  at: number;
-  cost: number;
-}
-
-function meterCode(body: Uint8Array, budget: number): Uint8Array {
-  const r = new Reader(body);
-  const w = new Writer();
-  const count = r.u32();
-  w.u32(count);
-  for (let f = 0; f < count; f++) {
-    const size = r.u32();
-    const end = r.offset + size;
-    const fr = new Reader(body, r.offset, end);
-    for (let n = fr.u32(); n > 0; n--) {
-      fr.u32();
-      fr.byte();
-    }
-    const sites = findSites(fr, end);
-    const fw = new Writer();
-    let from = r.offset;
-    for (const site of sites) {
-      fw.bytes(body.subarray(from, site.at));
-      meteringSnippet(fw, budget, site.cost);
-      from = site.at;
-    }
-    fw.bytes(body.subarray(from, end));
-    const fnBytes = fw.finish();
-    w.u32(fnBytes.length);
-    w.bytes(fnBytes);
-    r.offset = end;
-  }
-  return w.finish();
-}
-
-/**
- * Metering sites of one function body: one per straight-line segment (function entry, loop
- * header, if/else arms, the code after a block ends or after a conditional branch). Each site is
- * charged with the number of instructions of its segment, so the count is exact up to the
- * segment granularity (a segment left early by a trap is charged in full).
- */
-function findSites(r: Reader, end: number): Site[] {
-  let site: Site = { at: r.offset, cost: 0 };
-  const sites: Site[] = [site];
-  const open = (): void => {
-    site = { at: r.offset, cost: 0 };
-    sites.push(site);
-  };
-  let depth = 1;
-  while (r.offset < end) {
-    const op = r.byte();
-    site.cost++;
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      skipBlockType(r);
-      depth++;
-      if (op !== 0x02) open();
-    } else if (op === 0x05) open();
-    else if (op === 0x0b) {
-      depth--;
-      if (depth === 0) {
-        if (r.offset !== end) throw new InvalidWasmError('code after function end');
-      } else open();
-    } else {
-      skipImmediates(r, op);
-      if (op === 0x0d || op === 0x0e) open();
-    }
-  }
-  if (depth !== 0) throw new InvalidWasmError('unbalanced blocks in function body');
-  return sites.filter((s) => s.cost > 0);
-}
-
-function meteringSnippet(w: Writer, budget: number, cost: number): void {
-  // budget -= cost; if (budget < 0) unreachable
-  w.byte(0x23);
-  w.u32(budget);
-  w.byte(0x42);
-  w.s64(BigInt(cost));
-  w.byte(0x7d);
-  w.byte(0x24);
-  w.u32(budget);
-  w.byte(0x23);
-  w.u32(budget);
-  w.byte(0x42);
-  w.byte(0x00);
-  w.byte(0x53);
-  w.byte(0x04);
-  w.byte(0x40);
-  w.byte(0x00);
-  w.byte(0x0b);
-}
-
-function skipBlockType(r: Reader): void {
-  const b = r.bytes[r.offset];
-  if (b === 0x40 || (b >= 0x6f && b <= 0x7f)) r.offset++;
-  else r.skipLeb();
-}
-
-/** Skips the immediates of one instruction (MVP, sign-ext, sat-conv, bulk memory, ref types). */
-function skipImmediates(r: Reader, op: number): void {
-  if ((op >= 0x45 && op <= 0xc4) || op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f) return;
-  if (op === 0x1a || op === 0x1b || op === 0xd1) return;
-  if (op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12 || (op >= 0x20 && op <= 0x26) || op === 0xd2) {
-    r.u32();
-    return;
-  }
-  if (op >= 0x28 && op <= 0x3e) {
-    r.u32();
-    r.u32();
-    return;
-  }
-  switch (op) {
-    case 0x02:
-    case 0x03:
-    case 0x04:
-      skipBlockType(r);
-      return;
-    case 0x0e:
-      for (let n = r.u32() + 1; n > 0; n--) r.u32();
-      return;
-    case 0x11:
-    case 0x13:
-      r.u32();
-      r.u32();
-      return;
-    case 0x1c:
-      for (let n = r.u32(); n > 0; n--) r.byte();
-      return;
-    case 0x3f:
-    case 0x40:
-      r.u32();
-      return;
-    case 0x41:
-    case 0x42:
-      r.skipLeb();
-      return;
-    case 0x43:
-      r.skip(4);
-      return;
-    case 0x44:
-      r.skip(8);
-      return;
-    case 0xd0:
-      r.byte();
-      return;
-    case 0xfc:
-      skipPrefixed(r, r.u32());
-      return;
-  }
-  throw new InvalidWasmError(`unsupported instruction opcode 0x${op.toString(16)} (SIMD, threads and exceptions are not supported)`);
-}
-
-function skipPrefixed(r: Reader, sub: number): void {
-  if (sub <= 7) return;
-  if (sub === 8 || sub === 12 || sub === 14) {
-    r.u32();
-    r.u32();
-  } else if (sub === 10) {
-    r.u32();
-    r.u32();
-  } else if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) r.u32();
-  else throw new InvalidWasmError(`unsupported instruction 0xfc ${sub}`);
-}

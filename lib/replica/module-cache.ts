@@ -12,7 +12,7 @@ import { instrument, type InstrumentedModule } from './instrument.js';
 
 /** The IC accepts modules up to 100 MiB (uncompressed). */
 export const MAX_WASM_BYTES = 100 * 1024 * 1024;
-const CACHE_VERSION = 'v2';
+const CACHE_VERSION = 'v3'; // v3: IC instruction costs (instruction-costs.ts)
 /** Instrumented modules kept on disk; older ones are pruned (each is ~3.5 MB for Azle). */
 const MAX_DISK_CACHE_MODULES = 24;
 const cacheDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/shardorm/instrumented');

@@ -3,7 +3,8 @@
 // nothing reaches replica state until the execution finishes without trapping.
 import { CanisterTrap, ErrorCode, RejectCode } from './errors.js';
 import { concatChunks, type Execution, type ExecutionKind, type OutgoingCall } from './execution.js';
-import type { StableMemory } from './stable-memory.js';
+import { COPIED_BYTE_COST, STABLE_DIRTY_PAGE_COST, TRANSMITTED_BYTE_COST, newlyDirtiedPages, systemApiOverhead } from './instruction-costs.js';
+import { WASM_PAGE, type StableMemory } from './stable-memory.js';
 import { unsupportedMessage } from './system-api-support.js';
 import { canisterVisibleMessage } from './rejections.js';
 
@@ -31,6 +32,8 @@ export interface SystemApiHost {
   isController(principal: Uint8Array): boolean;
   /** Instructions executed so far by the current execution (metering + system API). */
   instructionsUsed(): bigint;
+  /** Counts System API instructions against the execution's budget; traps with IC0522 past it. */
+  charge(instructions: bigint): void;
   /** Cycles a call with these sizes costs (also charged on call_perform). */
   costCall(methodNameSize: bigint, payloadSize: bigint): bigint;
   /** False when the queue towards `callee` is full (500 messages, counting `pending` of this execution). */
@@ -46,8 +49,26 @@ const MUTATING: ExecutionKind[] = ['init', 'pre_upgrade', 'post_upgrade', 'updat
 const CYCLES: ExecutionKind[] = ['update', 'reply', 'reject'];
 
 export function createSystemApi(host: SystemApiHost): Record<string, Function> {
+  // Charging follows the IC (instruction-costs.ts): every call pays its fixed overhead, and the
+  // bytes it names (its size argument, before any check) 1 or 50 instructions each.
+  const charge = (instructions: bigint): void => {
+    host.exec(); // outside an execution (a start function) this traps with the reason, before charging
+    host.charge(instructions);
+  };
+  const bytes = (size: number | bigint, perByte = COPIED_BYTE_COST): void => charge(BigInt(typeof size === 'number' ? size >>> 0 : BigInt.asUintN(64, size)) * perByte);
+  const dirtyStablePages = new WeakMap<Execution, Set<number>>();
+  const stableWrite = (offset: number, size: number): void => {
+    const exec = host.exec();
+    const dirty = dirtyStablePages.get(exec) ?? new Set<number>();
+    dirtyStablePages.set(exec, dirty);
+    bytes(size);
+    // Out of bounds, the write itself traps next; the IC checks bounds before the page charge too.
+    if (offset + size > host.stable().size * WASM_PAGE) return;
+    charge(BigInt(newlyDirtiedPages(dirty, offset, size)) * STABLE_DIRTY_PAGE_COST);
+  };
   const allow = (name: string, kinds: ExecutionKind[]): Execution => {
     const exec = host.exec();
+    host.charge(systemApiOverhead(name));
     if (!kinds.includes(exec.kind)) {
       throw new CanisterTrap(`"ic0.${name}" cannot be executed in ${exec.kind} mode`, ErrorCode.CanisterContractViolation);
     }
@@ -58,19 +79,18 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     ptr >>>= 0;
     len >>>= 0;
     if (ptr + len > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${len} > ${mem.length}`, ErrorCode.CanisterContractViolation);
-    host.exec().systemInstructions += BigInt(len);
     return mem.slice(ptr, ptr + len);
   };
   const write = (ptr: number, data: Uint8Array): void => {
     const mem = host.memory();
     ptr >>>= 0;
     if (ptr + data.length > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${data.length} > ${mem.length}`, ErrorCode.CanisterContractViolation);
-    host.exec().systemInstructions += BigInt(data.length);
     mem.set(data, ptr);
   };
   const copy = (name: string, data: Uint8Array, dst: number, offset: number, size: number): void => {
     offset >>>= 0;
     size >>>= 0;
+    bytes(size);
     if (offset + size > data.length) throw new CanisterTrap(`ic0.${name}: src=${offset} + length=${size} exceeds the slice size=${data.length}`, ErrorCode.CanisterContractViolation);
     write(dst, data.subarray(offset, offset + size));
   };
@@ -114,6 +134,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
       exec.messageAccepted = true;
     },
     msg_reply_data_append: (src: number, size: number) => {
+      bytes(size, TRANSMITTED_BYTE_COST);
       const exec = respond('msg_reply_data_append');
       if (exec.replySize + (size >>> 0) > MAX_REPLY_BYTES) {
         throw new CanisterTrap(`ic0.msg_reply_data_append: application payload size (${exec.replySize + (size >>> 0)}) cannot be larger than ${MAX_REPLY_BYTES}`, ErrorCode.CanisterContractViolation);
@@ -127,6 +148,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
       exec.response = { reply: concatChunks(exec.replyChunks) };
     },
     msg_reject: (src: number, size: number) => {
+      bytes(size, TRANSMITTED_BYTE_COST);
       const exec = respond('msg_reject');
       exec.response = { reject: { rejectCode: RejectCode.CanisterReject, rejectMessage: text(read(src, size)), errorCode: ErrorCode.CanisterRejectedMessage, verbatim: true } };
     },
@@ -149,6 +171,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     canister_status: () => (allow('canister_status', ALL), host.status()),
     canister_version: () => (allow('canister_version', ALL), host.version()),
     call_new: (calleeSrc: number, calleeSize: number, nameSrc: number, nameSize: number, replyFun: number, replyEnv: number, rejectFun: number, rejectEnv: number) => {
+      bytes((calleeSize >>> 0) + (nameSize >>> 0));
       const exec = allow('call_new', CALLING);
       if ((nameSize >>> 0) > MAX_METHOD_NAME_BYTES) throw new CanisterTrap('ic0.call_new: method name too long', ErrorCode.CanisterContractViolation);
       exec.pending = { callee: read(calleeSrc, calleeSize), method: text(read(nameSrc, nameSize)), arg: [], argSize: 0, cycles: 0n, replyFun, replyEnv, rejectFun, rejectEnv };
@@ -159,6 +182,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
       call.cleanup = { fun, env };
     },
     call_data_append: (src: number, size: number) => {
+      bytes(size, TRANSMITTED_BYTE_COST);
       const call = pendingCall(allow('call_data_append', CALLING), 'call_data_append');
       if (call.argSize + (size >>> 0) > MAX_INTER_CANISTER_PAYLOAD) {
         throw new CanisterTrap(`ic0.call_data_append: payload size (${call.argSize + (size >>> 0)}) exceeds the ${MAX_INTER_CANISTER_PAYLOAD}-byte same-subnet request limit`, ErrorCode.CanisterContractViolation);
@@ -196,25 +220,27 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     },
     stable_size: () => (allow('stable_size', ALL), stable32().size),
     stable_grow: (pages: number) => (allow('stable_grow', ALL), stable32().grow(pages >>> 0, WASM32_STABLE_LIMIT_PAGES)),
-    stable_write: (offset: number, src: number, size: number) => (allow('stable_write', ALL), stable32().write(offset >>> 0, read(src, size))),
+    stable_write: (offset: number, src: number, size: number) => (allow('stable_write', ALL), stableWrite(offset >>> 0, size >>> 0), stable32().write(offset >>> 0, read(src, size))),
     stable_read: (dst: number, offset: number, size: number) => {
       allow('stable_read', ALL);
+      bytes(size);
       const buf = new Uint8Array(size >>> 0);
       stable32().read(offset >>> 0, buf.length, buf, 0);
       write(dst, buf);
     },
     stable64_size: () => (allow('stable64_size', ALL), BigInt(host.stable().size)),
     stable64_grow: (pages: bigint) => (allow('stable64_grow', ALL), BigInt(host.stable().grow(Number(BigInt.asUintN(64, pages))))),
-    stable64_write: (offset: bigint, src: bigint, size: bigint) => (allow('stable64_write', ALL), host.stable().write(Number(offset), read(Number(src), Number(size)))),
+    stable64_write: (offset: bigint, src: bigint, size: bigint) => (allow('stable64_write', ALL), stableWrite(Number(offset), Number(size)), host.stable().write(Number(offset), read(Number(src), Number(size)))),
     stable64_read: (dst: bigint, offset: bigint, size: bigint) => {
       allow('stable64_read', ALL);
+      bytes(size);
       const n = Number(size);
       const mem = host.memory();
       if (Number(dst) + n > mem.length) throw new CanisterTrap('ic0.stable64_read: heap out of bounds', ErrorCode.CanisterContractViolation);
       host.stable().read(Number(offset), n, mem, Number(dst));
-      host.exec().systemInstructions += size;
     },
     certified_data_set: (src: number, size: number) => {
+      bytes(size);
       const exec = allow('certified_data_set', MUTATING);
       if ((size >>> 0) > MAX_CERTIFIED_DATA) throw new CanisterTrap(`ic0.certified_data_set: certified data must be at most ${MAX_CERTIFIED_DATA} bytes`, ErrorCode.CanisterContractViolation);
       exec.certifiedData = read(src, size);
@@ -236,12 +262,14 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
       if (type === 1) return exec.input.contextInstructions + host.instructionsUsed();
       throw new CanisterTrap(`ic0.performance_counter: unknown counter type ${type}`, ErrorCode.CanisterContractViolation);
     },
-    is_controller: (src: number, size: number) => (allow('is_controller', ALL), host.isController(read(src, size)) ? 1 : 0),
+    is_controller: (src: number, size: number) => (bytes(size), allow('is_controller', ALL), host.isController(read(src, size)) ? 1 : 0),
     in_replicated_execution: () => (allow('in_replicated_execution', ALL).replicated ? 1 : 0),
     debug_print: (src: number, size: number) => {
+      bytes(size);
       allow('debug_print', ALL).logs.push(text(read(src, Math.min(size >>> 0, MAX_LOG_MESSAGE_BYTES))));
     },
     trap: (src: number, size: number) => {
+      bytes(size);
       allow('trap', ALL);
       throw new CanisterTrap(`Canister called \`ic0.trap\` with message: '${text(read(src, Math.min(size >>> 0, MAX_LOG_MESSAGE_BYTES)))}'`, ErrorCode.CanisterCalledTrap);
     },

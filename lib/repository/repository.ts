@@ -10,7 +10,7 @@ import type { EntityClass, EntityMetadata } from '../model/metadata.js';
 import { getEntityMetadata, versionValue } from '../model/metadata.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Dispatcher } from './dispatch.js';
-import { DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT, type Op, type OpResult } from './protocol.js';
+import { DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT, type Op, type OpResult } from '../protocol/ops.js';
 
 export interface RepositoryOptions {
   /** Largest encoded entity accepted (default 1.5 MiB, one IC message). */
@@ -73,6 +73,29 @@ export class Repository<T extends object> {
   }
 
   /**
+   * Inserts many entities with one request per owning shard (at most MAX_BATCH_OPS ops each).
+   * Each entity is written atomically on its own; if any fails, the first error is thrown after
+   * every request has been answered (the others are stored).
+   */
+  async insertMany(entities: readonly T[]): Promise<T[]> {
+    return this.putMany(entities, 'insert');
+  }
+
+  /** Upserts many entities, one request per owning shard; errors as insertMany. */
+  async upsertMany(entities: readonly T[]): Promise<T[]> {
+    return this.putMany(entities, 'upsert');
+  }
+
+  /** Deletes many keys, one request per owning shard; true where the key existed. */
+  async deleteMany(keys: readonly unknown[]): Promise<boolean[]> {
+    const results = await this.dispatcher.run(keys.map((k) => this.deleteOp(k)));
+    return this.all(results).map((r) => {
+      if (r.kind !== 'deleted') throw new Error(`deleteMany: unexpected ${r.kind} result`);
+      return r.existed;
+    });
+  }
+
+  /**
    * Applies `patch` to the stored entity atomically on its shard. With @Version, a patch that
    * carries the version must match the stored one (ConflictError otherwise); the version is
    * incremented either way. Returns the updated entity, or undefined if the key is absent.
@@ -87,8 +110,7 @@ export class Repository<T extends object> {
 
   /** Deletes by key; true if it existed. */
   async delete(key: unknown): Promise<boolean> {
-    const addr = rowAddress(this.meta as EntityMetadata, key);
-    const [r] = await this.dispatcher.run([{ kind: 'delete', collection: this.meta.name, hash: addr.hash, key: addr.key }]);
+    const [r] = await this.dispatcher.run([this.deleteOp(key)]);
     const ok = this.ok(r);
     if (ok.kind !== 'deleted') throw new Error(`delete: unexpected ${ok.kind} result`);
     return ok.existed;
@@ -137,20 +159,42 @@ export class Repository<T extends object> {
     }, 0);
   }
 
+  private deleteOp(key: unknown): Op {
+    const addr = rowAddress(this.meta as EntityMetadata, key);
+    return { kind: 'delete', collection: this.meta.name, hash: addr.hash, key: addr.key };
+  }
+
   private getOp(key: unknown): Op {
     const addr = rowAddress(this.meta as EntityMetadata, key);
     return { kind: 'get', collection: this.meta.name, hash: addr.hash, key: addr.key };
   }
 
-  private async put(entity: T, mode: 'insert' | 'upsert'): Promise<T> {
+  private putOp(entity: T, mode: 'insert' | 'upsert'): Op {
     if (typeof entity !== 'object' || entity === null) throw new ValidationError(`${mode} expects a ${this.meta.className} object`);
     const rec: PlainRecord = toRecord(this.meta as EntityMetadata, entity);
     const vf = this.meta.versionField;
     if (vf !== undefined && (rec[vf.name] === undefined || rec[vf.name] === null)) rec[vf.name] = versionValue(vf, 0n);
     const value = this.codec.encode(rec);
     const addr = rowAddress(this.meta as EntityMetadata, rec);
-    const [r] = await this.dispatcher.run([{ kind: 'put', collection: this.meta.name, hash: addr.hash, key: addr.key, value, mode }]);
+    return { kind: 'put', collection: this.meta.name, hash: addr.hash, key: addr.key, value, mode };
+  }
+
+  private async put(entity: T, mode: 'insert' | 'upsert'): Promise<T> {
+    const [r] = await this.dispatcher.run([this.putOp(entity, mode)]);
     return this.entityOf(r) as T;
+  }
+
+  private async putMany(entities: readonly T[], mode: 'insert' | 'upsert'): Promise<T[]> {
+    const ops = entities.map((e) => this.putOp(e, mode)); // every entity is validated before anything is sent
+    const results = this.all(await this.dispatcher.run(ops));
+    return results.map((r) => this.entityOf(r) as T);
+  }
+
+  /** The results, or the first error among them once all are in. */
+  private all(results: OpResult[]): Exclude<OpResult, { kind: 'error' }>[] {
+    const failed = results.find((r) => r?.kind === 'error');
+    if (failed !== undefined) this.ok(failed);
+    return results.map((r) => this.ok(r));
   }
 
   private ok(r: OpResult | undefined): Exclude<OpResult, { kind: 'error' }> {

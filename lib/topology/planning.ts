@@ -1,7 +1,6 @@
-// Topology changes over shard stores, pure and deterministic: choose a split point (the
-// byte-weighted median key hash of the full shard, so skewed data splits where it lies), derive
-// the next partition map, and move the entries whose owner changed, in bounded batches as the
-// canisters stream them (clone-and-prune does the same filtering without the copy).
+// Topology planning over partition maps: the next map after a split or merge, which shards a map
+// change touches, and (for AnchorHash, whose changes move keys from every shard and so do not fit
+// the single-source migration of lib/topology/migration.ts) moving misplaced entries directly.
 import { hashOfStorageKey } from '../model/keys.js';
 import { AnchorHashPartitioner, RangePartitioner, type Partitioner, type ShardId } from '../partition/index.js';
 import { keySuccessor, type OrderedKv } from '../repository/store.js';
@@ -110,4 +109,51 @@ export function moveMisplaced(sourceId: ShardId, source: OrderedKv, after: Parti
     }
   });
   return { entries, bytes };
+}
+
+/** What the manager weighs a shard by (from its ShardReport, or MemoryCluster's store). */
+export interface ShardLoad {
+  shard: ShardId;
+  logicalBytes: number;
+  memoryBytes: number;
+  entries: number;
+}
+
+export interface TopologyLimits {
+  /** Split a shard above this many logical bytes (keys + values); 0: never. */
+  maxShardBytes: number;
+  /** Split a shard whose canister memory is above this; 0: never. */
+  maxShardMemoryBytes: number;
+  /** Merge neighbours whose combined logical bytes fall below this; 0: never. */
+  minShardBytes: number;
+}
+
+export type TopologyChange = { kind: 'split'; shard: ShardId } | { kind: 'merge'; shard: ShardId; into: ShardId };
+
+/**
+ * The next topology change a range-partitioned cluster needs, or undefined: first the fullest
+ * shard over a limit (a shard of one entry cannot split), then the smallest adjacent pair whose
+ * combined bytes are below minShardBytes (and fit well under maxShardBytes, so a merge never
+ * triggers a split). Pure: the manager canister and MemoryCluster decide alike.
+ */
+export function chooseChange(map: RangePartitioner, loads: readonly ShardLoad[], limits: TopologyLimits): TopologyChange | undefined {
+  const byShard = new Map(loads.map((l) => [l.shard, l]));
+  const over = loads
+    .filter((l) => l.entries > 1 && ((limits.maxShardBytes > 0 && l.logicalBytes > limits.maxShardBytes) || (limits.maxShardMemoryBytes > 0 && l.memoryBytes > limits.maxShardMemoryBytes)))
+    .sort((a, b) => b.logicalBytes - a.logicalBytes);
+  if (over.length > 0) return { kind: 'split', shard: over[0].shard };
+  if (limits.minShardBytes <= 0) return undefined;
+  const ranges = map.ranges();
+  let best: { from: ShardId; into: ShardId; bytes: number } | undefined;
+  for (let i = 0; i + 1 < ranges.length; i++) {
+    const a = byShard.get(ranges[i].shard), b = byShard.get(ranges[i + 1].shard);
+    if (a === undefined || b === undefined) continue;
+    const bytes = a.logicalBytes + b.logicalBytes;
+    const fits = limits.maxShardBytes <= 0 || bytes <= limits.maxShardBytes / 2;
+    if (bytes < limits.minShardBytes && fits && (best === undefined || bytes < best.bytes)) {
+      // The smaller side moves (fewer bytes through messages).
+      best = a.logicalBytes <= b.logicalBytes ? { from: a.shard, into: b.shard, bytes } : { from: b.shard, into: a.shard, bytes };
+    }
+  }
+  return best === undefined ? undefined : { kind: 'merge', shard: best.from, into: best.into };
 }

@@ -1,16 +1,18 @@
 // Executes one operation against a shard's local store: the code every canister runs on its
-// StableBTreeMap and MemoryCluster runs on a MemoryKv. It trusts nothing in the request: values
-// are decoded and checked against the key they are written under, sizes are bounded, and a
-// failing op throws before it writes anything (each op is atomic; a batch is not).
+// paged stable store and MemoryCluster runs on a MemoryKv. It trusts nothing in the request: values
+// are decoded and checked against the key they are written under, sizes are bounded, access rules
+// are checked against the original caller, and a failing op throws before it writes anything
+// (each op is atomic; a batch is not).
 import { codecFor, readStoredVersion, type EntityCodec, type PlainRecord } from '../model/codec.js';
 import { ConflictError, ValidationError } from '../model/errors.js';
 import { indexEntryKey, rowAddress, rowPrefix } from '../model/entity-keys.js';
 import { compareBytes, hashOfStorageKey, prefixEnd } from '../model/keys.js';
 import { versionValue, type EntityMetadata, type FieldMeta } from '../model/metadata.js';
 import type { EntityRegistry } from '../model/registry.js';
-import type { Op, OpResult } from './protocol.js';
-import { MAX_SCAN_LIMIT } from './protocol.js';
-import { keySuccessor, type Entry, type OrderedKv } from './store.js';
+import type { Op, OpResult } from '../protocol/ops.js';
+import { MAX_SCAN_LIMIT } from '../protocol/ops.js';
+import { keySuccessor, type Entry, type OrderedKv } from '../repository/store.js';
+import { authorizeBulkRead, authorizeRead, authorizeWrite, needsRows, type RequestCaller } from './access.js';
 
 /** Entries read per store call while filtering scans or counting. */
 export const STORE_PAGE = 512;
@@ -22,6 +24,9 @@ export interface ShardContext {
   owns(hash: bigint): boolean;
   maxEntityBytes?: number;
 }
+
+/** Everyone may do everything: in-process callers that are the cluster's own controller. */
+export const CONTROLLER: RequestCaller = { principal: '2vxsx-fae', controller: true };
 
 function codecOf(ctx: ShardContext, collection: string): EntityCodec {
   return codecFor(ctx.registry.get(collection), ctx.maxEntityBytes);
@@ -67,7 +72,7 @@ function describeKey(meta: EntityMetadata, rec: PlainRecord): string {
   return `${meta.className} { ${meta.keyFields.map((f) => `${f.name}: ${String(rec[f.name])}`).join(', ')} }`;
 }
 
-function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>): OpResult {
+function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>, caller: RequestCaller): OpResult {
   const codec = codecOf(ctx, op.collection);
   const meta = codec.meta;
   codec.assertSize(op.value.length);
@@ -82,6 +87,7 @@ function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>): OpResult {
     throw new ConflictError(`${describeKey(meta, newRec)} already exists: use upsert() to overwrite or update() to patch it`);
   }
   const oldRec = old === undefined ? undefined : codec.decode(old).record;
+  authorizeWrite(meta, caller, newRec, oldRec);
   let value = op.value;
   const vf = meta.versionField;
   if (vf !== undefined) {
@@ -102,14 +108,18 @@ function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>): OpResult {
   return { kind: 'value', value };
 }
 
-function update(ctx: ShardContext, op: Extract<Op, { kind: 'update' }>): OpResult {
+function update(ctx: ShardContext, op: Extract<Op, { kind: 'update' }>, caller: RequestCaller): OpResult {
   const codec = codecOf(ctx, op.collection);
   const meta = codec.meta;
+  const patch = codec.decodePatch(op.patch); // a malformed patch is refused whether or not the key exists
   const old = ctx.kv.get(op.key);
-  if (old === undefined) return { kind: 'value', value: undefined };
+  if (old === undefined) {
+    authorizeWrite(meta, caller, undefined, undefined);
+    return { kind: 'value', value: undefined };
+  }
   const oldRec = codec.decode(old).record;
-  const patch = codec.decodePatch(op.patch);
   const newRec: PlainRecord = { ...oldRec, ...patch };
+  authorizeWrite(meta, caller, newRec, oldRec);
   const vf = meta.versionField;
   if (vf !== undefined) {
     if (vf.name in patch && versionNumber(patch[vf.name]) !== versionNumber(oldRec[vf.name])) {
@@ -124,12 +134,18 @@ function update(ctx: ShardContext, op: Extract<Op, { kind: 'update' }>): OpResul
   return { kind: 'value', value };
 }
 
-function remove(ctx: ShardContext, op: Extract<Op, { kind: 'delete' }>): OpResult {
+function remove(ctx: ShardContext, op: Extract<Op, { kind: 'delete' }>, caller: RequestCaller): OpResult {
   const codec = codecOf(ctx, op.collection);
   const old = ctx.kv.get(op.key);
-  if (old === undefined) return { kind: 'deleted', existed: false };
-  // Index keys first: a value that does not decode throws before anything is deleted.
-  const stale = codec.meta.indexes.length > 0 ? indexKeys(codec.meta, codec.decode(old).record, op.hash) : [];
+  if (old === undefined) {
+    authorizeWrite(codec.meta, caller, undefined, undefined);
+    return { kind: 'deleted', existed: false };
+  }
+  // Decode first: a value that does not decode throws before anything is deleted.
+  const needRecord = codec.meta.indexes.length > 0 || needsRows(codec.meta.access.write);
+  const oldRec = needRecord ? codec.decode(old).record : undefined;
+  authorizeWrite(codec.meta, caller, undefined, oldRec);
+  const stale = codec.meta.indexes.length > 0 ? indexKeys(codec.meta, oldRec as PlainRecord, op.hash) : [];
   ctx.kv.delete(op.key);
   for (const k of stale) ctx.kv.delete(k);
   return { kind: 'deleted', existed: true };
@@ -155,8 +171,9 @@ export function ownedRange(ctx: ShardContext, prefix: Uint8Array, after: Uint8Ar
   return out;
 }
 
-function scan(ctx: ShardContext, op: Extract<Op, { kind: 'scan' }>): OpResult {
+function scan(ctx: ShardContext, op: Extract<Op, { kind: 'scan' }>, caller: RequestCaller): OpResult {
   const meta = ctx.registry.get(op.collection);
+  authorizeBulkRead(meta, caller);
   if (!Number.isInteger(op.limit) || op.limit < 1 || op.limit > MAX_SCAN_LIMIT) {
     throw new ValidationError(`scan limit ${op.limit} must be an integer in [1, ${MAX_SCAN_LIMIT}]`);
   }
@@ -173,8 +190,10 @@ function scan(ctx: ShardContext, op: Extract<Op, { kind: 'scan' }>): OpResult {
   return { kind: 'rows', rows: out };
 }
 
-function count(ctx: ShardContext, op: Extract<Op, { kind: 'count' }>): OpResult {
-  const prefix = rowPrefix(ctx.registry.get(op.collection));
+function count(ctx: ShardContext, op: Extract<Op, { kind: 'count' }>, caller: RequestCaller): OpResult {
+  const meta = ctx.registry.get(op.collection);
+  authorizeBulkRead(meta, caller);
+  const prefix = rowPrefix(meta);
   let n = 0;
   let after: Uint8Array | undefined;
   for (;;) {
@@ -185,24 +204,33 @@ function count(ctx: ShardContext, op: Extract<Op, { kind: 'count' }>): OpResult 
   }
 }
 
-/** Runs one op on the local store. The caller has already checked that this shard owns it. */
-export function executeOp(ctx: ShardContext, op: Op): OpResult {
+function get(ctx: ShardContext, op: Extract<Op, { kind: 'get' }>, caller: RequestCaller): OpResult {
+  const meta = ctx.registry.get(op.collection);
+  const value = ctx.kv.get(op.key);
+  const rule = meta.access.read;
+  authorizeRead(meta, caller, value !== undefined && needsRows(rule) ? codecOf(ctx, op.collection).decode(value).record : undefined);
+  return { kind: 'value', value };
+}
+
+/** Runs one op on the local store for `caller`. The caller has already checked that this shard owns it. */
+export function executeOp(ctx: ShardContext, op: Op, caller: RequestCaller = CONTROLLER): OpResult {
   switch (op.kind) {
     case 'get':
-      ctx.registry.get(op.collection);
-      return { kind: 'value', value: ctx.kv.get(op.key) };
+      return get(ctx, op, caller);
     case 'put':
-      return put(ctx, op);
+      return put(ctx, op, caller);
     case 'update':
-      return update(ctx, op);
+      return update(ctx, op, caller);
     case 'delete':
-      return remove(ctx, op);
+      return remove(ctx, op, caller);
     case 'scan':
-      return scan(ctx, op);
+      return scan(ctx, op, caller);
     case 'count':
-      return count(ctx, op);
+      return count(ctx, op, caller);
     case 'map':
       throw new Error('executeOp: map ops are answered by the shard node, not the store');
+    default:
+      throw new ValidationError(`unknown op kind ${JSON.stringify((op as { kind?: unknown }).kind)}`);
   }
 }
 

@@ -1,0 +1,155 @@
+// The manager canister's effect runner: every effect of the migration state machine as the calls
+// the IC offers — the management canister (create, install from the manager's own chunk store,
+// stop/start, snapshots taken and loaded onto another canister, delete) and the shards'
+// housekeeping methods. Each call is idempotent, so a retried effect is safe. A snapshot "not
+// currently loadable" answer (the IC's checkpoint rule) is a wait, not a failure; a load the
+// subnet cannot do at all falls back to a streamed copy.
+import { IDL } from '@dfinity/candid';
+import { Principal } from '@dfinity/principal';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
+import { call, canisterSelf } from 'azle';
+import {
+  create_canister_args, create_canister_result, delete_canister_args, delete_canister_snapshot_args, deposit_cycles_args,
+  install_chunked_code_args, load_canister_snapshot_args, start_canister_args, stop_canister_args, take_canister_snapshot_args,
+  take_canister_snapshot_result,
+} from 'azle/canisters/management/idl';
+import { callReply } from './peers.js';
+import { CopyProgressIdl, CutoverIdl, planToCandid, PlanIdl } from '../protocol/candid.js';
+import { InitArgIdl } from '../protocol/manager-candid.js';
+import type { RangePartitionerJSON } from '../partition/index.js';
+import type { Effect, EffectResult } from '../topology/migration.js';
+import type { ClusterSettings } from '../manager/manager.js';
+
+const MANAGEMENT = 'aaaaa-aa';
+
+/** What the runner needs from the manager: the Wasm in its chunk store, the settings, the deployer. */
+export interface ManagerContext {
+  wasm(): { hash: Uint8Array; chunks: Uint8Array[] };
+  settings(): ClusterSettings;
+  deployer(): string;
+}
+
+async function management(method: string, argType: IDL.Type, arg: unknown, retType?: IDL.Type, cycles?: bigint): Promise<unknown> {
+  return call(MANAGEMENT, method, { paramIdlTypes: [argType], returnIdlType: retType, args: [arg], ...(cycles === undefined ? {} : { cycles }) });
+}
+
+/** The reject text of a failed call, for classification and for `lastError`. */
+function rejectText(e: unknown): string {
+  const f = e as { type?: string; rejectMessage?: string; message?: string };
+  return f?.rejectMessage ?? f?.message ?? f?.type ?? String(e);
+}
+
+export function shardInitArg(map: RangePartitionerJSON, settings: ClusterSettings): Uint8Array {
+  const shardSettings = { max_shard_bytes: BigInt(settings.maxShardBytes), max_shard_memory_bytes: BigInt(settings.maxShardMemoryBytes), min_shard_bytes: BigInt(settings.minShardBytes) };
+  return new Uint8Array(IDL.encode([InitArgIdl], [[{ role: { shard: null }, map: JSON.stringify(map), manager: [canisterSelf()], settings: shardSettings }]]));
+}
+
+export async function installShard(ctx: ManagerContext, canister: string, map: RangePartitionerJSON, mode: 'install' | 'reinstall'): Promise<void> {
+  const wasm = ctx.wasm();
+  await management('install_chunked_code', install_chunked_code_args, {
+    arg: shardInitArg(map, ctx.settings()),
+    wasm_module_hash: wasm.hash,
+    mode: { [mode]: null },
+    chunk_hashes_list: wasm.chunks.map((hash) => ({ hash })),
+    target_canister: Principal.fromText(canister),
+    store_canister: [canisterSelf()],
+    sender_canister_version: [],
+  });
+}
+
+export async function createShardCanister(ctx: ManagerContext): Promise<string> {
+  const controllers = [canisterSelf(), Principal.fromText(ctx.deployer())];
+  const settings = { controllers: [controllers], freezing_threshold: [], reserved_cycles_limit: [], log_visibility: [], wasm_memory_limit: [], memory_allocation: [], compute_allocation: [] };
+  const created = (await management('create_canister', create_canister_args, { settings: [settings], sender_canister_version: [] }, create_canister_result, ctx.settings().shardCycles)) as { canister_id: Principal };
+  return created.canister_id.toText();
+}
+
+export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect): Promise<EffectResult> } {
+  const shard = (target: string, method: string, argType: IDL.Type, arg: unknown, okType: IDL.Type) => callReply({ target, method, argType, arg, okType, write: true });
+  const byId = (id: string) => ({ canister_id: Principal.fromText(id) });
+  return {
+    async perform(effect: Effect): Promise<EffectResult> {
+      try {
+        switch (effect.kind) {
+          case 'split-point': {
+            const at = (await shard(effect.shard, 'split_point', IDL.Null, null, IDL.Opt(IDL.Nat64))) as [] | [bigint];
+            return { ok: true, at: at[0] };
+          }
+          case 'create-canister':
+            return { ok: true, canisterId: await createShardCanister(ctx) };
+          case 'prepare':
+          case 'accept':
+            await shard(effect.shard, effect.kind === 'prepare' ? 'prepare_migration' : 'accept_migration', PlanIdl, planToCandid(effect.plan), IDL.Null);
+            return { ok: true };
+          case 'stop':
+            await management('stop_canister', stop_canister_args, byId(effect.canister));
+            return { ok: true };
+          case 'start':
+            await management('start_canister', start_canister_args, byId(effect.canister));
+            return { ok: true };
+          case 'take-snapshot': {
+            const replace = effect.replace === undefined ? [] : [hexToBytes(effect.replace)];
+            const snap = (await management('take_canister_snapshot', take_canister_snapshot_args, { ...byId(effect.canister), replace_snapshot: replace }, take_canister_snapshot_result)) as { id: Uint8Array };
+            return { ok: true, snapshotId: bytesToHex(Uint8Array.from(snap.id)) };
+          }
+          case 'load-snapshot':
+            try {
+              await management('load_canister_snapshot', load_canister_snapshot_args, { ...byId(effect.canister), snapshot_id: hexToBytes(effect.snapshotId), sender_canister_version: [] });
+            } catch (e) {
+              const text = rejectText(e);
+              if (/not currently loadable|try again later/i.test(text)) return { ok: false, kind: 'wait', error: text };
+              if (/not supported|different subnet|another subnet/i.test(text)) return { ok: false, kind: 'unsupported', error: text };
+              throw e;
+            }
+            return { ok: true };
+          case 'delete-snapshot':
+            await management('delete_canister_snapshot', delete_canister_snapshot_args, { ...byId(effect.canister), snapshot_id: hexToBytes(effect.snapshotId) }).catch((e) => {
+              if (!/not found/i.test(rejectText(e))) throw e; // deleted already: a retried effect
+            });
+            return { ok: true };
+          case 'install-shard':
+            await installShard(ctx, effect.canister, effect.map, 'reinstall');
+            await management('start_canister', start_canister_args, byId(effect.canister));
+            return { ok: true };
+          case 'copy-batch': {
+            const p = (await shard(effect.shard, 'copy_batch', IDL.Text, effect.migration, CopyProgressIdl)) as { done: boolean; rows: number; bytes: bigint };
+            return { ok: true, done: p.done, rows: p.rows, bytes: Number(p.bytes) };
+          }
+          case 'push-delta':
+            return { ok: true, remaining: Number(await shard(effect.shard, 'push_delta', IDL.Text, effect.migration, IDL.Nat64)) };
+          case 'cutover': {
+            const r = (await shard(effect.shard, 'cutover', IDL.Text, effect.migration, CutoverIdl)) as Record<string, null>;
+            return 'done' in r ? { ok: true } : { ok: false, kind: 'failed', error: `${effect.shard} could not hold the fence: the target did not take the cutover` };
+          }
+          case 'announce': {
+            // Best effort: a shard that misses it learns the map from "moved" answers.
+            const targets = effect.map.ranges.map((r) => r.shard).filter((s) => !effect.skip.includes(s));
+            await Promise.all(targets.map((s) => shard(s, 'adopt_map', IDL.Text, JSON.stringify(effect.map), IDL.Bool).catch(() => undefined)));
+            return { ok: true };
+          }
+          case 'drain-cycles':
+            await shard(effect.shard, 'drain_cycles', IDL.Null, null, IDL.Nat);
+            return { ok: true };
+          case 'delete-canister':
+            await management('stop_canister', stop_canister_args, byId(effect.canister)).catch(() => undefined);
+            await management('delete_canister', delete_canister_args, byId(effect.canister)).catch((e) => {
+              if (!/not found|does not exist/i.test(rejectText(e))) throw e;
+            });
+            return { ok: true };
+          case 'abort':
+            await shard(effect.shard, 'abort_migration', IDL.Text, effect.migration, IDL.Null).catch((e) => {
+              if (!/not found|does not exist|no module/i.test(rejectText(e))) throw e; // a deleted target has nothing to abort
+            });
+            return { ok: true };
+        }
+      } catch (e) {
+        return { ok: false, kind: 'failed', error: rejectText(e) };
+      }
+    },
+  };
+}
+
+/** Deposits `cycles` from the manager's balance to `canister`. */
+export async function depositCycles(canister: string, cycles: bigint): Promise<void> {
+  await management('deposit_cycles', deposit_cycles_args, { canister_id: Principal.fromText(canister) }, undefined, cycles);
+}

@@ -1,0 +1,211 @@
+// The manager role: owns the authoritative partition map and the one topology change in flight,
+// decides the next change from the shards' reports (lib/topology/planning.ts), drives the
+// migration state machine (lib/topology/migration.ts) a bounded number of effects per tick, and
+// tops up shards' cycles. It holds no entity data and is never on the data path. Everything it
+// knows is one record, saved after every change, so an upgrade or a trap resumes where it was.
+import { ForbiddenError, ValidationError } from '../model/errors.js';
+import { RangePartitioner, type RangePartitionerJSON, type ShardId } from '../partition/index.js';
+import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
+import { drive, type EffectRunner, type ProgressListener } from '../topology/driver.js';
+import { currentMap, isTerminal, planMerge, planSplit, type Migration } from '../topology/migration.js';
+import { chooseChange, mergeTarget, type TopologyLimits } from '../topology/planning.js';
+
+/** Finished migrations kept for `status` (older ones are dropped). */
+export const MAX_HISTORY = 32;
+/** Topology requests queued at once (shards ask at most once per epoch; admins add a few). */
+export const MAX_PENDING_REQUESTS = 64;
+
+export interface ClusterSettings extends TopologyLimits {
+  /** How splits copy the bulk (default 'snapshot'; 'stream' where snapshots cannot be loaded across canisters). */
+  splitMethod: CopyMethod;
+  /** Cycles attached to create_canister for a new shard. */
+  shardCycles: bigint;
+  /** A shard whose balance falls below this gets `topUpCycles` from the manager's own balance. */
+  topUpBelowCycles: bigint;
+  topUpCycles: bigint;
+}
+
+export interface TopologyRequest {
+  kind: 'split' | 'merge';
+  shard: ShardId;
+  /** Admin requests may name the merge target and the split method. */
+  into?: ShardId;
+  method?: CopyMethod;
+}
+
+export interface ManagerState {
+  map: RangePartitionerJSON;
+  settings: ClusterSettings;
+  /** The identity that deployed the cluster: a controller of every shard, beside the manager. */
+  deployer: string;
+  active?: Migration;
+  history: Migration[];
+  requests: TopologyRequest[];
+  nextMigration: number;
+}
+
+export interface ManagerHost {
+  now(): bigint;
+  /** Reports of the given shards (a shard that does not answer is left out). */
+  reports(shards: ShardId[]): Promise<ShardReport[]>;
+  /** Sends `cycles` from the manager's balance to `shard`. */
+  topUp(shard: ShardId, cycles: bigint): Promise<void>;
+  effects: EffectRunner;
+  save(state: ManagerState): void;
+}
+
+export interface TickOutcome {
+  started?: string;
+  effects: number;
+  toppedUp: ShardId[];
+}
+
+export class ClusterManager {
+  private readonly host: ManagerHost;
+  private state: ManagerState;
+
+  constructor(options: { state: ManagerState; host: ManagerHost }) {
+    this.state = options.state;
+    this.host = options.host;
+  }
+
+  /** A fresh cluster of one shard owning the whole hash space. */
+  static initialState(options: { shard: ShardId; deployer: string; settings: ClusterSettings }): ManagerState {
+    return { map: RangePartitioner.single(options.shard).toJSON(), settings: options.settings, deployer: options.deployer, history: [], requests: [], nextMigration: 1 };
+  }
+
+  get map(): RangePartitioner {
+    return RangePartitioner.fromJSON(this.state.map);
+  }
+
+  get settings(): ClusterSettings {
+    return this.state.settings;
+  }
+
+  get deployer(): string {
+    return this.state.deployer;
+  }
+
+  snapshot(): ManagerState {
+    return structuredClone(this.state);
+  }
+
+  /** A shard asks for its own split or merge (at most once per epoch: requests of older epochs are stale). */
+  shardRequest(request: { kind: 'split' | 'merge'; shard: ShardId; epoch: number }, caller: string): void {
+    if (caller !== request.shard || !this.map.shards().includes(caller)) throw new ForbiddenError(`${caller} may only ask for a change of itself, as a shard of this cluster`);
+    if (request.epoch !== this.map.epoch) return; // decided on an older map: the next report decides again
+    this.enqueue({ kind: request.kind, shard: request.shard });
+  }
+
+  /** A controller asks for a split or merge now. */
+  adminRequest(request: TopologyRequest): void {
+    const shards = this.map.shards();
+    if (!shards.includes(request.shard)) throw new ValidationError(`${request.shard} is not a shard of this cluster (shards: ${shards.join(', ')})`);
+    if (request.kind === 'merge') {
+      if (shards.length < 2) throw new ValidationError('the only shard cannot be merged');
+      const into = request.into ?? mergeTarget(this.map, request.shard);
+      const ranges = this.map.ranges();
+      const i = ranges.findIndex((r) => r.shard === request.shard);
+      if (into === undefined || ![ranges[i - 1]?.shard, ranges[i + 1]?.shard].includes(into)) {
+        throw new ValidationError(`${request.shard} can merge only into a neighbour (${[ranges[i - 1]?.shard, ranges[i + 1]?.shard].filter(Boolean).join(' or ')})`);
+      }
+      this.enqueue({ ...request, into });
+    } else this.enqueue(request);
+  }
+
+  updateSettings(settings: ClusterSettings): void {
+    for (const [k, v] of Object.entries(settings)) {
+      if ((typeof v === 'number' && (!Number.isSafeInteger(v) || v < 0)) || (typeof v === 'bigint' && v < 0n)) throw new ValidationError(`setting ${k} must be a non-negative integer`);
+    }
+    this.state.settings = settings;
+    this.host.save(this.state);
+  }
+
+  private enqueue(request: TopologyRequest): void {
+    if (this.state.requests.some((r) => r.kind === request.kind && r.shard === request.shard)) return;
+    if (this.state.requests.length >= MAX_PENDING_REQUESTS) throw new ValidationError(`${MAX_PENDING_REQUESTS} topology requests are queued already: wait for them`);
+    this.state.requests.push(request);
+    this.host.save(this.state);
+  }
+
+  /**
+   * One round of housekeeping: drive the migration in flight; when none is, start the next one
+   * (queued requests first, then what the reports call for); top up shards low on cycles.
+   */
+  async tick(onProgress?: ProgressListener): Promise<TickOutcome> {
+    // One tick at a time: two drives of one migration would apply each other's results.
+    if (this.ticking !== undefined) return this.ticking;
+    this.ticking = this.tickOnce(onProgress).finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private ticking?: Promise<TickOutcome>;
+
+  private async tickOnce(onProgress?: ProgressListener): Promise<TickOutcome> {
+    const outcome: TickOutcome = { effects: 0, toppedUp: [] };
+    const reports = await this.host.reports(this.map.shards());
+    for (const r of reports) {
+      if (this.state.settings.topUpCycles > 0n && r.cycles < this.state.settings.topUpBelowCycles) {
+        try {
+          await this.host.topUp(r.shard, this.state.settings.topUpCycles);
+          outcome.toppedUp.push(r.shard);
+        } catch {
+          // The manager itself is low: the next tick tries again.
+        }
+      }
+    }
+    if (this.state.active === undefined) {
+      const next = this.nextMigration(reports);
+      if (next !== undefined) {
+        this.state.active = next;
+        outcome.started = next.id;
+        this.host.save(this.state);
+      }
+    }
+    const m = this.state.active;
+    if (m !== undefined) {
+      outcome.effects = await drive(m, this.host.effects, { save: () => this.afterStep(m) }, () => this.host.now(), onProgress);
+      if (isTerminal(m)) this.finish(m);
+    }
+    return outcome;
+  }
+
+  /** Persists the migration's progress; from the cutover on, the next map is the cluster's map. */
+  private afterStep(m: Migration): void {
+    const map = currentMap(m);
+    if (map.epoch > this.state.map.epoch) this.state.map = map;
+    this.host.save(this.state);
+  }
+
+  private finish(m: Migration): void {
+    this.state.active = undefined;
+    this.state.history = [...this.state.history, m].slice(-MAX_HISTORY);
+    this.host.save(this.state);
+  }
+
+  private nextMigration(reports: ShardReport[]): Migration | undefined {
+    const map = this.map;
+    const now = this.host.now();
+    const id = () => `m${this.state.nextMigration++}`;
+    while (this.state.requests.length > 0) {
+      const r = this.state.requests.shift()!;
+      if (!map.shards().includes(r.shard)) continue; // merged away meanwhile
+      if (r.kind === 'split') return planSplit({ id: id(), source: r.shard, map, method: r.method ?? this.state.settings.splitMethod, now });
+      const into = r.into ?? mergeTarget(map, r.shard);
+      if (into !== undefined && map.shards().length > 1) return planMerge({ id: id(), source: r.shard, target: into, map, now });
+    }
+    const change = chooseChange(map, reports.map((r) => ({ shard: r.shard, logicalBytes: r.logicalBytes, memoryBytes: r.memoryBytes, entries: r.entities })), this.state.settings);
+    if (change === undefined) return undefined;
+    if (change.kind === 'split') {
+      // A shard that cannot split (one hot key) rolled back last time at this epoch: don't retry forever.
+      const last = this.state.history[this.state.history.length - 1];
+      if (last?.kind === 'split' && last.source === change.shard && last.phase === 'rolled-back' && last.prev.epoch === map.epoch) return undefined;
+      return planSplit({ id: id(), source: change.shard, map, method: this.state.settings.splitMethod, now });
+    }
+    return planMerge({ id: id(), source: change.shard, target: change.into, map, now });
+  }
+
+  status(): { epoch: number; map: RangePartitionerJSON; active?: Migration; history: Migration[]; requests: TopologyRequest[] } {
+    return { epoch: this.state.map.epoch, map: this.state.map, active: this.state.active, history: this.state.history, requests: this.state.requests };
+  }
+}

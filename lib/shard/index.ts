@@ -1,0 +1,12 @@
+// What runs inside every shard: the node (routing, forwarding, migrations), the executor, access
+// rules, the delta log and the persisted shard state.
+export { ShardNode, routeOp, PRUNE_BATCH } from './node.js';
+export type { Route, NodeStats, ShardStorage, ShardPeers, ShardHost } from './node.js';
+export { executeOp, upgradeRows, ownedRange, CONTROLLER } from './executor.js';
+export type { ShardContext } from './executor.js';
+export type { RequestCaller } from './access.js';
+export { MemoryDeltaLog, MAX_DELTA_LOG_BYTES } from './delta-log.js';
+export type { DeltaLogStore } from './delta-log.js';
+export { MemoryStateCell, encodeState, decodeState } from './state.js';
+export type { ShardState, ShardSettings, StateCell, OutgoingMigration, IncomingMigration } from './state.js';
+export { walkHashRange, medianHash } from './hash-ranges.js';
