@@ -1,6 +1,6 @@
 // Deploying a Wasm module through the management canister exactly as stock tools do: a module that
 // fits one ingress message is installed gzipped with install_code; a larger one is uploaded in
-// 1 MiB chunks and installed with install_chunked_code (the chunk store is cleared first). The
+// 1 MiB chunks and installed with install_chunked_code (the chunk store cleared before and after). The
 // install itself is lib/replica/chunked-install.ts, shared with the replica's own installCode.
 import type { ActorSubclass } from '@dfinity/agent';
 import type { Principal } from '@dfinity/principal';
