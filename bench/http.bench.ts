@@ -82,21 +82,22 @@ try {
 /** The same canister on an in-process engine; `rate()` runs sequential updateCall for ROW_MS / 2. */
 async function engineDirect(wasm: Uint8Array): Promise<{ rate(): Promise<{ rate: number; msPerCall: number }>; close(): Promise<void> }> {
   const replica = await LocalReplica.create();
-  const canisterId = await replica.setupCanister({ wasm });
+  const canisterId = await replica.createCanister();
+  await replica.installCode({ canisterId, wasm });
   const noArgs = new Uint8Array(IDL.encode([], []));
-  for (let i = 0; i < WARMUP_CALLS; i++) await replica.updateCall(canisterId, 'inc', noArgs);
+  for (let i = 0; i < WARMUP_CALLS; i++) await replica.updateCall({ canisterId, method: 'inc', arg: noArgs });
   return {
     async rate() {
       let calls = 0;
       const [start, cpu0] = [performance.now(), process.cpuUsage()];
       while (performance.now() - start < ROW_MS / 2) {
-        await replica.updateCall(canisterId, 'inc', noArgs);
+        await replica.updateCall({ canisterId, method: 'inc', arg: noArgs });
         calls++;
       }
       const cpu = process.cpuUsage(cpu0);
       return { rate: calls / ((performance.now() - start) / 1000), msPerCall: (cpu.user + cpu.system) / 1000 / calls };
     },
-    close: () => replica.close()
+    close: () => replica.tearDown()
   };
 }
 

@@ -86,7 +86,7 @@ async function replay(repo: string, example: Example): Promise<{ pairs: Pair[]; 
         if (call.method === 'init') await replica.installCode({ canisterId: id, wasm, arg });
         else if (call.method === 'postUpgrade') await replica.installCode({ canisterId: id, wasm, arg, mode: 'upgrade' });
         else if (call.method === 'heartbeat') for (let round = 0; round < (call.rounds ?? 1); round++) await replica.tick();
-        else await replica.updateCall(id, call.method, arg);
+        else await replica.updateCall({ canisterId: id, method: call.method, arg: arg });
       } catch (error) {
         // A reject the method makes on purpose (manual_reply) was recorded on the IC too.
         const e = error as { errorCode?: string; message: string };
@@ -103,7 +103,7 @@ async function replay(repo: string, example: Example): Promise<{ pairs: Pair[]; 
     }
     return { pairs: pairUp(example.dir, ours, icRecords), limitHits, notes };
   } finally {
-    await replica.close();
+    await replica.tearDown();
   }
 }
 

@@ -46,18 +46,18 @@ async function main(): Promise<void> {
   await replica.runUntilIdle();
 
   counted();
-  await replica.queryCall(id, 'getMessage', empty);
+  await replica.queryCall({ canisterId: id, method: 'getMessage', arg: empty });
   rows.push(['counted instructions: Azle query (getMessage)', counted()]);
-  await replica.updateCall(id, 'setMessage', new Uint8Array(IDL.encode([IDL.Text], ['counted'])));
+  await replica.updateCall({ canisterId: id, method: 'setMessage', arg: new Uint8Array(IDL.encode([IDL.Text], ['counted'])) });
   rows.push(['counted instructions: Azle update (setMessage)', counted()]);
 
   const [, qMs] = await timed(async () => {
-    for (let i = 0; i < QUERIES; i++) await replica.queryCall(id, 'getMessage', empty);
+    for (let i = 0; i < QUERIES; i++) await replica.queryCall({ canisterId: id, method: 'getMessage', arg: empty });
   });
   rows.push([`Azle query (getMessage), ${QUERIES} sequential`, `${((QUERIES / qMs) * 1000).toFixed(0)} msg/s`]);
   const arg = new Uint8Array(IDL.encode([IDL.Text], ['hello']));
   const [, uMs] = await timed(async () => {
-    for (let i = 0; i < UPDATES; i++) await replica.updateCall(id, 'setMessage', arg);
+    for (let i = 0; i < UPDATES; i++) await replica.updateCall({ canisterId: id, method: 'setMessage', arg: arg });
   });
   rows.push([`Azle update (setMessage), ${UPDATES} sequential`, `${((UPDATES / uMs) * 1000).toFixed(0)} msg/s`]);
 
@@ -67,12 +67,12 @@ async function main(): Promise<void> {
   await replica.runUntilIdle();
   const callArg = new Uint8Array(IDL.encode([IDL.Principal, IDL.Text], [b, 'increment']));
   const [, rtMs] = await timed(async () => {
-    for (let i = 0; i < ROUND_TRIPS; i++) await replica.updateCall(a, 'callOther', callArg);
+    for (let i = 0; i < ROUND_TRIPS; i++) await replica.updateCall({ canisterId: a, method: 'callOther', arg: callArg });
   });
   rows.push(['inter-canister round trip (ingress -> A -> B -> A -> reply)', `${(rtMs / ROUND_TRIPS).toFixed(1)} ms`]);
 
   for (const mib of [64, 512]) rows.push(...(await snapshotBench(replica, a, probe, mib)));
-  await replica.close();
+  await replica.tearDown();
   // Each memory measurement runs in a fresh process so earlier replicas cannot blur it.
   rows.push(...JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory'], { encoding: 'utf8' })));
 
@@ -95,16 +95,16 @@ async function snapshotBench(replica: LocalReplica, source: Principal, wasm: Uin
   stable.commit();
   const target = await replica.createCanister();
   await replica.installCode({ canisterId: target, wasm, arg: new Uint8Array(IDL.encode([IDL.Opt(IDL.Text)], [[]])) });
-  await replica.stopCanister(target);
-  await replica.stopCanister(source);
-  const [[snap], takeMs] = await timed(() => replica.callManagement('take_canister_snapshot', { canister_id: source, replace_snapshot: [], uninstall_code: [] }, undefined, source));
+  await replica.stopCanister({ canisterId: target });
+  await replica.stopCanister({ canisterId: source });
+  const [[snap], takeMs] = await timed(() => replica.callManagement({ method: 'take_canister_snapshot', arg: { canister_id: source, replace_snapshot: [], uninstall_code: [] }, effectiveCanisterId: source }));
   const snapshotId = (snap as { id: Uint8Array }).id;
   await replica.checkpoint(); // loadable onto another canister only once written out (as on the IC)
-  const [, loadMs] = await timed(() => replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id: snapshotId, sender_canister_version: [] }, undefined, target));
+  const [, loadMs] = await timed(() => replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: target, snapshot_id: snapshotId, sender_canister_version: [] }, effectiveCanisterId: target }));
   const copy = replica.canister(target)!.state.stable;
   if (copy.size < pages || copy.page(pages - 1)[0] !== ((pages - 1) & 0xff)) throw new Error('snapshot load did not copy stable memory');
-  await replica.callManagement('delete_canister_snapshot', { canister_id: source, snapshot_id: snapshotId }, undefined, source);
-  await replica.startCanister(source);
+  await replica.callManagement({ method: 'delete_canister_snapshot', arg: { canister_id: source, snapshot_id: snapshotId }, effectiveCanisterId: source });
+  await replica.startCanister({ canisterId: source });
   return [[`snapshot take + load onto another canister, ${mib} MiB stable`, `${takeMs.toFixed(1)} ms + ${loadMs.toFixed(1)} ms`]];
 }
 
@@ -128,7 +128,7 @@ async function memoryBench(wasm: Uint8Array): Promise<[string, string][]> {
   for (let i = 0; i < IDLE_CANISTERS; i++) {
     const id = await replica.createCanister();
     await replica.installCode({ canisterId: id, wasm });
-    await replica.updateCall(id, 'setMessage', arg);
+    await replica.updateCall({ canisterId: id, method: 'setMessage', arg: arg });
   }
   await replica.runUntilIdle();
   gc();
@@ -140,7 +140,7 @@ async function memoryBench(wasm: Uint8Array): Promise<[string, string][]> {
     [`Node memory, total (${label})`, `${(rss / 1024).toFixed(2)} GiB RSS, ${(heap / 1024).toFixed(2)} GiB JS heap + ArrayBuffers`],
     [`Node memory per idle Azle canister (${label})`, `${(rss / IDLE_CANISTERS).toFixed(1)} MiB RSS, ${(heap / IDLE_CANISTERS).toFixed(1)} MiB JS heap + ArrayBuffers`]
   ];
-  await replica.close();
+  await replica.tearDown();
   return rows;
 }
 

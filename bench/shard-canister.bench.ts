@@ -75,7 +75,7 @@ console.log('|---|---:|');
 for (const [name, value] of appRows) console.log(`| ${name} | ${value.toLocaleString('en-US')} |`);
 
 const probeBuild = await buildAzleCanister({ root: join(process.cwd(), '__tests__/fixtures/shard_candid_probe'), name: 'shard_candid_probe' });
-const probe = await c.replica.setupCanister({ wasm: probeBuild.wasm });
+const probe = (await c.replica.setupCanister({ idlFactory: ({ IDL }) => IDL.Service({}), wasm: probeBuild.wasm })).canisterId;
 const [get] = await opsOf(Note, c.map, (r) => r.get({ owner: owners[0], n: 1n }));
 const request = new Uint8Array(IDL.encode([ShardRequestIdl], [requestToCandid({ ops: [get], hops: 0 })]));
 const probeRows: [string, Uint8Array][] = [
@@ -93,10 +93,10 @@ for (const [i, [name, arg]] of probeRows.entries()) {
   const runs: bigint[] = [];
   for (let k = 0; k < 3; k++) {
     const before = probeCount();
-    await c.replica.updateCall(probe, methods[i], arg);
+    await c.replica.updateCall({ canisterId: probe, method: methods[i], arg: arg });
     runs.push(probeCount() - before);
   }
   console.log(`| ${name} | ${runs[0].toLocaleString('en-US')} | ${runs[2].toLocaleString('en-US')} |`);
 }
 console.log('\nfast-candid builds its type-table header and readers on first use, once per Wasm instance; shards prepare theirs at install and upgrade, so a query never pays it.');
-await c.replica.close();
+await c.replica.tearDown();

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     rows.push(`| ${size.toLocaleString('en-US')} | load the directory after an upgrade (${leaves} leaves) | ${fmt(Number(await store.measureDirectoryLoad()))} | — | — |`);
     console.error(`store bench: ${size} done`);
   }
-  await replica.close();
+  await replica.tearDown();
 
   console.log('## Shard store (bench/store.bench.ts)\n');
   console.log('`npx tsx bench/store.bench.ts` — instructions of one operation inside the Azle canister');

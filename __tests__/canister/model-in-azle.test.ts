@@ -35,7 +35,7 @@ beforeAll(async () => {
   canister = replica.createActor<ModelCanister>(idl, id);
 }, 180_000);
 
-afterAll(() => replica?.close());
+afterAll(() => replica?.tearDown());
 
 test('hashShardKey gives the same 64-bit hashes inside the canister as in Node', async () => {
   const encoder = new TextEncoder();

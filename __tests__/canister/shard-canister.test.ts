@@ -17,7 +17,7 @@ beforeAll(async () => {
   c = await startShardCluster(21);
 }, 240_000);
 
-afterAll(() => c?.replica.close());
+afterAll(() => c?.replica.tearDown());
 
 /** The first text key (prefix + i) whose hash the given shard owns. */
 function keyOwnedBy(shard: Principal, prefix: string): string {
@@ -81,13 +81,13 @@ describe('forwarding to a stopped owner', () => {
     const owner = keyOwnedBy(c.b, 'stopped-');
     const [put] = await opsOf(Note, c.map, (r) => r.insert(note(owner, 1n, 'while stopped')));
     const [get] = await opsOf(Note, c.map, (r) => r.get({ owner, n: 1n }));
-    await c.replica.stopCanister(c.b, { sender: admin });
+    await c.replica.stopCanister({ canisterId: c.b, sender: admin });
     try {
       expect(Object.keys((await execute(c.a, [put])).ok.results[0])).toEqual(['retry']);
       const read = await c.shard(c.a).read(requestToCandid({ ops: [get], hops: 0 }));
       expect(Object.keys(read.ok.results[0])).toEqual(['retry']);
     } finally {
-      await c.replica.startCanister(c.b, { sender: admin });
+      await c.replica.startCanister({ canisterId: c.b, sender: admin });
     }
     expect(await c.repository(Note, { entry: c.b }).get({ owner, n: 1n })).toBeUndefined();
   });
@@ -116,18 +116,18 @@ describe('housekeeping', () => {
 
   test.each(calls)('a stranger calling %s gets FORBIDDEN and nothing changes', async (method, args) => {
     const before = [await report(c.a), await report(c.b)];
-    const cyclesBefore = c.replica.getCyclesBalance(c.a);
+    const cyclesBefore = (await c.replica.getCyclesBalance(c.a));
     const reply = await c.shard(c.a, stranger)[method](...args());
     expect(reply.err.code).toBe('FORBIDDEN');
     const after = [await report(c.a), await report(c.b)];
     expect(after.map((r) => ({ ...r, cycles: 0n, memory_bytes: 0n }))).toEqual(before.map((r) => ({ ...r, cycles: 0n, memory_bytes: 0n })));
     expect(after[0].migration).toEqual([]);
-    expect(c.replica.getCyclesBalance(c.a) > cyclesBefore - 10_000_000_000n).toBe(true); // nothing drained
+    expect((await c.replica.getCyclesBalance(c.a)) > cyclesBefore - 10_000_000_000n).toBe(true); // nothing drained
   });
 
   test('a stranger posing as a forwarding shard for a @RoutedBy call is refused', async () => {
     const arg = new Uint8Array(IDL.encode([IDL.Text, IDL.Text, IDL.Text], ['page', 'x', 'forged']));
-    const bytes = await c.replica.updateCall(c.a, '__routed', new Uint8Array(IDL.encode([RoutedCallIdl], [{ method: 'addSnippet', arg, origin: alice }])), { sender: stranger });
+    const bytes = await c.replica.updateCall({ canisterId: c.a, method: '__routed', arg: new Uint8Array(IDL.encode([RoutedCallIdl], [{ method: 'addSnippet', arg, origin: alice }])), sender: stranger });
     const [reply] = IDL.decode([Reply(IDL.Vec(IDL.Nat8))], bytes) as any[];
     expect(reply.err.code).toBe('FORBIDDEN');
   });
@@ -204,15 +204,15 @@ describe('bad input gets a typed error and changes nothing', () => {
 
   test('malformed Candid is rejected by the decoder before anything runs, and changes nothing', async () => {
     const before = await entities();
-    await expect(c.replica.updateCall(c.a, 'execute', Uint8Array.of(0x44, 0x49, 0x44, 0x4c, 9, 9, 9))).rejects.toThrow(/reject code 5/);
-    await expect(c.replica.updateCall(c.a, 'execute', new Uint8Array(IDL.encode([IDL.Text], ['not a request'])))).rejects.toThrow(/reject code 5/);
+    await expect(c.replica.updateCall({ canisterId: c.a, method: 'execute', arg: Uint8Array.of(0x44, 0x49, 0x44, 0x4c, 9, 9, 9) })).rejects.toThrow(/reject code 5/);
+    await expect(c.replica.updateCall({ canisterId: c.a, method: 'execute', arg: new Uint8Array(IDL.encode([IDL.Text], ['not a request'])) })).rejects.toThrow(/reject code 5/);
     expect(await entities()).toEqual(before);
   });
 
   test('a request encoded with another type table (a wider record, as another client may send) is served', async () => {
     const wider = IDL.Record({ ...Object.fromEntries((ShardRequestIdl as IDL.RecordClass)._fields), client: IDL.Text });
     const arg = new Uint8Array(IDL.encode([wider], [{ ...requestToCandid({ ops: [{ kind: 'count', collection: 'notes' }], hops: 0 }), client: 'rust' }]));
-    const [reply] = IDL.decode([Reply(ShardResponseIdl)], await c.replica.updateCall(c.a, 'execute', arg, { sender: admin })) as any[];
+    const [reply] = IDL.decode([Reply(ShardResponseIdl)], await c.replica.updateCall({ canisterId: c.a, method: 'execute', arg: arg, sender: admin })) as any[];
     expect(Object.keys(reply.ok.results[0])).toEqual(['count']);
   });
 });
@@ -262,5 +262,5 @@ test('after a map change, the maintenance timer prunes the rows a shard no longe
   expect([Object.keys(moved.results[0]), moved.epoch, moved.newer_at[0].toText()]).toEqual([['moved'], 1n, c.b.toText()]);
   // The same for a @RoutedBy call: B refuses to run (or forward) a method for a key it does not own.
   const appArg = new Uint8Array(IDL.encode([IDL.Text, IDL.Text, IDL.Text], [keyOwnedBy(c.b, 'page-moved-'), 'id', 'body']));
-  await expect(c.replica.updateCall(c.a, 'addSnippet', appArg, { sender: alice })).rejects.toThrow(/does not own the key/);
+  await expect(c.replica.updateCall({ canisterId: c.a, method: 'addSnippet', arg: appArg, sender: alice })).rejects.toThrow(/does not own the key/);
 });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   for (const [owner, body] of rows) await notes.insert(Object.assign(new Note(), { owner, n: 1n, body }));
 }, 240_000);
 
-afterAll(() => c?.replica.close());
+afterAll(() => c?.replica.tearDown());
 
 async function ok(promise: Promise<any>): Promise<any> {
   const reply = await promise;
@@ -55,7 +55,7 @@ async function planFor(source: Principal, target: Principal, method: 'stream' | 
 
 /** `from` (a canister) calls `method` on `to` with raw Candid; the decoded `variant { ok; err }`. */
 async function forgedCall(from: Principal, to: Principal, method: string, arg: ArrayBuffer | Uint8Array, ok: IDL.Type): Promise<any> {
-  const raw = await c.replica.updateCall(from, 'callRaw', new Uint8Array(IDL.encode([IDL.Principal, IDL.Text, IDL.Vec(IDL.Nat8)], [to, method, new Uint8Array(arg)])));
+  const raw = await c.replica.updateCall({ canisterId: from, method: 'callRaw', arg: new Uint8Array(IDL.encode([IDL.Principal, IDL.Text, IDL.Vec(IDL.Nat8)], [to, method, new Uint8Array(arg)])) });
   const [bytes] = IDL.decode([IDL.Vec(IDL.Nat8)], raw) as unknown as [Uint8Array];
   return IDL.decode([Reply(ok)], bytes)[0];
 }
@@ -88,7 +88,7 @@ test('streamed split: rows copied through apply_rows, a write during the split k
 
   // A canister that is not a member — a forged "new node" — can neither feed the target nor
   // pose as a forwarding shard; nothing changes.
-  const forger = await c.replica.setupCanister({ wasm: stubWasm, controllers: [admin], sender: admin });
+  const forger = (await c.replica.setupCanister({ idlFactory: ({ IDL }) => IDL.Service({}), wasm: stubWasm, controllers: [admin], sender: admin })).canisterId;
   const forgedKey = rowAddress(getEntityMetadata(Note), { owner: freshOwnerIn(plan.start, plan.end, 'forged'), n: 1n }).key;
   const rowsArg = IDL.encode([RowsBatchIdl], [{ migration: 's1', rows: [[forgedKey, Uint8Array.of(1, 2, 3)]] }]);
   expect((await forgedCall(forger, t1, 'apply_rows', rowsArg, AckIdl)).err.code).toBe('FORBIDDEN');
@@ -125,16 +125,16 @@ test('snapshot split: the target is a loaded snapshot of the source and catches 
   const t2 = await c.replica.createCanister({ controllers: [admin], sender: admin });
   const { next, plan } = await planFor(c.a, t2, 'snapshot', 's2', map);
   await ok(c.shard(c.a).prepare_migration(plan));
-  await c.replica.stopCanister(c.a, { sender: admin });
-  const [snap] = (await c.replica.callManagement('take_canister_snapshot', { canister_id: c.a, replace_snapshot: [], uninstall_code: [] }, admin, c.a)) as { id: Uint8Array }[];
-  await c.replica.startCanister(c.a, { sender: admin });
+  await c.replica.stopCanister({ canisterId: c.a, sender: admin });
+  const [snap] = (await c.replica.callManagement({ method: 'take_canister_snapshot', arg: { canister_id: c.a, replace_snapshot: [], uninstall_code: [] }, sender: admin, effectiveCanisterId: c.a })) as { id: Uint8Array }[];
+  await c.replica.startCanister({ canisterId: c.a, sender: admin });
   // Written after the snapshot: only the delta log carries it to the target.
   const during = freshOwnerIn(plan.start, plan.end, 'during-s2');
   await c.repository(Note, { entry: c.b }).insert(Object.assign(new Note(), { owner: during, n: 1n, body: 'written after the snapshot' }));
-  await c.replica.stopCanister(t2, { sender: admin });
+  await c.replica.stopCanister({ canisterId: t2, sender: admin });
   await c.replica.checkpoint(); // the IC's rule: a snapshot of a canister that ran messages loads elsewhere only after a checkpoint
-  await c.replica.callManagement('load_canister_snapshot', { canister_id: t2, snapshot_id: snap.id, sender_canister_version: [] }, admin, t2);
-  await c.replica.startCanister(t2, { sender: admin });
+  await c.replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: t2, snapshot_id: snap.id, sender_canister_version: [] }, sender: admin, effectiveCanisterId: t2 });
+  await c.replica.startCanister({ canisterId: t2, sender: admin });
 
   // A query first (it cannot set timers, nor keep the rebuilt node): t2 already answers as itself.
   expect((await ok(c.shard(t2).shard_report())).shard.toText()).toBe(t2.toText());

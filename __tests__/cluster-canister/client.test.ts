@@ -26,11 +26,11 @@ test('a write to a stopped shard is retried with backoff and lands once the shar
   const snippets = cluster.client.repository(Snippet);
   const target = snippet(1, cluster.deployer.getPrincipal(), 'written while stopped');
   const shards = (await cluster.client.status()).shards.map((s) => Principal.fromText(s.canisterId));
-  for (const s of shards) await cluster.replica.stopCanister(s, { sender: cluster.manager });
+  for (const s of shards) await cluster.replica.stopCanister({ canisterId: s, sender: cluster.manager });
   const write = snippets.upsert(target);
   // The client backs off (20 ms, 40 ms, …) while the shard is stopped; start it again meanwhile.
   await new Promise((r) => setTimeout(r, 150));
-  for (const s of shards) await cluster.replica.startCanister(s, { sender: cluster.manager });
+  for (const s of shards) await cluster.replica.startCanister({ canisterId: s, sender: cluster.manager });
   expect((await write).body).toBe('written while stopped');
   expect((await snippets.get({ pageId: 'p1', id: 's1' }))?.body).toBe('written while stopped');
 });
@@ -52,11 +52,11 @@ test('a write whose execution traps surfaces as UnknownOutcomeError and is not s
 test('the manager tops up a shard whose cycles fall below the threshold from its own balance', async () => {
   const shard = Principal.fromText((await cluster.client.status()).shards[0].canisterId);
   cluster.replica.drainCycles(shard);
-  const managerBefore = cluster.replica.getCyclesBalance(cluster.manager);
+  const managerBefore = await cluster.replica.getCyclesBalance(cluster.manager);
   const tick = await cluster.managerActor.drive();
   expect(tick.ok.topped_up.map((p: Principal) => p.toText())).toContain(shard.toText());
-  expect(cluster.replica.getCyclesBalance(shard)).toBeGreaterThan(0n);
-  expect(cluster.replica.getCyclesBalance(cluster.manager)).toBeLessThan(managerBefore);
+  expect(await cluster.replica.getCyclesBalance(shard)).toBeGreaterThan(0n);
+  expect(await cluster.replica.getCyclesBalance(cluster.manager)).toBeLessThan(managerBefore);
 });
 
 // Last: it leaves shard-to-shard rejects armed.

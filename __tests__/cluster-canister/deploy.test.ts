@@ -21,7 +21,7 @@ test('deployCluster creates the manager and shard 0; the client talks to the sha
   expect(status.shards).toHaveLength(1);
   expect(status.shards[0].canisterId).toBe(cluster.entry.toText());
   expect(status.shards[0].range).toEqual([0n, 1n << 64n]);
-  const controllers = cluster.replica.getControllers(cluster.entry).map((p) => p.toText()).sort();
+  const controllers = (await cluster.replica.getControllers(cluster.entry)).map((p) => p.toText()).sort();
   expect(controllers).toEqual([cluster.manager.toText(), cluster.deployer.getPrincipal().toText()].sort());
   const snippets = cluster.client.repository(Snippet);
   const me = cluster.deployer.getPrincipal();

@@ -52,5 +52,5 @@ export async function deployExampleCluster(options: Partial<DeployClusterOptions
     const status = await managerActor.cluster_status();
     throw new Error(`the cluster did not settle in ${maxTicks} ticks: ${JSON.stringify('ok' in status ? status.ok.migrations : status, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   };
-  return { replica, manager, entry, deployer, client, managerActor, settle, close: () => replica.close() };
+  return { replica, manager, entry, deployer, client, managerActor, settle, close: () => replica.tearDown() };
 }

@@ -77,7 +77,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await server.close();
-  await replica.close();
+  await replica.tearDown();
 });
 
 interface Management {
@@ -136,6 +136,6 @@ test('@icp-sdk/core reaches the subnet endpoints: read_state and a management ca
   expect(Buffer.from(icp.lookupResultToBuffer(verifiedCertificate.lookup_path(['subnet', subnetId.toUint8Array(), 'public_key']))!)).toEqual(Buffer.from(server.keys.rootKeyDer));
   const management = icp.Actor.createActor(managementIdlFactory as never, { agent, canisterId: 'aaaaa-aa', effectiveTarget: { subnetId } }) as unknown as Management;
   const { canister_id } = await management.provisional_create_canister_with_cycles({ amount: [], settings: [], specified_id: [], sender_canister_version: [] });
-  expect(replica.getControllers(DfinityPrincipal.fromText(canister_id.toText())).map(c => c.toText())).toEqual([identity.getPrincipal().toText()]);
+  expect((await replica.getControllers(DfinityPrincipal.fromText(canister_id.toText()))).map(c => c.toText())).toEqual([identity.getPrincipal().toText()]);
   expect(requested).toEqual(expect.arrayContaining([`/api/v3/subnet/${subnetId.toText()}/read_state`, `/api/v4/subnet/${subnetId.toText()}/call`]));
 });

@@ -38,7 +38,7 @@ test('replica.listen({ port }) serves an in-process LocalReplica to @dfinity/age
     expect(await Actor.createActor(idl, { agent, canisterId: id }).getMessage()).toBe('Hello world!');
   } finally {
     await server.close();
-    await replica.close();
+    await replica.tearDown();
   }
 }, 180_000);
 

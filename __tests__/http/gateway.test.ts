@@ -26,7 +26,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await server.close();
-  await replica.close();
+  await replica.tearDown();
 });
 
 const viaQuery = (path: string, init?: RequestInit) => fetch(`${server.url}${path}${path.includes('?') ? '&' : '?'}canisterId=${canisterId}`, init);

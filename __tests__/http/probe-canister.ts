@@ -75,7 +75,7 @@ export async function serveProbe(options: ServeProbeOptions = {}): Promise<Serve
     actorFor: async (identity, agentOptions) => Actor.createActor<Probe>(probeIdl, { agent: await agentFor(identity, agentOptions), canisterId }),
     async close() {
       await server.close();
-      await replica.close();
+      await replica.tearDown();
     }
   };
 }

@@ -34,16 +34,16 @@ describe('message atomicity on Azle canisters', () => {
   test('cycles accepted before a trap revert: the caller gets every attached cycle back', async () => {
     const { replica, ids, actors } = await replicaWithProbes(2);
     const attached = 100_000_000_000n;
-    const [callerBefore, calleeBefore] = ids.map((id) => replica.getCyclesBalance(id));
+    const [callerBefore, calleeBefore] = await Promise.all(ids.map((id) => replica.getCyclesBalance(id)));
     const calleeInstructions = replica.canister(ids[1])!.instructionsExecuted;
     const { outcome, refunded } = await actors[0].sendCyclesTo(ids[1], 'acceptAllThenTrap', attached);
     expect(outcome).toMatch(/^reject:5:.*trap after accepting cycles/);
     expect(refunded).toBe(attached);
     // The callee paid only for its (trapped) execution: base fee + 0.4 cycles per instruction.
     const instructions = replica.canister(ids[1])!.instructionsExecuted - calleeInstructions;
-    expect(calleeBefore - replica.getCyclesBalance(ids[1])).toBe(UPDATE_BASE_FEE + (instructions * FEE_PER_10_INSTRUCTIONS) / 10n);
+    expect(calleeBefore - (await replica.getCyclesBalance(ids[1]))).toBe(UPDATE_BASE_FEE + (instructions * FEE_PER_10_INSTRUCTIONS) / 10n);
     // The caller lost only its own fees (two executions and one call), a tiny fraction of `attached`.
-    const callerCost = callerBefore - replica.getCyclesBalance(ids[0]);
+    const callerCost = callerBefore - (await replica.getCyclesBalance(ids[0]));
     expect(callerCost).toBeGreaterThan(2n * UPDATE_BASE_FEE);
     expect(callerCost).toBeLessThan(attached / 100n);
     expect(await actors[1].getCounter()).toBe(0n); // the heap change before the trap reverted too
@@ -52,17 +52,17 @@ describe('message atomicity on Azle canisters', () => {
   test('queries never change state', async () => {
     const { replica, ids, actors } = await replicaWithProbes(1);
     await actors[0].increment();
-    const before = await replica.canisterStatus(ids[0]);
+    const before = await replica.canisterStatus({ canisterId: ids[0] });
     // A query method called as a query: changes are discarded even though the method could write.
     for (let i = 0; i < 3; i++) await actors[0].getCounter();
     expect(await actors[0].getCounter()).toBe(1n);
-    expect((await replica.canisterStatus(ids[0])).memory_metrics).toEqual(before.memory_metrics);
+    expect((await replica.canisterStatus({ canisterId: ids[0] })).memoryMetrics).toEqual(before.memoryMetrics);
   });
 
   test('replying twice traps; returning without a reply is IC0506', async () => {
     const { replica, ids, actors } = await replicaWithProbes(1);
-    await expect(replica.updateCall(ids[0], 'replyTwice', noArgs())).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
-    const err = (await replica.updateCall(ids[0], 'noReply', noArgs()).catch((e) => e)) as CallRejectedError;
+    await expect(replica.updateCall({ canisterId: ids[0], method: 'replyTwice', arg: noArgs() })).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
+    const err = (await replica.updateCall({ canisterId: ids[0], method: 'noReply', arg: noArgs() }).catch((e) => e)) as CallRejectedError;
     expect(err).toMatchObject({ rejectCode: 5, errorCode: 'IC0506' });
     // The no-reply execution itself did not trap: its heap change is committed.
     expect(await actors[0].getCounter()).toBe(1n);
@@ -82,9 +82,9 @@ describe('message atomicity on Azle canisters', () => {
     await actors[0].trapAfterChanges('logged trap').catch(() => undefined);
     expect(seen).toEqual(expect.arrayContaining(['"hello from azle"', expect.stringContaining("[TRAP]: Canister called `ic0.trap` with message: 'logged trap'")]));
     const arg = new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: ids[0] }]));
-    const reply = await replica.queryCall(Principal.managementCanister(), 'fetch_canister_logs', arg);
+    const reply = await replica.queryCall({ canisterId: Principal.managementCanister(), method: 'fetch_canister_logs', arg: arg });
     const [{ canister_log_records }] = IDL.decode([IDL.Record({ canister_log_records: IDL.Vec(IDL.Record({ idx: IDL.Nat64, timestamp_nanos: IDL.Nat64, content: IDL.Vec(IDL.Nat8) })) })], reply) as any;
     expect(canister_log_records.map((r: { content: Uint8Array }) => Buffer.from(r.content).toString())).toContain('"hello from azle"');
-    await expect(replica.queryCall(Principal.managementCanister(), 'fetch_canister_logs', arg, { sender: Principal.selfAuthenticating(new Uint8Array(32)) })).rejects.toMatchObject({ rejectCode: 4 });
+    await expect(replica.queryCall({ canisterId: Principal.managementCanister(), method: 'fetch_canister_logs', arg: arg, sender: Principal.selfAuthenticating(new Uint8Array(32)) })).rejects.toMatchObject({ rejectCode: 4 });
   });
 });

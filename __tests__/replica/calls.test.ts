@@ -38,25 +38,25 @@ describe('inter-canister calls between Azle canisters', () => {
     expect(trapped.startsWith(`reject:5:IC0503: Error from Canister ${ids[1].toText()}: Canister called \`ic0.trap\` with message: '`)).toBe(true);
     expect(trapped).toMatch(/'\.\nConsider gracefully handling failures from this canister .*#trapped-explicitly$/);
     // Over ingress the error code travels beside the text, not in it.
-    await expect(replica.updateCall(ids[1], 'trapAfterChanges', noArgs())).rejects.toMatchObject({ errorCode: 'IC0503', rejectMessage: expect.stringMatching(/^Error from Canister /) });
-    await expect(replica.updateCall(Principal.managementCanister(), 'nope', noArgs())).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0536', rejectMessage: "Management canister has no method 'nope'" });
+    await expect(replica.updateCall({ canisterId: ids[1], method: 'trapAfterChanges', arg: noArgs() })).rejects.toMatchObject({ errorCode: 'IC0503', rejectMessage: expect.stringMatching(/^Error from Canister /) });
+    await expect(replica.updateCall({ canisterId: Principal.managementCanister(), method: 'nope', arg: noArgs() })).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0536', rejectMessage: "Management canister has no method 'nope'" });
   });
 
   test('a trapping callback runs the cleanup callback (Azle frees its promise bookkeeping)', async () => {
     await expect(a.incrementThenCallThenTrap(ids[1])).rejects.toMatchObject({ errorCode: 'IC0503' });
-    const len = IDL.decode([IDL.Nat32], await replica.queryCall(ids[0], '_azle_resolve_callbacks_len', noArgs()))[0];
+    const len = IDL.decode([IDL.Nat32], await replica.queryCall({ canisterId: ids[0], method: '_azle_resolve_callbacks_len', arg: noArgs() }))[0];
     expect(len).toBe(0);
     const aborted = replica.engine.traceLength;
     expect(aborted).toBeGreaterThan(0);
   });
 
   test('cycles attached are accepted in part and the rest refunded', async () => {
-    const balanceB = replica.getCyclesBalance(ids[1]);
+    const balanceB = (await replica.getCyclesBalance(ids[1]));
     const [accepted, refunded] = await a.sendCycles(ids[1], 1_000_000_000n);
     expect(accepted).toBe(500_000_000n);
     expect(refunded).toBe(500_000_000n);
     // B keeps what it accepted minus its execution fee (5 M base + instructions).
-    const delta = replica.getCyclesBalance(ids[1]) - balanceB;
+    const delta = (await replica.getCyclesBalance(ids[1])) - balanceB;
     expect(delta).toBeLessThan(500_000_000n);
     expect(delta).toBeGreaterThan(400_000_000n);
   });
@@ -70,7 +70,7 @@ describe('inter-canister calls between Azle canisters', () => {
 
   test('ingress larger than 2 MiB is refused with a typed error', async () => {
     const big = new Uint8Array(IDL.encode([IDL.Vec(IDL.Nat8)], [new Uint8Array(2 * 1024 * 1024)]));
-    await expect(replica.updateCall(ids[1], 'echoLength', big)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
+    await expect(replica.updateCall({ canisterId: ids[1], method: 'echoLength', arg: big })).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0504' });
   });
 
   test('the 501st queued call to one callee fails at call_perform', async () => {
@@ -105,6 +105,6 @@ describe('inter-canister calls between Azle canisters', () => {
     // Re-entering a canister on the call stack fails the whole query, as on the IC.
     await expect(a.compositeSum(ids[0], 'compositeSum')).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0517' });
     const args = new Uint8Array(IDL.encode([IDL.Principal, IDL.Text], [ids[1], 'getCounter']));
-    await expect(replica.updateCall(ids[0], 'compositeSum', args)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0527' });
+    await expect(replica.updateCall({ canisterId: ids[0], method: 'compositeSum', arg: args })).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0527' });
   });
 });

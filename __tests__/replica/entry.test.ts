@@ -10,6 +10,6 @@ test('importing shardorm/replica gives LocalReplica.listen, serving the IC HTTP 
     expect(agent.rootKey?.byteLength).toBe(133); // DER prefix (37) + 96-byte BLS12-381 G2 key
   } finally {
     await handle.close();
-    await replica.close();
+    await replica.tearDown();
   }
 });

@@ -53,16 +53,16 @@ test('idle canisters hibernate and wake up with their state', async () => {
   const wasm = await fixtureWasm('hello');
   const ids: Principal[] = [];
   for (let i = 0; i < 3; i++) {
-    const id = await replica.setupCanister({ wasm, controllers: [user], sender: user });
-    expect(replica.getControllers(id)).toEqual([user]);
-    await replica.updateCall(id, 'setMessage', new Uint8Array(IDL.encode([IDL.Text], [`m${i}`])));
+    const { canisterId: id } = await replica.setupCanister({ idlFactory: ({ IDL: I }) => I.Service({}), wasm, controllers: [user], sender: user });
+    expect((await replica.getControllers(id))).toEqual([user]);
+    await replica.updateCall({ canisterId: id, method: 'setMessage', arg: new Uint8Array(IDL.encode([IDL.Text], [`m${i}`])) });
     await replica.upgradeCanister({ canisterId: id, wasm, sender: user }); // Azle keeps no heap state across upgrades
-    await replica.updateCall(id, 'setMessage', new Uint8Array(IDL.encode([IDL.Text], [`m${i}`])));
+    await replica.updateCall({ canisterId: id, method: 'setMessage', arg: new Uint8Array(IDL.encode([IDL.Text], [`m${i}`])) });
     ids.push(id);
   }
   expect(replica.liveInstances()).toBe(1);
   for (let i = 0; i < 3; i++) {
-    expect(IDL.decode([IDL.Text], await replica.queryCall(ids[i], 'getMessage', new Uint8Array(IDL.encode([], []))))[0]).toBe(`m${i}`);
+    expect(IDL.decode([IDL.Text], await replica.queryCall({ canisterId: ids[i], method: 'getMessage', arg: new Uint8Array(IDL.encode([], [])) }))[0]).toBe(`m${i}`);
   }
   expect(replica.liveInstances()).toBe(1);
 });

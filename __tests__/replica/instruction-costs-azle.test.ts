@@ -30,11 +30,11 @@ beforeAll(async () => {
   id = await replica.createCanister({ cycles: 10n ** 15n });
   await replica.installCode({ canisterId: id, wasm });
 }, 120_000);
-afterAll(async () => replica.close());
+afterAll(async () => replica.tearDown());
 
 async function counted(method: string, types: IDL.Type[], args: unknown[]): Promise<{ instructions: bigint; reply: Uint8Array }> {
   const before = replica.canister(id)!.instructionsExecuted;
-  const reply = await replica.updateCall(id, method, new Uint8Array(IDL.encode(types, args)));
+  const reply = await replica.updateCall({ canisterId: id, method: method, arg: new Uint8Array(IDL.encode(types, args)) });
   return { instructions: replica.canister(id)!.instructionsExecuted - before, reply };
 }
 

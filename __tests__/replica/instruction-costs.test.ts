@@ -47,10 +47,10 @@ async function fixture(define: (m: ModuleBuilder, imports: Record<string, number
   return {
     replica,
     id,
-    call: (method) => replica.updateCall(id, method, ARG),
+    call: (method) => replica.updateCall({ canisterId: id, method: method, arg: ARG }),
     async count(method, arg = ARG) {
       const before = executed();
-      await replica.updateCall(id, method, arg);
+      await replica.updateCall({ canisterId: id, method: method, arg: arg });
       return executed() - before;
     }
   };
@@ -63,7 +63,7 @@ function update(m: ModuleBuilder, imports: Record<string, number>, name: string,
 
 describe('instruction costs as the IC counts them', () => {
   let f: Fixture;
-  afterEach(async () => f.replica.close());
+  afterEach(async () => f.replica.tearDown());
 
   test('plain opcodes cost 1 each', async () => {
     f = await fixture((m, im) => update(m, im, 'plain', [...op.i32(1), ...op.i32(2), ...op.i32Add, ...op.drop, 0x01 /* nop */]));
@@ -220,6 +220,6 @@ describe('instruction costs as the IC counts them', () => {
     const print = m.import('debug_print', [I32, I32]);
     m.func([...op.i32(0), ...op.i32(20_000), ...op.call(print), ...op.unreachable], { export: 'canister_update big_print' });
     await replica.installCode({ canisterId: id, wasm: m.build() });
-    await expect(replica.updateCall(id, 'big_print', ARG)).rejects.toMatchObject({ errorCode: 'IC0522' });
+    await expect(replica.updateCall({ canisterId: id, method: 'big_print', arg: ARG })).rejects.toMatchObject({ errorCode: 'IC0522' });
   });
 });

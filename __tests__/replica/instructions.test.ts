@@ -14,12 +14,12 @@ describe('instruction counting', () => {
     expect(large - before).toBeGreaterThan(10n * (small - before));
     expect(await probe.queryCounter()).toBeGreaterThan(0n);
 
-    const b0 = replica.getCyclesBalance(ids[0]);
+    const b0 = (await replica.getCyclesBalance(ids[0]));
     await probe.work(10);
-    const cheap = b0 - replica.getCyclesBalance(ids[0]);
-    const b1 = replica.getCyclesBalance(ids[0]);
+    const cheap = b0 - (await replica.getCyclesBalance(ids[0]));
+    const b1 = (await replica.getCyclesBalance(ids[0]));
     await probe.work(100_000);
-    const costly = b1 - replica.getCyclesBalance(ids[0]);
+    const costly = b1 - (await replica.getCyclesBalance(ids[0]));
     expect(cheap).toBeGreaterThanOrEqual(5_000_000n); // base fee
     expect(costly - 5_000_000n).toBeGreaterThan(10n * (cheap - 5_000_000n));
   });
@@ -34,13 +34,13 @@ describe('instruction counting', () => {
     for (const hook of ['canister_init', 'canister_pre_upgrade', 'canister_post_upgrade']) m.func(spin, { export: hook, locals: 1 });
     const wasm = m.build();
     for (const mode of ['install', 'upgrade'] as const) {
-      const [cycles, executed] = [replica.getCyclesBalance(id), canister().instructionsExecuted];
+      const [cycles, executed] = [(await replica.getCyclesBalance(id)), canister().instructionsExecuted];
       await replica.installCode({ canisterId: id, wasm, mode });
       const hooks = canister().instructionsExecuted - executed; // canister_init, or pre_ + post_upgrade
       expect(hooks).toBeGreaterThan(mode === 'install' ? 400_000n : 800_000n); // ≥ 4 instructions per iteration
-      expect(cycles - replica.getCyclesBalance(id)).toBe((hooks * FEE_PER_10_INSTRUCTIONS) / 10n);
+      expect(cycles - (await replica.getCyclesBalance(id))).toBe((hooks * FEE_PER_10_INSTRUCTIONS) / 10n);
     }
-    await replica.close();
+    await replica.tearDown();
   });
 
   test('performance_counter(1) counts the whole call context, across an await', async () => {

@@ -72,17 +72,17 @@ async function setup(options: { persistence?: boolean; heartbeat?: boolean } = {
 describe('hand-written canisters', () => {
   test('non-exported mutable globals and memory roll back on trap; queries discard', async () => {
     const { replica, id } = await setup();
-    expect(int(await replica.updateCall(id, 'inc', ARG))).toBe(1);
-    await expect(replica.updateCall(id, 'inc_then_trap', ARG)).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0502', rejectMessage: expect.stringContaining('unreachable') });
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(1);
-    expect(int(await replica.queryCall(id, 'inc_q', ARG))).toBe(2);
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(1);
-    expect(int(await replica.updateCall(id, 'inc', ARG))).toBe(2);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'inc', arg: ARG }))).toBe(1);
+    await expect(replica.updateCall({ canisterId: id, method: 'inc_then_trap', arg: ARG })).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0502', rejectMessage: expect.stringContaining('unreachable') });
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(1);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'inc_q', arg: ARG }))).toBe(2);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(1);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'inc', arg: ARG }))).toBe(2);
   });
 
   test('an unsupported System API function traps with a clear message', async () => {
     const { replica, id } = await setup();
-    await expect(replica.updateCall(id, 'unsupported', ARG)).rejects.toMatchObject({
+    await expect(replica.updateCall({ canisterId: id, method: 'unsupported', arg: ARG })).rejects.toMatchObject({
       errorCode: 'IC0504',
       rejectMessage: expect.stringContaining('ic0.subnet_self_size is not supported by the local replica')
     });
@@ -90,41 +90,41 @@ describe('hand-written canisters', () => {
 
   test('canister_inspect_message can refuse ingress', async () => {
     const { replica, id } = await setup();
-    await expect(replica.updateCall(id, 'inc', new Uint8Array(0))).rejects.toMatchObject({ rejectCode: 4, errorCode: 'IC0406' });
-    expect(int(await replica.updateCall(id, 'inc', ARG))).toBe(1);
+    await expect(replica.updateCall({ canisterId: id, method: 'inc', arg: new Uint8Array(0) })).rejects.toMatchObject({ rejectCode: 4, errorCode: 'IC0406' });
+    expect(int(await replica.updateCall({ canisterId: id, method: 'inc', arg: ARG }))).toBe(1);
   });
 
   test('a best-effort call times out with SYS_UNKNOWN when its response is late', async () => {
     const { replica, id } = await setup();
-    expect(int(await replica.updateCall(id, 'call_best_effort', ARG))).toBe(1000);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'call_best_effort', arg: ARG }))).toBe(1000);
     replica.injectFault({ kind: 'delay', to: id.toText(), method: 'get', ms: 5_000 });
-    const pending = replica.submitCall(id, 'call_best_effort', ARG);
+    const pending = replica.submitCall({ canisterId: id, method: 'call_best_effort', arg: ARG });
     await replica.runUntilIdle();
     await replica.advanceTime(1_500);
     await replica.runUntilIdle();
     expect(int(await pending)).toBe(6);
     await replica.advanceTime(5_000);
     await replica.runUntilIdle(); // the late response is dropped, nothing breaks
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(0);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(0);
   });
 
   test('wasm_memory_persistence = keep keeps the heap of a module declaring it', async () => {
     const { replica, id } = await setup({ persistence: true });
     const wasm = rawCanister({ persistence: true });
-    expect(int(await replica.updateCall(id, 'mem_inc', ARG))).toBe(1);
-    expect(int(await replica.updateCall(id, 'mem_inc', ARG))).toBe(2);
-    await replica.installCode({ canisterId: id, wasm, mode: 'upgrade', keepHeap: true });
-    expect(int(await replica.updateCall(id, 'mem_inc', ARG))).toBe(3);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'mem_inc', arg: ARG }))).toBe(1);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'mem_inc', arg: ARG }))).toBe(2);
+    await replica.installCode({ canisterId: id, wasm, mode: 'upgrade', upgrade: { keepHeap: true } });
+    expect(int(await replica.updateCall({ canisterId: id, method: 'mem_inc', arg: ARG }))).toBe(3);
     await replica.installCode({ canisterId: id, wasm, mode: 'upgrade' });
-    expect(int(await replica.updateCall(id, 'mem_inc', ARG))).toBe(1);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'mem_inc', arg: ARG }))).toBe(1);
   });
 
   test('the heartbeat runs once per round, and not while stopped', async () => {
     const { replica, id } = await setup({ heartbeat: true });
-    const start = int(await replica.queryCall(id, 'get', ARG));
+    const start = int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }));
     for (let i = 0; i < 3; i++) await replica.tick();
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(start + 3);
-    await replica.stopCanister(id);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(start + 3);
+    await replica.stopCanister({ canisterId: id });
     const stopped = replica.canister(id)!.state.globals[0];
     for (let i = 0; i < 3; i++) await replica.tick();
     expect(replica.canister(id)!.state.globals[0]).toBe(stopped);
@@ -132,40 +132,40 @@ describe('hand-written canisters', () => {
 
   test('calls queued before a trap are never sent and their cycles come back', async () => {
     const { replica, id } = await setup();
-    const before = replica.getCyclesBalance(id);
-    await expect(replica.updateCall(id, 'call_then_trap', ARG)).rejects.toMatchObject({ errorCode: 'IC0502' });
+    const before = (await replica.getCyclesBalance(id));
+    await expect(replica.updateCall({ canisterId: id, method: 'call_then_trap', arg: ARG })).rejects.toMatchObject({ errorCode: 'IC0502' });
     await replica.runUntilIdle();
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(0); // `inc` never ran
-    const spent = before - replica.getCyclesBalance(id);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(0); // `inc` never ran
+    const spent = before - (await replica.getCyclesBalance(id));
     expect(spent).toBeGreaterThanOrEqual(5_000_000n); // the execution fee is charged even on trap
     expect(spent).toBeLessThan(5_100_000n); // but the 1 M cycles attached were not
   });
 
   test('a query method called as an update runs in replicated mode and keeps no changes', async () => {
     const { replica, id } = await setup();
-    expect(int(await replica.updateCall(id, 'inc_q', ARG))).toBe(1);
-    expect(int(await replica.updateCall(id, 'inc_q', ARG))).toBe(1);
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(0);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'inc_q', arg: ARG }))).toBe(1);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'inc_q', arg: ARG }))).toBe(1);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(0);
   });
 
   test('global_timer_set returns the previous deadline; the timer fires once and upgrades clear it', async () => {
     const { replica, id } = await setup();
     const wasm = rawCanister();
-    expect(int(await replica.updateCall(id, 'arm', ARG))).toBe(0);
-    expect(int(await replica.updateCall(id, 'arm', ARG))).toBe(1);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'arm', arg: ARG }))).toBe(0);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'arm', arg: ARG }))).toBe(1);
     await replica.advanceTime(999);
     await replica.runUntilIdle();
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(0);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(0);
     await replica.advanceTime(1);
     await replica.runUntilIdle();
     await replica.advanceTime(5_000);
     await replica.runUntilIdle();
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(1000);
-    expect(int(await replica.updateCall(id, 'arm', ARG))).toBe(0); // it fired, so it was cleared
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(1000);
+    expect(int(await replica.updateCall({ canisterId: id, method: 'arm', arg: ARG }))).toBe(0); // it fired, so it was cleared
     await replica.installCode({ canisterId: id, wasm, mode: 'upgrade' });
     await replica.advanceTime(5_000);
     await replica.runUntilIdle();
-    expect(int(await replica.queryCall(id, 'get', ARG))).toBe(0); // fresh globals, timer cleared
-    expect(int(await replica.updateCall(id, 'arm', ARG))).toBe(0);
+    expect(int(await replica.queryCall({ canisterId: id, method: 'get', arg: ARG }))).toBe(0); // fresh globals, timer cleared
+    expect(int(await replica.updateCall({ canisterId: id, method: 'arm', arg: ARG }))).toBe(0);
   });
 });

@@ -9,7 +9,7 @@ describe('timers and time', () => {
   test('a timer fires only once replica time reaches it', async () => {
     const { replica, actors } = await replicaWithProbes(1);
     const [probe] = actors;
-    const t0 = replica.getTime();
+    const t0 = (await replica.getTime());
     await probe.scheduleTimer(5);
     await replica.runUntilIdle();
     expect(await probe.timerCount()).toBe(0);
@@ -19,7 +19,7 @@ describe('timers and time', () => {
     await replica.advanceTime(1_000);
     await replica.runUntilIdle();
     expect(await probe.timerCount()).toBe(1);
-    expect(replica.getTime()).toBe(t0 + 5_000);
+    expect((await replica.getTime())).toBe(t0 + 5_000);
   });
 });
 
@@ -28,8 +28,8 @@ async function scenario(seed: number): Promise<{ digest: string; replies: string
   const { replica, ids } = await replicaWithProbes(3, { seed });
   const calls: Promise<Uint8Array>[] = [];
   for (let i = 0; i < 3; i++) {
-    for (let j = 0; j < 3; j++) if (i !== j) calls.push(replica.submitCall(ids[i], 'callOther', callArgs(ids[j], 'increment')));
-    calls.push(replica.submitCall(ids[i], 'rawRand', new Uint8Array(IDL.encode([], []))));
+    for (let j = 0; j < 3; j++) if (i !== j) calls.push(replica.submitCall({ canisterId: ids[i], method: 'callOther', arg: callArgs(ids[j], 'increment') }));
+    calls.push(replica.submitCall({ canisterId: ids[i], method: 'rawRand', arg: new Uint8Array(IDL.encode([], [])) }));
   }
   await replica.runUntilIdle();
   const replies = (await Promise.all(calls)).map((r) => Buffer.from(r).toString('hex'));
@@ -66,7 +66,7 @@ describe('fault injection', () => {
 
   test('delay a chosen call by rounds or by time', async () => {
     replica.injectFault({ kind: 'delay', to: ids[1].toText(), method: 'increment', ms: 10_000 });
-    const pending = replica.submitCall(ids[0], 'callOther', callArgs(ids[1], 'increment'));
+    const pending = replica.submitCall({ canisterId: ids[0], method: 'callOther', arg: callArgs(ids[1], 'increment') });
     let settled = false;
     void pending.then(() => (settled = true));
     await replica.runUntilIdle();

@@ -11,31 +11,31 @@ describe('canister snapshots', () => {
     await a.increment();
     await a.increment();
     await a.putStable('s', 'one');
-    const take = () => replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0]);
+    const take = () => replica.callManagement({ method: 'take_canister_snapshot', arg: { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, effectiveCanisterId: ids[0] });
     // A snapshot captures a whole state: the canister must be stopped first, as on the IC.
     await expect(take()).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0510' });
-    await replica.stopCanister(ids[0]);
+    await replica.stopCanister({ canisterId: ids[0] });
     const [snap] = (await take()) as { id: Uint8Array; total_size: bigint }[];
     expect(snap.total_size).toBeGreaterThan(64n * 1024n * 1024n);
-    await replica.startCanister(ids[0]);
+    await replica.startCanister({ canisterId: ids[0] });
     await a.increment();
     await a.putStable('s', 'two');
 
-    const load = () => replica.callManagement('load_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[0]);
+    const load = () => replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: ids[0], snapshot_id: snap.id, sender_canister_version: [] }, effectiveCanisterId: ids[0] });
     await expect(load()).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0510' });
     expect(await a.getCounter()).toBe(3n); // the refused load changed nothing
-    await replica.stopCanister(ids[0]);
+    await replica.stopCanister({ canisterId: ids[0] });
     await load();
-    await replica.startCanister(ids[0]);
+    await replica.startCanister({ canisterId: ids[0] });
     expect(await a.getCounter()).toBe(2n);
     expect(await a.getStable('s')).toEqual(['one']);
 
     // Onto another canister: the caller controls both, and a checkpoint has written the
     // snapshot out (see the test below). The clone keeps its own id.
     await replica.checkpoint();
-    await replica.stopCanister(ids[1]);
-    await replica.callManagement('load_canister_snapshot', { canister_id: ids[1], snapshot_id: snap.id, sender_canister_version: [] }, undefined, ids[1]);
-    await replica.startCanister(ids[1]);
+    await replica.stopCanister({ canisterId: ids[1] });
+    await replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: ids[1], snapshot_id: snap.id, sender_canister_version: [] }, effectiveCanisterId: ids[1] });
+    await replica.startCanister({ canisterId: ids[1] });
     expect(await b.getCounter()).toBe(2n);
     expect(await b.getStable('s')).toEqual(['one']);
     expect((await b.self()).toText()).toBe(ids[1].toText());
@@ -44,30 +44,30 @@ describe('canister snapshots', () => {
 
     // A canister whose controller does not control the snapshot's owner cannot load it.
     const foreign = await replica.createCanister({ sender: alice });
-    await replica.stopCanister(foreign, { sender: alice });
+    await replica.stopCanister({ canisterId: foreign, sender: alice });
     await expect(
-      replica.callManagement('load_canister_snapshot', { canister_id: foreign, snapshot_id: snap.id, sender_canister_version: [] }, alice, foreign)
+      replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: foreign, snapshot_id: snap.id, sender_canister_version: [] }, sender: alice, effectiveCanisterId: foreign })
     ).rejects.toMatchObject({ rejectCode: 5, errorCode: 'IC0512' });
 
-    const [list] = (await replica.callManagement('list_canister_snapshots', { canister_id: ids[0] }, undefined, ids[0])) as unknown[][];
+    const [list] = (await replica.callManagement({ method: 'list_canister_snapshots', arg: { canister_id: ids[0] }, effectiveCanisterId: ids[0] })) as unknown[][];
     expect(list).toHaveLength(1);
-    expect((await replica.canisterStatus(ids[0])).memory_metrics.snapshots_size).toBe(snap.total_size);
-    await replica.callManagement('delete_canister_snapshot', { canister_id: ids[0], snapshot_id: snap.id }, undefined, ids[0]);
-    await replica.stopCanister(ids[0]);
+    expect((await replica.canisterStatus({ canisterId: ids[0] })).memoryMetrics.snapshotsSize).toBe(snap.total_size);
+    await replica.callManagement({ method: 'delete_canister_snapshot', arg: { canister_id: ids[0], snapshot_id: snap.id }, effectiveCanisterId: ids[0] });
+    await replica.stopCanister({ canisterId: ids[0] });
     await expect(load()).rejects.toMatchObject({ rejectCode: 3, errorCode: 'IC0305' });
   });
 
   test('a snapshot of a canister changed since the last checkpoint loads elsewhere only after the next one', async () => {
     const { replica, ids, actors } = await replicaWithProbes(3, { checkpointIntervalRounds: 50, checkpointIntervalMs: 60_000 });
     const takeOf = async (id: Principal) => {
-      await replica.stopCanister(id);
-      const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: id, replace_snapshot: [], uninstall_code: [] }, undefined, id)) as { id: Uint8Array }[];
+      await replica.stopCanister({ canisterId: id });
+      const [snap] = (await replica.callManagement({ method: 'take_canister_snapshot', arg: { canister_id: id, replace_snapshot: [], uninstall_code: [] }, effectiveCanisterId: id })) as { id: Uint8Array }[];
       return snap;
     };
     const loadOnto = (target: Principal, snap: { id: Uint8Array }) =>
-      replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id: snap.id, sender_canister_version: [] }, undefined, target);
-    await replica.stopCanister(ids[1]);
-    await replica.stopCanister(ids[2]);
+      replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: target, snapshot_id: snap.id, sender_canister_version: [] }, effectiveCanisterId: target });
+    await replica.stopCanister({ canisterId: ids[1] });
+    await replica.stopCanister({ canisterId: ids[2] });
 
     // Executed messages since the last checkpoint: refused elsewhere with the IC's code and text.
     await actors[0].increment();
@@ -83,20 +83,20 @@ describe('canister snapshots', () => {
     await loadOnto(ids[1], snap);
 
     // Replica time passing counts too: the first round after 60 s checkpoints.
-    await replica.startCanister(ids[0]);
+    await replica.startCanister({ canisterId: ids[0] });
     const counter: bigint = await actors[0].increment();
     const later = await takeOf(ids[0]);
     await expect(loadOnto(ids[2], later)).rejects.toMatchObject({ errorCode: 'IC0406' });
     await replica.advanceTime(60_000);
     await replica.tick();
     await loadOnto(ids[2], later);
-    await replica.startCanister(ids[2]);
+    await replica.startCanister({ canisterId: ids[2] });
     expect(await actors[2].getCounter()).toBe(counter);
 
     // A canister unchanged since the last checkpoint: its snapshot loads anywhere at once.
     await replica.checkpoint();
     const clean = await takeOf(ids[0]);
-    await replica.stopCanister(ids[2]);
+    await replica.stopCanister({ canisterId: ids[2] });
     await loadOnto(ids[2], clean);
   });
 
@@ -104,16 +104,14 @@ describe('canister snapshots', () => {
     const { replica, ids, actors } = await replicaWithProbes(1);
     await actors[0].increment();
     await actors[0].putStable('k', 'copied');
-    await replica.stopCanister(ids[0]);
-    const [snap] = (await replica.callManagement('take_canister_snapshot', { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, undefined, ids[0])) as { id: Uint8Array }[];
+    await replica.stopCanister({ canisterId: ids[0] });
+    const [snap] = (await replica.callManagement({ method: 'take_canister_snapshot', arg: { canister_id: ids[0], replace_snapshot: [], uninstall_code: [] }, effectiveCanisterId: ids[0] })) as { id: Uint8Array }[];
     const read = { canister_id: ids[0], snapshot_id: snap.id };
-    const [meta] = (await replica.callManagement('read_canister_snapshot_metadata', read, undefined, ids[0])) as Record<string, any>[];
+    const [meta] = (await replica.callManagement({ method: 'read_canister_snapshot_metadata', arg: read, effectiveCanisterId: ids[0] })) as Record<string, any>[];
     expect(meta.source).toHaveProperty('taken_from_canister');
 
     const target = await replica.createCanister();
-    const [{ snapshot_id }] = (await replica.callManagement(
-      'upload_canister_snapshot_metadata',
-      {
+    const [{ snapshot_id }] = (await replica.callManagement({ method: 'upload_canister_snapshot_metadata', arg: {
         canister_id: target,
         replace_snapshot: [],
         wasm_module_size: meta.wasm_module_size,
@@ -123,10 +121,7 @@ describe('canister snapshots', () => {
         certified_data: meta.certified_data,
         global_timer: meta.global_timer,
         on_low_wasm_memory_hook_status: meta.on_low_wasm_memory_hook_status
-      },
-      undefined,
-      target
-    )) as { snapshot_id: Uint8Array }[];
+      }, effectiveCanisterId: target })) as { snapshot_id: Uint8Array }[];
     for (const [kind, size] of [
       ['wasm_module', meta.wasm_module_size],
       ['main_memory', meta.wasm_memory_size],
@@ -134,14 +129,14 @@ describe('canister snapshots', () => {
     ] as [string, bigint][]) {
       for (let offset = 0n; offset < size; offset += CHUNK) {
         const length = size - offset < CHUNK ? size - offset : CHUNK;
-        const [{ chunk }] = (await replica.callManagement('read_canister_snapshot_data', { ...read, kind: { [kind]: { offset, size: length } } }, undefined, ids[0])) as { chunk: Uint8Array }[];
+        const [{ chunk }] = (await replica.callManagement({ method: 'read_canister_snapshot_data', arg: { ...read, kind: { [kind]: { offset, size: length } } }, effectiveCanisterId: ids[0] })) as { chunk: Uint8Array }[];
         expect(BigInt(chunk.length)).toBe(length);
-        await replica.callManagement('upload_canister_snapshot_data', { canister_id: target, snapshot_id, kind: { [kind]: { offset } }, chunk }, undefined, target);
+        await replica.callManagement({ method: 'upload_canister_snapshot_data', arg: { canister_id: target, snapshot_id, kind: { [kind]: { offset } }, chunk }, effectiveCanisterId: target });
       }
     }
-    await replica.stopCanister(target);
-    await replica.callManagement('load_canister_snapshot', { canister_id: target, snapshot_id, sender_canister_version: [] }, undefined, target);
-    await replica.startCanister(target);
+    await replica.stopCanister({ canisterId: target });
+    await replica.callManagement({ method: 'load_canister_snapshot', arg: { canister_id: target, snapshot_id, sender_canister_version: [] }, effectiveCanisterId: target });
+    await replica.startCanister({ canisterId: target });
     const clone = replica.createActor<ProbeActor>(probeIdl, target);
     expect(await clone.getCounter()).toBe(1n);
     expect(await clone.getStable('k')).toEqual(['copied']);

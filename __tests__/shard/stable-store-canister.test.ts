@@ -46,7 +46,7 @@ beforeAll(async () => {
   replica = await LocalReplica.create({ seed: 8 });
 }, 300_000);
 
-afterAll(() => replica?.close());
+afterAll(() => replica?.tearDown());
 
 async function freshCanister(): Promise<[Principal, StoreCanister]> {
   const id = await replica.createCanister();

@@ -32,11 +32,11 @@ export async function startEmbeddedReplica(options: EmbeddedOptions = {}): Promi
       replica,
       async close() {
         await server.close();
-        await replica.close();
+        await replica.tearDown();
       }
     };
   } catch (error) {
-    await replica.close();
+    await replica.tearDown();
     throw error;
   }
 }

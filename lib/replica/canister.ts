@@ -86,8 +86,8 @@ export interface CanisterEnvironment {
 
 export class Canister {
   readonly idText: string;
-  status: CanisterStatus = 'running';
-  version = 0n;
+  #status: CanisterStatus = 'running';
+  #version = 0n;
   state: ExecutionState;
   readonly chunkStore = new Map<string, Uint8Array>();
   /** Changes for canister_info (creation, deployments, controllers, snapshot loads). */
@@ -116,6 +116,36 @@ export class Canister {
 
   static emptyState(): ExecutionState {
     return { heap: new HeapStore(), globals: [], stable: new StableMemory(), certifiedData: new Uint8Array(0), globalTimer: 0n };
+  }
+
+  get status(): CanisterStatus {
+    return this.#status;
+  }
+
+  /** canister_version: bumped by every successful replicated execution and every management change. */
+  get version(): bigint {
+    return this.#version;
+  }
+
+  bumpVersion(): void {
+    this.#version++;
+  }
+
+  /** stop_canister: a running canister starts stopping (a stopping one stays so). */
+  beginStopping(): void {
+    invariant(this.#status !== 'stopped', `canister ${this.idText} is already stopped`);
+    this.#status = 'stopping';
+  }
+
+  /** The last call context of a stopping canister closed. */
+  finishStopping(): void {
+    invariant(this.#status === 'stopping', `canister ${this.idText} finished stopping while ${this.#status}`);
+    this.#status = 'stopped';
+  }
+
+  /** start_canister: from any status (a stopping canister's stop is cancelled by the caller). */
+  start(): void {
+    this.#status = 'running';
   }
 
   get module(): LoadedModule | undefined {

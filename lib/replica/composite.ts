@@ -7,17 +7,25 @@
 import { Principal } from '@dfinity/principal';
 import type { Canister } from './canister.js';
 import { CanisterTrap, ErrorCode, RejectCode, reject, type Rejection } from './errors.js';
-import { concatChunks, type ExecutionInput, type OutgoingCall } from './execution.js';
+import { concatChunks, type Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import type { CallResult } from './messages.js';
 import { inSubnetRange } from './canister-ids.js';
 import { methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
-import type { Engine } from './scheduler.js';
 
 /** Maximum depth of a query call graph (the IC's limit). */
 export const MAX_QUERY_CALL_DEPTH = 6;
 
+/** What a query call graph needs of the engine. */
+export interface QueryGraphHost {
+  readonly canisters: ReadonlyMap<string, Canister>;
+  /** Why a (query) message to this canister cannot run, or undefined. */
+  refuse(canister: Canister | undefined, id: Principal, isQuery?: boolean): Rejection | undefined;
+  execution(kind: ExecutionKind, input: Partial<ExecutionInput>): Execution;
+  record(line: string): void;
+}
+
 interface Graph {
-  engine: Engine;
+  engine: QueryGraphHost;
   /** Canisters on the call stack (a call into one re-enters it). */
   active: Set<Canister>;
 }
@@ -29,7 +37,7 @@ class GraphAbort extends Error {
   }
 }
 
-export function runCompositeQuery(engine: Engine, canister: Canister, method: string, arg: Uint8Array, sender: Principal, dataCertificate?: Uint8Array): CallResult {
+export function runCompositeQuery(engine: QueryGraphHost, canister: Canister, method: string, arg: Uint8Array, sender: Principal, dataCertificate?: Uint8Array): CallResult {
   try {
     return node({ engine, active: new Set() }, canister, method, arg, sender.toUint8Array(), 0, dataCertificate);
   } catch (error) {

@@ -1,6 +1,10 @@
 // shardorm/replica: an in-process Internet Computer replica that executes real canister Wasm.
 export { LocalReplica, MAX_ROUNDS_PER_RUN, DEFAULT_MAX_LIVE_INSTANCES, DEFAULT_START_TIME_MS } from './replica.js';
-export type { LocalReplicaOptions, CallOptions, InstallMode } from './replica.js';
+export type { LocalReplicaOptions } from './replica.js';
+export type * from './replica-api.js';
+export type { InstallMode, UpgradeOptions, CandidInstallMode } from './install-mode.js';
+export type { Actor, ActorMethod } from './actor.js';
+export { installModule, CHUNK_BYTES, MAX_INLINE_WASM_BYTES, type InstallClient } from './chunked-install.js';
 export { CallRejectedError, InvalidWasmError, ReplicaError, RejectCode, ErrorCode } from './errors.js';
 export type { Rejection } from './errors.js';
 export type { FaultRule, CallMatch } from './faults.js';
@@ -8,7 +12,7 @@ export { Xoshiro128, type Random } from '../random/prng.js';
 export { SUPPORTED_SYSTEM_API, UNSUPPORTED_SYSTEM_API } from './system-api-support.js';
 export { MANAGEMENT_METHODS, managementIdlFactory } from './management-idl.js';
 export { INSTRUCTION_LIMITS } from './execution.js';
-export { MAX_QUEUE_MESSAGES } from './scheduler.js';
+export { MAX_QUEUE_MESSAGES } from './engine.js';
 export { MAX_REPLY_BYTES, MAX_INTER_CANISTER_PAYLOAD } from './system-api.js';
 export { MAX_INGRESS_BYTES } from './ingress.js';
 export type { IngressBackend, IngressMessage, CallOutcome, CanisterCertifiedInfo } from './ingress.js';

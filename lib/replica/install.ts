@@ -4,22 +4,28 @@
 import { Canister, executionFee } from './canister.js';
 import { CanisterTrap, ErrorCode, InvalidWasmError, RejectCode } from './errors.js';
 import type { ExecutionKind } from './execution.js';
-import { refuse, refuseWith, type ManagementCall } from './management.js';
+import { refuse, refuseWith, type EngineView, type ManagementCall } from './management-call.js';
 import { trapRejection } from './rejections.js';
+import type { InstallMode, UpgradeOptions } from './install-mode.js';
 import type { LoadedModule } from './module-cache.js';
-import type { Engine } from './scheduler.js';
 
-export type InstallMode = { kind: 'install' } | { kind: 'reinstall' } | { kind: 'upgrade'; skipPreUpgrade: boolean; keepHeap: boolean };
 
-export function installCode(engine: Engine, c: Canister, call: ManagementCall, mode: InstallMode, module: LoadedModule, arg: Uint8Array): void {
+/** How to install: the mode and, for an upgrade, its options (fromCandidInstallMode's result). */
+export interface InstallHow {
+  mode: InstallMode;
+  upgrade: Required<UpgradeOptions>;
+}
+
+export function installCode(engine: EngineView, c: Canister, call: ManagementCall, how: InstallHow, module: LoadedModule, arg: Uint8Array): void {
+  const { mode, upgrade } = how;
   const caller = call.caller;
-  if (mode.kind === 'install' && c.module) {
+  if (mode === 'install' && c.module) {
     refuse(RejectCode.CanisterError, ErrorCode.CanisterNonEmpty, `Canister ${c.idText} cannot be installed because the canister is not empty. Try installing with mode='reinstall' or mode='upgrade' instead.`);
   }
-  if (mode.kind === 'upgrade' && !c.module) {
+  if (mode === 'upgrade' && !c.module) {
     refuse(RejectCode.CanisterError, ErrorCode.CanisterWasmModuleNotFound, `Canister ${c.idText} is empty and cannot be upgraded; install it with mode='install' first.`);
   }
-  if (mode.kind === 'upgrade' && mode.keepHeap && !module.enhancedOrthogonalPersistence) {
+  if (mode === 'upgrade' && upgrade.keepHeap && !module.enhancedOrthogonalPersistence) {
     refuse(RejectCode.CanisterError, ErrorCode.CanisterInvalidWasm, `wasm_memory_persistence = keep is only allowed for modules declaring enhanced orthogonal persistence (custom section "icp:private enhanced-orthogonal-persistence"); upgrade without it to replace the heap`);
   }
   const saved = c.cloneState();
@@ -53,20 +59,20 @@ export function installCode(engine: Engine, c: Canister, call: ManagementCall, m
       throw new InvalidWasmError(`module could not be instantiated: ${(error as Error).message}`);
     }
   };
-  if (mode.kind === 'upgrade') {
-    if (!mode.skipPreUpgrade) run('pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0));
-    instantiate(mode.keepHeap);
+  if (mode === 'upgrade') {
+    if (!upgrade.skipPreUpgrade) run('pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0));
+    instantiate(upgrade.keepHeap);
     run('post_upgrade', 'canister_post_upgrade', arg);
   } else {
-    if (mode.kind === 'reinstall') engine.rejectOpenContexts(c, `Canister ${c.idText} has been reinstalled.`);
+    if (mode === 'reinstall') engine.rejectOpenContexts(c, `Canister ${c.idText} has been reinstalled.`);
     c.setState(Canister.emptyState());
     instantiate(false);
     run('init', 'canister_init', arg);
   }
   charge();
-  c.version++;
+  c.bumpVersion();
   // Callbacks survive an upgrade (the IC then runs them in the new module, hence "stop first");
   // install and reinstall start from scratch.
-  if (mode.kind !== 'upgrade') c.generation++;
-  c.history.add({ timestampNanos: engine.time, canisterVersion: c.version, origin: call.origin, details: { kind: 'code_deployment', mode: mode.kind, moduleHash: module.hash } });
+  if (mode !== 'upgrade') c.generation++;
+  c.history.add({ timestampNanos: engine.time, canisterVersion: c.version, origin: call.origin, details: { kind: 'code_deployment', mode, moduleHash: module.hash } });
 }

@@ -5,21 +5,23 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister, MAX_CONTROLLERS, type CanisterSettings } from './canister.js';
-import { canisterNotFound, ErrorCode, InvalidWasmError, RejectCode, reject, type Rejection } from './errors.js';
+import { canisterNotFound, ErrorCode, InvalidWasmError, RejectCode, reject } from './errors.js';
 import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
 import type { CallResult, Request } from './messages.js';
 import { loadModule, sha256 } from './module-cache.js';
 import { randomBytes } from '../random/prng.js';
-import { Engine, MANAGEMENT_ID, type ManagementHandler } from './scheduler.js';
+import { Engine, MANAGEMENT_ID, type ManagementHandler } from './engine.js';
 import { SnapshotManager } from './snapshots.js';
-import { installCode, type InstallMode } from './install.js';
+import { CHUNK_BYTES } from './chunked-install.js';
+import { installCode } from './install.js';
+import { Refusal, refuse, refuseWith, type CanisterGate, type ManagementCall } from './management-call.js';
+import { fromCandidInstallMode } from './install-mode.js';
 import { canisterIdAt } from './canister-ids.js';
 import { changeRecord, type ChangeDetails, type ChangeOrigin } from './canister-history.js';
 import { managementMethodNotFound } from './rejections.js';
 
 export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 export const CANISTER_CREATION_FEE = 500_000_000_000n;
-export const MAX_CHUNK_BYTES = 1024 * 1024;
 /** Chunk store capacity: the IC's 100 MiB Wasm limit in 1 MiB chunk slots. */
 export const MAX_CHUNKS_PER_STORE = 100;
 /** Settings of a new canister besides its controllers (the IC's defaults). */
@@ -35,33 +37,7 @@ const DEFAULT_SETTINGS: Omit<CanisterSettings, 'controllers'> = {
 /** Methods only canisters may call (ingress is refused, as on mainnet). */
 const CANISTER_ONLY = new Set(['create_canister', 'raw_rand', 'deposit_cycles', 'canister_info']);
 
-/** Thrown inside a handler to answer the call with a rejection. */
-class Refusal extends Error {
-  constructor(readonly rejection: Rejection) {
-    super(rejection.rejectMessage);
-  }
-}
-
-export const refuse = (code: number, errorCode: string, message: string): never => {
-  throw new Refusal(reject(code, errorCode, message));
-};
-
-/** Answers the call with a ready-made rejection. */
-export const refuseWith = (rejection: Rejection): never => {
-  throw new Refusal(rejection);
-};
-
-export interface ManagementCall {
-  request: Request;
-  caller: Principal;
-  args: Record<string, any>;
-  /** Who made the call, as canister history records it. */
-  origin: ChangeOrigin;
-  /** Cycles of the request the method keeps (the rest is refunded). */
-  accept(amount: bigint): void;
-}
-
-export class Management implements ManagementHandler {
+export class Management implements ManagementHandler, CanisterGate {
   private nextCanisterIndex = 0n;
   private stopWaiters = new Map<string, Request[]>();
   readonly snapshots: SnapshotManager;
@@ -124,7 +100,7 @@ export class Management implements ManagementHandler {
 
   onContextsClosed(canister: Canister): void {
     if (canister.status !== 'stopping' || this.engine.openContexts(canister) > 0) return;
-    canister.status = 'stopped';
+    canister.finishStopping();
     const waiters = this.stopWaiters.get(canister.idText) ?? [];
     this.stopWaiters.delete(canister.idText);
     for (const w of waiters) this.engine.settle(w.origin, { reply: new Uint8Array(IDL.encode([], [])) }, w.cycles);
@@ -168,13 +144,13 @@ export class Management implements ManagementHandler {
       case 'update_settings': {
         const c = this.controlled(call, a.canister_id, method);
         c.settings = applySettings(c.settings, a.settings);
-        c.version++;
+        c.bumpVersion();
         if (a.settings.controllers?.[0]) this.recordChange(c, call, { kind: 'controllers_change', controllers: c.settings.controllers });
         return [];
       }
       case 'install_code': {
         const c = this.controlled(call, a.canister_id, method);
-        installCode(this.engine, c, call, parseMode(a.mode), loadModule(a.wasm_module), a.arg);
+        installCode(this.engine, c, call, fromCandidInstallMode(a.mode), loadModule(a.wasm_module), a.arg);
         return [];
       }
       case 'install_chunked_code': {
@@ -189,15 +165,15 @@ export class Management implements ManagementHandler {
         if (Buffer.compare(sha256(wasm), Buffer.from(a.wasm_module_hash)) !== 0) {
           refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `the chunks' SHA-256 ${Buffer.from(sha256(wasm)).toString('hex')} does not match wasm_module_hash ${Buffer.from(a.wasm_module_hash).toString('hex')}`);
         }
-        installCode(this.engine, c, call, parseMode(a.mode), loadModule(wasm), a.arg);
+        installCode(this.engine, c, call, fromCandidInstallMode(a.mode), loadModule(wasm), a.arg);
         return [];
       }
       case 'upload_chunk': {
         const c = this.controlled(call, a.canister_id, method, true);
-        if (a.chunk.length > MAX_CHUNK_BYTES) refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `chunk of ${a.chunk.length} bytes exceeds the ${MAX_CHUNK_BYTES}-byte limit`);
+        if (a.chunk.length > CHUNK_BYTES) refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `chunk of ${a.chunk.length} bytes exceeds the ${CHUNK_BYTES}-byte limit`);
         const hash = sha256(a.chunk);
         if (!c.chunkStore.has(Buffer.from(hash).toString('hex')) && c.chunkStore.size >= MAX_CHUNKS_PER_STORE) {
-          refuse(RejectCode.CanisterError, ErrorCode.CanisterContractViolation, `Error from Wasm chunk store: Wasm chunk store has already reached maximum capacity of ${MAX_CHUNKS_PER_STORE * MAX_CHUNK_BYTES} bytes; clear_chunk_store first.`);
+          refuse(RejectCode.CanisterError, ErrorCode.CanisterContractViolation, `Error from Wasm chunk store: Wasm chunk store has already reached maximum capacity of ${MAX_CHUNKS_PER_STORE * CHUNK_BYTES} bytes; clear_chunk_store first.`);
         }
         c.chunkStore.set(Buffer.from(hash).toString('hex'), Uint8Array.from(a.chunk));
         return [{ hash }];
@@ -211,7 +187,7 @@ export class Management implements ManagementHandler {
         const c = this.controlled(call, a.canister_id, method);
         this.engine.rejectOpenContexts(c, `Canister ${c.idText} has been uninstalled.`);
         c.setState(Canister.emptyState());
-        c.version++;
+        c.bumpVersion();
         c.generation++;
         this.recordChange(c, call, { kind: 'code_uninstall' });
         return [];
@@ -229,13 +205,13 @@ export class Management implements ManagementHandler {
           this.engine.settle(w.origin, { reject: reject(RejectCode.CanisterError, ErrorCode.CanisterStoppingCancelled, `Canister ${c.idText}'s stop request was cancelled by start_canister`) }, w.cycles);
         }
         this.stopWaiters.delete(c.idText);
-        c.status = 'running';
+        c.start();
         return [];
       }
       case 'stop_canister': {
         const c = this.controlled(call, a.canister_id, method);
         if (c.status === 'stopped') return [];
-        c.status = 'stopping';
+        c.beginStopping();
         this.stopWaiters.set(c.idText, [...(this.stopWaiters.get(c.idText) ?? []), call.request]);
         this.onContextsClosed(c);
         return 'pending';
@@ -299,13 +275,6 @@ function decodeArg(method: string, types: IDL.Type[], arg: Uint8Array): Record<s
   } catch (error) {
     return refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `Error decoding candid for ic00 method ${method}: ${(error as Error).message}`);
   }
-}
-
-function parseMode(mode: Record<string, any>): InstallMode {
-  if ('install' in mode) return { kind: 'install' };
-  if ('reinstall' in mode) return { kind: 'reinstall' };
-  const options = mode.upgrade[0];
-  return { kind: 'upgrade', skipPreUpgrade: options?.skip_pre_upgrade[0] ?? false, keepHeap: options?.wasm_memory_persistence[0] ? 'keep' in options.wasm_memory_persistence[0] : false };
 }
 
 function applySettings(current: CanisterSettings, s: Record<string, any>): CanisterSettings {

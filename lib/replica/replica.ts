@@ -4,18 +4,19 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister } from './canister.js';
+import { StableMemory, WASM_PAGE } from './stable-memory.js';
 import { CallRejectedError, canisterNotFound, ErrorCode, ReplicaError, type Rejection } from './errors.js';
 import { INSTRUCTION_LIMITS, type ExecutionKind } from './execution.js';
 import type { FaultRule } from './faults.js';
-import { MAX_INGRESS_BYTES, oversizedIngress, type CallOutcome, type CanisterCertifiedInfo, type IngressBackend, type IngressMessage } from './ingress.js';
-import { Management, MAX_CHUNK_BYTES } from './management.js';
-import { sha256 } from './module-cache.js';
-import { MANAGEMENT_METHODS, settingsRecord, type ManagementMethod } from './management-idl.js';
+import { oversizedIngress, type CallOutcome, type CanisterCertifiedInfo, type IngressBackend, type IngressMessage } from './ingress.js';
+import { Management } from './management.js';
+import { createReplicaActor, type Actor } from './actor.js';
+import type { QueryCallOptions, UpdateCallOptions } from './replica-api.js';
+import { ReplicaLifecycle } from './replica-lifecycle.js';
+import { executeQuery, inspectMessage } from './queries.js';
 import { Xoshiro128, type Random } from '../random/prng.js';
-import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './scheduler.js';
+import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './engine.js';
 
-/** installCode switches to upload_chunk + install_chunked_code above this size (room for Candid). */
-const INSTALL_CHUNK_THRESHOLD = MAX_INGRESS_BYTES - 64 * 1024;
 /** Rounds `runUntilIdle` / a call may take before giving up (a canister looping on timers). */
 export const MAX_ROUNDS_PER_RUN = 10_000;
 /** Live Wasm instances kept; colder canisters hibernate to their committed heap copy. */
@@ -40,13 +41,7 @@ export interface LocalReplicaOptions {
   checkpointIntervalMs?: number;
 }
 
-export interface CallOptions {
-  sender?: Principal;
-}
-
-export type InstallMode = 'install' | 'reinstall' | 'upgrade';
-
-export class LocalReplica implements IngressBackend {
+export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
   readonly engine: Engine;
   readonly management: Management;
   /** Seed of the PRNG and of the replica's keys (root key of certificates, node key). */
@@ -56,6 +51,7 @@ export class LocalReplica implements IngressBackend {
   private certificateProvider?: (canisterId: Principal) => Uint8Array | undefined;
 
   private constructor(options: LocalReplicaOptions) {
+    super();
     this.seed = options.seed ?? 0;
     const random = options.random ?? new Xoshiro128(this.seed);
     const checkpointInterval = {
@@ -76,129 +72,70 @@ export class LocalReplica implements IngressBackend {
     return new LocalReplica(options);
   }
 
-  // ---- canister lifecycle (through the management canister) ----
-
-  async createCanister(options: { controllers?: Principal[]; cycles?: bigint; sender?: Principal } = {}): Promise<Principal> {
-    const [result] = await this.callManagement(
-      'provisional_create_canister_with_cycles',
-      { amount: options.cycles === undefined ? [] : [options.cycles], settings: options.controllers ? [settingsRecord({ controllers: [options.controllers] })] : [], specified_id: [], sender_canister_version: [] },
-      options.sender
-    );
-    return (result as { canister_id: Principal }).canister_id;
-  }
-
-  async installCode(options: { canisterId: Principal; wasm: Uint8Array; arg?: Uint8Array; mode?: InstallMode; sender?: Principal; keepHeap?: boolean; skipPreUpgrade?: boolean }): Promise<void> {
-    const mode = options.mode ?? 'install';
-    const modeValue = mode === 'upgrade' ? { upgrade: [{ skip_pre_upgrade: [options.skipPreUpgrade ?? false], wasm_memory_persistence: options.keepHeap ? [{ keep: null }] : [] }] } : { [mode]: null };
-    const arg = options.arg ?? new Uint8Array(IDL.encode([], []));
-    const id = options.canisterId;
-    if (options.wasm.length + arg.length <= INSTALL_CHUNK_THRESHOLD) {
-      await this.callManagement('install_code', { mode: modeValue, canister_id: id, wasm_module: options.wasm, arg, sender_canister_version: [] }, options.sender, id);
-      return;
-    }
-    // Like dfx: a module too large for one ingress message goes through the chunk store.
-    const hashes: { hash: Uint8Array }[] = [];
-    for (let at = 0; at < options.wasm.length; at += MAX_CHUNK_BYTES) {
-      const [hash] = await this.callManagement('upload_chunk', { canister_id: id, chunk: options.wasm.subarray(at, at + MAX_CHUNK_BYTES) }, options.sender, id);
-      hashes.push(hash as { hash: Uint8Array });
-    }
-    await this.callManagement(
-      'install_chunked_code',
-      { mode: modeValue, target_canister: id, store_canister: [], chunk_hashes_list: hashes, wasm_module_hash: sha256(options.wasm), arg, sender_canister_version: [] },
-      options.sender,
-      id
-    );
-    await this.callManagement('clear_chunk_store', { canister_id: id }, options.sender, id);
-  }
-
-  /** createCanister + installCode, like PocketIC's setupCanister. */
-  async setupCanister(options: { wasm: Uint8Array; arg?: Uint8Array; controllers?: Principal[]; cycles?: bigint; sender?: Principal }): Promise<Principal> {
-    const canisterId = await this.createCanister(options);
-    await this.installCode({ canisterId, wasm: options.wasm, arg: options.arg, sender: options.sender });
-    return canisterId;
-  }
-
-  async upgradeCanister(options: { canisterId: Principal; wasm: Uint8Array; arg?: Uint8Array; sender?: Principal }): Promise<void> {
-    await this.installCode({ ...options, mode: 'upgrade' });
-  }
-
-  async reinstallCode(options: { canisterId: Principal; wasm: Uint8Array; arg?: Uint8Array; sender?: Principal }): Promise<void> {
-    await this.installCode({ ...options, mode: 'reinstall' });
-  }
-
-  getControllers(canisterId: Principal): Principal[] {
+  async getControllers(canisterId: Principal): Promise<Principal[]> {
     return [...this.canisterOrThrow(canisterId).settings.controllers];
   }
 
-  async canisterStatus(canisterId: Principal, options: CallOptions = {}): Promise<Record<string, any>> {
-    const [status] = await this.callManagement('canister_status', { canister_id: canisterId }, options.sender, canisterId);
-    return status as Record<string, any>;
+  /** The canister's whole stable memory (as PocketIC's getStableMemory). */
+  async getStableMemory(canisterId: Principal): Promise<Uint8Array> {
+    const stable = this.canisterOrThrow(canisterId).state.stable;
+    const out = new Uint8Array(stable.byteLength);
+    stable.read(0, out.length, out, 0);
+    return out;
   }
 
-  async stopCanister(canisterId: Principal, options: CallOptions = {}): Promise<void> {
-    await this.callManagement('stop_canister', { canister_id: canisterId }, options.sender, canisterId);
-  }
-
-  async startCanister(canisterId: Principal, options: CallOptions = {}): Promise<void> {
-    await this.callManagement('start_canister', { canister_id: canisterId }, options.sender, canisterId);
-  }
-
-  /** Calls any management method with its Candid record; returns the decoded results. */
-  async callManagement(method: ManagementMethod, arg: Record<string, unknown> | undefined, sender?: Principal, effectiveCanisterId?: Principal): Promise<unknown[]> {
-    const [argTypes, resultTypes] = MANAGEMENT_METHODS[method];
-    const bytes = new Uint8Array(IDL.encode(argTypes, arg === undefined ? [] : [arg]));
-    const reply = await this.updateCall(MANAGEMENT_ID, method, bytes, { sender, effectiveCanisterId });
-    return IDL.decode(resultTypes, reply);
+  /** Replaces the canister's stable memory by `stableMemory`, padded to whole 64 KiB pages (PocketIC's setStableMemory). */
+  async setStableMemory(canisterId: Principal, stableMemory: Uint8Array): Promise<void> {
+    const c = this.canisterOrThrow(canisterId);
+    const stable = new StableMemory();
+    stable.grow(Math.ceil(stableMemory.length / WASM_PAGE));
+    stable.write(0, stableMemory);
+    stable.commit();
+    c.setState({ ...c.state, stable });
   }
 
   // ---- calls ----
 
-  async updateCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions & { effectiveCanisterId?: Principal } = {}): Promise<Uint8Array> {
-    const message = ingress(canisterId, method, arg, options);
+  /** An update call: runs rounds until it completes (inspect_message first, as for ingress). */
+  async updateCall(options: UpdateCallOptions): Promise<Uint8Array> {
+    const message = ingress(options);
     const rejection = await this.inspectIngress(message);
     if (rejection) return unwrap(rejection);
     let outcome: CallOutcome | undefined;
-    this.submit(message, (o) => (outcome = o));
-    this.runWhile(() => outcome === undefined);
-    if (!outcome) throw new ReplicaError(`call to ${canisterId.toText()}.${method} did not complete: it waits on a delayed message or on time; use submitCall() and advanceTime()/tick()`);
+    this.runIngress(message, (o) => (outcome = o));
+    if (!outcome) throw new ReplicaError(`call to ${options.canisterId.toText()}.${options.method} did not complete: it waits on a delayed message or on time; use submitCall() and advanceTime()/tick()`);
     return unwrap(outcome);
   }
 
-  async queryCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-    return unwrap(await this.query(ingress(canisterId, method, arg, options)));
+  async queryCall(options: QueryCallOptions): Promise<Uint8Array> {
+    return unwrap(await this.query(ingress(options)));
   }
 
   /**
    * Enqueues an update call without running rounds (nor canister_inspect_message); the promise
-   * settles when it completes.
+   * settles when it completes (after tick() / runUntilIdle()).
    */
-  submitCall(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+  submitCall(options: UpdateCallOptions): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.submit(ingress(canisterId, method, arg, options), (o) => (o.status === 'replied' ? resolve(o.reply) : reject(rejectedError(o))));
+      this.submit(ingress(options), (o) => (o.status === 'replied' ? resolve(o.reply) : reject(rejectedError(o))));
     });
   }
 
-  /** An actor whose methods encode/decode Candid and call the canister through this replica. */
-  createActor<T = Record<string, (...args: any[]) => Promise<any>>>(idlFactory: IDL.InterfaceFactory, canisterId: Principal, options: CallOptions = {}): T {
-    const service = idlFactory({ IDL });
-    const actor: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-    for (const [name, func] of service._fields) {
-      actor[name] = async (...args: unknown[]) => {
-        const bytes = new Uint8Array(IDL.encode(func.argTypes, args));
-        const isQuery = func.annotations.includes('query') || func.annotations.includes('composite_query');
-        const reply = isQuery ? await this.queryCall(canisterId, name, bytes, options) : await this.updateCall(canisterId, name, bytes, options);
-        const results = IDL.decode(func.retTypes, reply);
-        return results.length === 0 ? undefined : results.length === 1 ? results[0] : results;
-      };
-    }
-    return actor as T;
+  /**
+   * A PocketIC-style actor: methods encode/decode Candid and call through this replica, as the
+   * anonymous principal (or `options.sender`) until `setPrincipal` / `setIdentity`.
+   */
+  createActor<T = Record<string, (...args: any[]) => Promise<any>>>(idlFactory: IDL.InterfaceFactory, canisterId: Principal, options: { sender?: Principal } = {}): Actor<T> {
+    return createReplicaActor<T>(this, idlFactory, canisterId, options.sender);
   }
 
   // ---- time and rounds ----
 
-  async tick(): Promise<void> {
+  /** Runs `times` rounds (default 1), as PocketIC's tick. */
+  async tick(times = 1): Promise<void> {
     this.assertOpen();
-    this.engine.tick();
+    if (!(Number.isInteger(times) && times >= 0 && times <= MAX_ROUNDS_PER_RUN)) throw new ReplicaError(`tick(times) needs an integer in 0..${MAX_ROUNDS_PER_RUN}, got ${times}`);
+    for (let i = 0; i < times; i++) this.engine.tick();
   }
 
   async advanceTime(ms: number): Promise<void> {
@@ -206,7 +143,9 @@ export class LocalReplica implements IngressBackend {
     this.engine.time += BigInt(Math.round(ms * 1_000_000));
   }
 
-  async setTime(ms: number): Promise<void> {
+  /** Sets replica time (ms since the epoch, or a Date); it cannot go backwards. */
+  async setTime(time: number | Date): Promise<void> {
+    const ms = time instanceof Date ? time.getTime() : time;
     const t = BigInt(Math.round(ms * 1_000_000));
     if (t < this.engine.time) throw new ReplicaError('time cannot go backwards');
     this.engine.time = t;
@@ -221,8 +160,14 @@ export class LocalReplica implements IngressBackend {
     this.engine.checkpoint();
   }
 
-  getTime(): number {
+  /** Replica time in ms since the epoch. */
+  async getTime(): Promise<number> {
     return Number(this.engine.time / 1_000_000n);
+  }
+
+  /** Moves replica time to the wall clock (as PocketIC's resetTime; it cannot go backwards). */
+  async resetTime(): Promise<void> {
+    await this.setTime(Date.now());
   }
 
   /** Runs rounds until no message or due timer is left (heartbeats alone do not keep it busy). */
@@ -245,11 +190,15 @@ export class LocalReplica implements IngressBackend {
     this.canisterOrThrow(canisterId).cycles = 0n;
   }
 
-  addCycles(canisterId: Principal, amount: bigint): void {
-    this.canisterOrThrow(canisterId).cycles += amount;
+  /** Adds cycles to a canister's balance; returns the new balance. */
+  async addCycles(canisterId: Principal, amount: bigint): Promise<bigint> {
+    if (amount < 0n) throw new ReplicaError(`addCycles needs a non-negative amount, got ${amount}; use drainCycles to empty a canister`);
+    const c = this.canisterOrThrow(canisterId);
+    c.cycles += amount;
+    return c.cycles;
   }
 
-  getCyclesBalance(canisterId: Principal): bigint {
+  async getCyclesBalance(canisterId: Principal): Promise<bigint> {
     return this.canisterOrThrow(canisterId).cycles;
   }
 
@@ -272,7 +221,8 @@ export class LocalReplica implements IngressBackend {
     return this.engine.canisters.get(canisterId.toText());
   }
 
-  async close(): Promise<void> {
+  /** Ends this replica: every instance is dropped and later calls are refused. */
+  async tearDown(): Promise<void> {
     this.closed = true;
     for (const c of this.engine.canisters.values()) c.hibernate();
     this.live = [];
@@ -297,7 +247,7 @@ export class LocalReplica implements IngressBackend {
       return { status: 'rejected', ...refusal };
     }
     if (!c || !c.module) return undefined;
-    const rejection = this.engine.inspect(c, message.methodName, message.arg, message.sender);
+    const rejection = inspectMessage(this.engine, c, message.methodName, message.arg, message.sender);
     return rejection ? { status: 'rejected', ...rejection } : undefined;
   }
 
@@ -327,7 +277,7 @@ export class LocalReplica implements IngressBackend {
 
   async query(message: IngressMessage): Promise<CallOutcome> {
     this.assertOpen();
-    return oversizedIngress(message) ?? this.engine.query(message.canisterId, message.methodName, message.arg, message.sender, this.certificateProvider?.(message.canisterId));
+    return oversizedIngress(message) ?? executeQuery(this.engine, { canisterId: message.canisterId, method: message.methodName, arg: message.arg, sender: message.sender, dataCertificate: this.certificateProvider?.(message.canisterId) });
   }
 
   canisterInfo(canisterId: Principal): CanisterCertifiedInfo | undefined {
@@ -387,8 +337,8 @@ export class LocalReplica implements IngressBackend {
   }
 }
 
-function ingress(canisterId: Principal, method: string, arg: Uint8Array, options: CallOptions & { effectiveCanisterId?: Principal }): IngressMessage {
-  return { sender: options.sender ?? Principal.anonymous(), canisterId, methodName: method, arg, effectiveCanisterId: options.effectiveCanisterId ?? canisterId };
+function ingress(options: UpdateCallOptions): IngressMessage {
+  return { sender: options.sender ?? Principal.anonymous(), canisterId: options.canisterId, methodName: options.method, arg: options.arg ?? new Uint8Array(0), effectiveCanisterId: options.effectiveCanisterId ?? options.canisterId };
 }
 
 function unwrap(outcome: CallOutcome): Uint8Array {

@@ -6,10 +6,10 @@
 import { cloneExecutionState, type Canister, type ExecutionState } from './canister.js';
 import { ErrorCode, RejectCode } from './errors.js';
 import { HeapStore } from './heap.js';
-import { MAX_CHUNK_BYTES, refuse, refuseWith, type Management, type ManagementCall } from './management.js';
+import { refuse, refuseWith, type CanisterGate, type EngineView, type ManagementCall } from './management-call.js';
+import { CHUNK_BYTES } from './chunked-install.js';
 import { managementMethodNotFound } from './rejections.js';
 import { loadModule, sha256 } from './module-cache.js';
-import type { Engine } from './scheduler.js';
 import { forEachPageSpan, StableMemory, WASM_PAGE } from './stable-memory.js';
 
 export const MAX_SNAPSHOTS_PER_CANISTER = 10;
@@ -39,8 +39,8 @@ export class SnapshotManager {
   private nextIndex = 0n;
 
   constructor(
-    private readonly engine: Engine,
-    private readonly management: Management
+    private readonly engine: EngineView,
+    private readonly management: CanisterGate
   ) {}
 
   status(c: Canister): Record<string, unknown> {
@@ -116,7 +116,7 @@ export class SnapshotManager {
         if (snap.checkpointed) c.markCheckpointed(); // its memory is the snapshot's, already on disk
         c.chunkStore.clear();
         for (const [k, v] of snap.chunkStore) c.chunkStore.set(k, v);
-        c.version++;
+        c.bumpVersion();
         c.generation++;
         this.management.recordChange(c, call, { kind: 'load_snapshot', canisterVersion: snap.version, snapshotId: snap.id, takenAt: snap.takenAt });
         return [];
@@ -288,7 +288,7 @@ function globalsBytes(s: ExecutionState): bigint {
 
 /** Every chunk takes a whole chunk slot (1 MiB) in the IC's chunk store, whatever its length. */
 function chunkStoreBytes(store: Map<string, Uint8Array>): bigint {
-  return BigInt(store.size * MAX_CHUNK_BYTES);
+  return BigInt(store.size * CHUNK_BYTES);
 }
 
 function describe(snap: Snapshot): Record<string, unknown> {

@@ -1,17 +1,19 @@
-// The deterministic message scheduler: input queues, rounds, call contexts and callbacks. A round
-// fires due global timers and heartbeats, then executes the messages that were queued when the
-// round began, canister by canister in an order drawn from the seeded PRNG (FIFO per canister,
-// which keeps the IC's ordering guarantee per caller/callee pair). Time never moves by itself.
+// The deterministic execution engine: rounds, call contexts and callbacks, checkpoints and the
+// trace. A round fires due global timers and heartbeats, then executes the messages queued when
+// it began (message-queues.ts), canister by canister in an order drawn from the seeded PRNG, then
+// what those executions sent. Time never moves by itself. Queries and inspect_message, which keep
+// nothing, are in queries.ts.
 import { createHash, type Hash } from 'node:crypto';
 import { Principal } from '@dfinity/principal';
 import { executionFee, UPDATE_BASE_FEE, type Canister } from './canister.js';
 import { CanisterTrap, canisterNotFound, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
 import { concatChunks, Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
-import { runCompositeQuery } from './composite.js';
+import type { QueryHost } from './queries.js';
 import { inSubnetRange } from './canister-ids.js';
 import { compositeQueryInReplicatedMode, methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
 import { Faults } from './faults.js';
-import type { CallOutcome } from './ingress.js';
+import { MessageQueues } from './message-queues.js';
+export { MAX_QUEUE_MESSAGES } from './message-queues.js';
 import { outcomeOf, type CallContext, type CallResult, type Callback, type Message, type Origin, type Request } from './messages.js';
 import { shuffle, type Random } from '../random/prng.js';
 
@@ -20,8 +22,6 @@ import { shuffle, type Random } from '../random/prng.js';
  * instructions); what is left runs in the next round.
  */
 export const MAX_INNER_PASSES_PER_ROUND = 100;
-/** Messages queued per caller/callee pair before call_perform fails (SYS_TRANSIENT). */
-export const MAX_QUEUE_MESSAGES = 500;
 export const MANAGEMENT_ID = Principal.managementCanister();
 const MANAGEMENT_TEXT = MANAGEMENT_ID.toText();
 
@@ -45,7 +45,7 @@ export interface CheckpointInterval {
 /** The IC's app subnets checkpoint every 500 rounds ("usually ten minutes", says its error text). */
 export const DEFAULT_CHECKPOINT_INTERVAL: CheckpointInterval = { rounds: 500, ns: 10n * 60n * 1_000_000_000n };
 
-export class Engine {
+export class Engine implements QueryHost {
   readonly canisters = new Map<string, Canister>();
   readonly contexts = new Map<number, CallContext>();
   readonly callbacks = new Map<number, Callback>();
@@ -55,8 +55,7 @@ export class Engine {
   /** Checkpoints written so far, and the round and time of the last one. */
   checkpoints = 0;
   private lastCheckpoint = { round: 0, time: 0n };
-  private queues = new Map<string, Message[]>();
-  private pairCounts = new Map<string, number>();
+  private readonly queues = new MessageQueues();
   private nextId = 1;
   /** Ingress answers of the round in progress, handed out when it ends (undefined between rounds). */
   private roundIngress?: Array<() => void>;
@@ -108,23 +107,16 @@ export class Engine {
 
   /** Whether `from` may queue one more request to `to`, with `pending` more already made in this execution. */
   canEnqueue(from: Principal, to: Uint8Array, pending: number): boolean {
-    return (this.pairCounts.get(pairKey(from, Principal.fromUint8Array(to))) ?? 0) + pending < MAX_QUEUE_MESSAGES;
+    return this.queues.canEnqueue(from, to, pending);
   }
 
   enqueue(message: Message): void {
-    message.sentInRound = this.round;
-    const key = message.receiver.toText();
-    let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = []));
-    queue.push(message);
-    if (message.kind === 'request') this.adjustPair(message, 1);
+    this.queues.enqueue(message, this.round);
   }
 
   /** True when some message or due timer is waiting (heartbeats alone do not count). */
   hasWork(): boolean {
-    for (const queue of this.queues.values()) {
-      if (queue.some((m) => (m.delayUntil === undefined || m.delayUntil <= this.time) || (m.delayRounds ?? 0) > 0)) return true;
-    }
+    if (this.queues.hasWork(this.time)) return true;
     for (const c of this.canisters.values()) if (this.timerDue(c)) return true;
     for (const cb of this.callbacks.values()) if (cb.deadline !== 0n && cb.deadline <= this.time) return true;
     return false;
@@ -143,18 +135,13 @@ export class Engine {
     this.roundIngress = finished;
     try {
       this.expireBestEffort();
-      const keys = new Set([...this.queues.keys()].filter((k) => this.queues.get(k)!.length > 0));
+      const keys = new Set(this.queues.receivers());
       for (const c of this.canisters.values()) if (this.timerDue(c) || c.hasExport('canister_heartbeat')) keys.add(c.idText);
       for (const key of shuffle(this.random, [...keys].sort())) {
         const canister = this.canisters.get(key);
         if (canister && this.timerDue(canister)) this.runSystemTask(canister, 'timer', 'canister_global_timer');
         if (canister?.status === 'running' && canister.hasExport('canister_heartbeat')) this.runSystemTask(canister, 'heartbeat', 'canister_heartbeat');
-        const queue = this.queues.get(key);
-        if (!queue) continue;
-        for (const message of queue.splice(0, queue.length)) {
-          if (this.held(message)) queue.push(message);
-          else this.deliver(message);
-        }
+        for (const message of this.queues.takeForRound(key, this.time)) this.deliver(message);
       }
       for (let pass = 0; pass < MAX_INNER_PASSES_PER_ROUND && this.deliverSentThisRound(); pass++);
     } finally {
@@ -167,22 +154,14 @@ export class Engine {
 
   /** Delivers the undelayed messages sent during this round; false when there were none. */
   private deliverSentThisRound(): boolean {
-    const ready = (m: Message): boolean => m.sentInRound === this.round && !(m.delayRounds ?? 0) && (m.delayUntil === undefined || m.delayUntil <= this.time);
-    const keys = [...this.queues.keys()].filter((k) => this.queues.get(k)!.some(ready));
-    for (const key of shuffle(this.random, keys.sort())) {
-      const queue = this.queues.get(key)!;
-      const batch = queue.filter(ready);
-      this.queues.set(key, queue.filter((m) => !ready(m)));
-      for (const message of batch) this.deliver(message);
-    }
-    return keys.length > 0;
+    const taken = this.queues.takeSentIn(this.round, this.time);
+    for (const key of shuffle(this.random, [...taken.keys()].sort())) for (const message of taken.get(key)!) this.deliver(message);
+    return taken.size > 0;
   }
 
   private deliver(message: Message): void {
-    if (message.kind === 'request') {
-      this.adjustPair(message, -1);
-      this.deliverRequest(message);
-    } else this.deliverResponse(message.callbackId, message.result, message.refund);
+    if (message.kind === 'request') this.deliverRequest(message);
+    else this.deliverResponse(message.callbackId, message.result, message.refund);
   }
 
   /** Answers the origin of a request (ingress waiter, calling canister, or nobody). */
@@ -197,33 +176,13 @@ export class Engine {
     }
   }
 
-  /** Executes a non-replicated query (changes discarded). */
-  query(canisterId: Principal, method: string, arg: Uint8Array, sender: Principal, dataCertificate?: Uint8Array): CallOutcome {
-    if (canisterId.toText() === MANAGEMENT_TEXT) return outcomeOf(this.management.query(sender, method, arg));
-    const canister = this.canisters.get(canisterId.toText());
-    const refusal = this.refuse(canister, canisterId, true);
-    if (refusal) return outcomeOf({ reject: refusal });
-    if (canister!.hasExport(`canister_composite_query ${method}`)) return outcomeOf(runCompositeQuery(this, canister!, method, arg, sender, dataCertificate));
-    const entry = `canister_query ${method}`;
-    if (!canister!.hasExport(entry)) {
-      return outcomeOf({ reject: methodNotFound(canister!.idText, 'query', method) });
-    }
-    const exec = this.execution('query', { arg, caller: sender.toUint8Array(), methodName: method, dataCertificate });
-    const outcome = this.faults.onExecute(canister!.idText, method) ?? canister!.execute(exec, entry).trap;
-    this.record(`${canister!.idText} query ${method} ${outcome ? outcome.errorCode : 'ok'}`);
-    if (outcome) return outcomeOf({ reject: trapRejection(canister!.idText, outcome) });
-    if (!exec.response) return outcomeOf({ reject: noReply(canister!.idText) });
-    return outcomeOf(exec.response);
+  /** Queries to aaaaa-aa (QueryHost). */
+  managementQuery(sender: Principal, method: string, arg: Uint8Array): CallResult {
+    return this.management.query(sender, method, arg);
   }
 
-  /** Runs `canister_inspect_message`; undefined when the message is accepted. */
-  inspect(canister: Canister, method: string, arg: Uint8Array, sender: Principal): Rejection | undefined {
-    if (!canister.module || !canister.hasExport('canister_inspect_message')) return undefined;
-    const exec = this.execution('inspect', { arg, caller: sender.toUint8Array(), methodName: method });
-    const { trap } = canister.execute(exec, 'canister_inspect_message');
-    if (trap) return trapRejection(canister.idText, trap);
-    if (!exec.messageAccepted) return reject(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Canister ${canister.idText} rejected the message`);
-    return undefined;
+  isManagement(id: Principal): boolean {
+    return id.toText() === MANAGEMENT_TEXT;
   }
 
   /** A new execution of `kind` at the current time, with this replica's instruction limit. */
@@ -324,7 +283,7 @@ export class Engine {
       }
       if (!ctx.responded && ctx.outstanding === 0) this.respond(ctx, { reject: trapRejection(c.idText, outcome.trap) });
     } else {
-      if (exec.commits) c.version++; // every successful replicated execution bumps canister_version
+      if (exec.commits) c.bumpVersion(); // every successful replicated execution bumps canister_version
       ctx.cyclesAccepted += exec.cyclesAccepted;
       for (const call of exec.calls) this.makeCall(ctx, call);
       if (exec.response) this.respond(ctx, exec.response);
@@ -391,26 +350,6 @@ export class Engine {
       this.enqueue({ kind: 'response', receiver: cb.canister.id, callbackId: cb.id, result: { reject: reject(RejectCode.SysUnknown, ErrorCode.DeadlineExpired, 'Call deadline has expired.') }, refund: 0n });
     }
   }
-
-  private held(message: Message): boolean {
-    if ((message.delayRounds ?? 0) > 0) {
-      message.delayRounds!--;
-      return true;
-    }
-    return message.delayUntil !== undefined && message.delayUntil > this.time;
-  }
-
-  private adjustPair(request: Request, delta: number): void {
-    const key = pairKey(request.sender, request.receiver);
-    const count = (this.pairCounts.get(key) ?? 0) + delta;
-    invariant(count >= 0, `more requests delivered than queued from ${key}`);
-    if (count === 0) this.pairCounts.delete(key);
-    else this.pairCounts.set(key, count);
-  }
-}
-
-function pairKey(from: Principal, to: Principal): string {
-  return `${from.toText()}|${to.toText()}`;
 }
 
 function responseDigest(exec: Execution): string {
