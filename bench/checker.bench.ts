@@ -53,7 +53,7 @@ for (const operations of [10_000, 100_000]) {
   }
 }
 
-const faults = { requestLoss: 0.03, replyLoss: 0.03 }; // the CI mix (forced splits/merges wedge MemoryCluster today)
+const faults = { requestLoss: 0.03, replyLoss: 0.03, split: 0.02, merge: 0.02, midFlight: 0.25 }; // the CI mix
 const t0 = performance.now();
 for (let seed = 1; seed <= SIM_SEEDS; seed++) {
   const cluster = MemoryCluster.create({ shards: 2, maxShardBytes: 2000, minShardBytes: 300, entry: 'random', seed });
@@ -73,6 +73,7 @@ Histories: \`syntheticHistory\` (8 clients, 100 keys; 30 % get, 15 % insert, 15 
 |---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-simulate() on MemoryCluster (4 clients × 200 ops, 4 × 4 keys, request/reply loss 3 % each,
-automatic splits above 2,000 bytes and merges below 300, entry at random shards): ${SIM_SEEDS} seeds in ${(simMs / 1000).toFixed(1)} s = **${Math.round((SIM_SEEDS / simMs) * 60_000)} seeds/minute**
+simulate() on MemoryCluster (4 clients × 200 ops, 4 × 4 keys, request/reply loss 3 % each, forced
+split/merge 2 % per step, a quarter of deliveries with a mid-request topology change, automatic
+splits above 2,000 bytes and merges below 300, entry at random shards): ${SIM_SEEDS} seeds in ${(simMs / 1000).toFixed(1)} s = **${Math.round((SIM_SEEDS / simMs) * 60_000)} seeds/minute**
 (${(simMs / SIM_SEEDS).toFixed(0)} ms per seed, checking included).`);

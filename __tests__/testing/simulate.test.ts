@@ -1,10 +1,10 @@
 // Deterministic simulation of concurrent clients against MemoryCluster with lost requests and
-// replies and the automatic splits and merges their writes cause: ≥ 50 seeds in CI, ≥ 1,000
-// under `npm run test:long` (SHARDORM_LONG=1), one seed with SHARDORM_SEED=<n>. A failing seed
-// prints its replay command and saves its history as JSON. Forced splits and merges (some in the
-// middle of in-flight requests) currently wedge MemoryCluster's migration driver: that case is a
-// `test.failing` until it is fixed. Also: the same seed replays the same run; a cluster with a
-// planted bug is caught.
+// replies, forced splits and merges (a quarter of them landing while requests are in flight) and
+// the automatic ones the writes cause: ≥ 50 seeds in CI, ≥ 1,000 under `npm run test:long`
+// (SHARDORM_LONG=1), one seed with SHARDORM_SEED=<n>. A failing seed prints its replay command and
+// saves its history as JSON. Also: the same seed replays the same run; a cluster with a planted
+// bug is caught. (The first finding, forced and automatic migrations driven by two ticks at once,
+// is fixed in the manager: see docs/decisions.md, Testing.)
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +24,7 @@ import {
 const LONG = !!process.env.SHARDORM_LONG;
 const ONE_SEED = process.env.SHARDORM_SEED === undefined ? undefined : Number(process.env.SHARDORM_SEED);
 const SEEDS = ONE_SEED !== undefined ? [ONE_SEED] : Array.from({ length: LONG ? 1000 : 50 }, (_, i) => i + 1);
-const FAULTS = { requestLoss: 0.03, replyLoss: 0.03 };
-/** Also forced splits and merges, a quarter of deliveries with one landing mid-request. */
-const FORCED = { ...FAULTS, split: 0.02, merge: 0.02, midFlight: 0.25 };
+const FAULTS = { requestLoss: 0.03, replyLoss: 0.03, split: 0.02, merge: 0.02, midFlight: 0.25 };
 
 function memoryCluster(seed: number): MemoryCluster {
   // Small shards: the workload's payloads make it split and merge on its own.
@@ -46,7 +44,7 @@ function expectPassed(r: SimulationResult): void {
   throw new Error(`${formatSimulationFailure(r)}\nhistory saved to ${file}`);
 }
 
-test(`${SEEDS.length} seeds of concurrent clients, lost messages, automatic splits and merges on MemoryCluster stay linearizable and lose nothing`, async () => {
+test(`${SEEDS.length} seeds of concurrent clients, lost messages, forced and automatic splits and merges on MemoryCluster stay linearizable and lose nothing`, async () => {
   const started = Date.now();
   let lost = 0;
   let splits = 0;
@@ -70,12 +68,6 @@ test(`${SEEDS.length} seeds of concurrent clients, lost messages, automatic spli
   }
 });
 
-// The simulation's first finding, fixed: forced split()/merge() calls overlapping automatic ones
-// drove one migration from two ticks at once ("take-snapshot gave no id", seed 21; stuck at seed
-// 28). The manager now runs one tick at a time and applyResult asserts the effect matches the phase.
-test('forced splits and merges, some mid-request, on MemoryCluster', async () => {
-  for (const seed of SEEDS.slice(0, 50)) expectPassed(await run(seed, memoryTarget(seed), FORCED));
-});
 test('the same seed replays the same run exactly; another seed does not', async () => {
   const a = await run(7);
   const b = await run(7);
