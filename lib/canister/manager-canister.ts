@@ -6,7 +6,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { canisterSelf, inReplicatedExecution, isController, msgCaller, query, setTimerInterval, time, update } from 'azle';
-import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
+import { ForbiddenError, ValidationError } from '../model/errors.js';
 import { ClusterManager, type ClusterSettings, type ManagerState } from '../manager/manager.js';
 import { RangePartitioner } from '../partition/index.js';
 import { ReportIdl, reportFromCandid, Reply, TopologyChangeRequestIdl } from '../protocol/candid.js';
@@ -14,6 +14,7 @@ import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
 import { ClusterInfoIdl, ClusterSettingsIdl, ClusterStatusIdl, TickIdl } from '../protocol/manager-candid.js';
 import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
 import type { Migration } from '../topology/migration.js';
+import { answer } from './answer.js';
 import { createShardCanister, cyclesOf, depositCycles, icEffectRunner, installShard } from './manager-effects.js';
 import { callReply } from './peers.js';
 import { shardStorage } from './runtime.js';
@@ -147,17 +148,6 @@ async function tick(): Promise<{ started?: string; effects: number; toppedUp: st
     return await manager(r).tick();
   } finally {
     tickingSince = undefined;
-  }
-}
-
-type Answer<T> = { ok: T } | { err: { code: string; message: string } };
-
-async function answer<T>(run: () => T | Promise<T>): Promise<Answer<T>> {
-  try {
-    return { ok: await run() };
-  } catch (e) {
-    if (e instanceof ShardOrmError) return { err: toWireError(e) };
-    throw e;
   }
 }
 

@@ -13,7 +13,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { call, canisterCycleBalance, canisterSelf, init, inReplicatedExecution, isController, msgArgData, msgCaller, msgReply, postUpgrade, query, setTimerInterval, update } from 'azle';
-import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
+import { ForbiddenError, ValidationError } from '../model/errors.js';
 import {
   AckIdl, CopyProgressIdl, CutoverIdl, DeltaBatchIdl, deltaFromCandid, parseMap, PlanIdl, planFromCandid, ReportIdl, reportToCandid,
   Reply, requestFromCandid, responseToCandid, RoutedCallIdl, RowsBatchIdl, rowsFromCandid, SettingsIdl, ShardRequestIdl, ShardResponseIdl,
@@ -22,6 +22,7 @@ import { isReadOnly } from '../protocol/ops.js';
 import type { ShardNode } from '../shard/node.js';
 import type { ShardState } from '../shard/state.js';
 import { decodeInitArg, InitArgIdl, initialState, settingsFromCandid, type InitArgCandid, type SettingsCandid } from './init-arg.js';
+import { answer } from './answer.js';
 import { codecOf } from './fast-candid.js';
 import { defaultClusterSettings, isManagerCanister, resumeManager, ShardOrmManagerMethods, startManager } from './manager-canister.js';
 import { replyOf } from './peers.js';
@@ -38,17 +39,6 @@ export const DRAIN_RESERVE_CYCLES = 100_000_000_000n;
 // The same codec objects peers use to forward, prepared at install and upgrade (see prepare()).
 const REQUEST = codecOf(ShardRequestIdl);
 const RESPONSE = codecOf(replyOf(ShardResponseIdl));
-
-type Answer<T> = { ok: T } | { err: { code: string; message: string } };
-
-async function answer<T>(run: () => T | Promise<T>): Promise<Answer<T>> {
-  try {
-    return { ok: await run() };
-  } catch (e) {
-    if (e instanceof ShardOrmError) return { err: toWireError(e) };
-    throw e; // our own bug: trap, and the IC rolls the message back
-  }
-}
 
 function callerText(): string {
   return msgCaller().toText();

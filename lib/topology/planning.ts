@@ -4,6 +4,7 @@
 import { hashOfStorageKey } from '../model/keys.js';
 import { AnchorHashPartitioner, RangePartitioner, type Partitioner, type ShardId } from '../partition/index.js';
 import { keySuccessor, type OrderedKv } from '../repository/store.js';
+import { medianHash } from '../shard/hash-ranges.js';
 
 /** Entries moved per batch (the canister streams batches of this size between shards). */
 export const MIGRATION_BATCH = 256;
@@ -28,24 +29,7 @@ export function forEachPage(kv: OrderedKv, visit: (page: [Uint8Array, Uint8Array
  * at least half the bytes, kept strictly inside (start, end). Undefined when every entry has the
  * same hash (one hot shard key cannot be split).
  */
-export function medianSplitPoint(kv: OrderedKv, start: bigint, end: bigint): bigint | undefined {
-  const weights = new Map<bigint, number>();
-  forEachPage(kv, (page) => {
-    for (const [k, v] of page) {
-      const h = hashOfStorageKey(k);
-      if (h >= start && h < end) weights.set(h, (weights.get(h) ?? 0) + k.length + v.length);
-    }
-  });
-  if (weights.size < 2) return undefined;
-  const hashes = [...weights.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const total = hashes.reduce((t, h) => t + (weights.get(h) as number), 0);
-  let below = 0;
-  for (let i = 1; i < hashes.length; i++) {
-    below += weights.get(hashes[i - 1]) as number;
-    if (below * 2 >= total) return hashes[i];
-  }
-  return hashes[hashes.length - 1];
-}
+export const medianSplitPoint = medianHash;
 
 /** The map after adding `newShard` to take load off `full`. */
 export function splitMap(map: Partitioner, full: ShardId, newShard: ShardId, kv: OrderedKv): Partitioner | undefined {
