@@ -74,6 +74,7 @@ export function buildProgram(io: CliIo): Command {
   common(program.command('web').description('Serve the sample dapp page on localhost (shard map, snippets, load generator).'))
     .option('--port <port>', 'TCP port (0 picks a free one)', '8090')
     .option('--cluster <name>', 'recorded cluster')
+    .option('--memory', 'serve an in-process stand-in cluster instead (no replica)')
     .action((options) => webCommand(options, io));
   return program;
 }
