@@ -10,6 +10,7 @@ export default {
   moduleNameMapper: {
     '^shardorm$': '<rootDir>/lib/index.ts',
     '^shardorm/(canister|client|replica)$': '<rootDir>/lib/$1/index.ts',
+    '^shardorm/testing$': '<rootDir>/lib/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1'
   },
   transform: {

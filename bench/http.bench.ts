@@ -1,75 +1,140 @@
-// Ingress round trips per second through the IC HTTP interface (agent → HTTP server → engine),
-// side by side with the same calls made on the engine directly, in one run. The agent verifies
-// every certificate (BLS) and query signature (Ed25519), as it does against a real replica.
-//   npx tsx bench/http.bench.ts
+// Update calls per second through the IC HTTP interface with 1, 4 and 16 concurrent agents, with
+// the agent's BLS certificate check on (default) and stubbed, side by side with the same update
+// made on the engine directly (in-process, no HTTP) in the same run. The replica runs as its own
+// process (`shardorm replica start`, as users run it), so client and replica CPU are measured
+// apart: with verification on, the clients' one JS thread saturates on BLS pairings (~30 ms each).
+//   npm run bench -- http          (BENCH_HTTP_SECONDS per row, default 4)
 import { Actor, HttpAgent } from '@dfinity/agent';
 import { IDL } from '@dfinity/candid';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
-import { join } from 'node:path';
-import { buildAzleCanister } from '../lib/build/azle.js';
+import { readFileSync } from 'node:fs';
+import { spawnReplica } from '../__tests__/http/spawn-replica.js';
+import { buildProbe, probeIdl, type Probe } from '../__tests__/http/probe-canister.js';
 import { createCanister, installWasm } from '../lib/cli/deploy.js';
-import { startEmbeddedReplica } from '../lib/cli/embedded.js';
 import { managementCanister } from '../lib/cli/management.js';
+import { LocalReplica } from '../lib/replica/index.js';
 
-const CALLS = Number(process.env.BENCH_HTTP_CALLS ?? 200);
-const CONCURRENCY = 8;
+const ROW_MS = Number(process.env.BENCH_HTTP_SECONDS ?? 4) * 1000;
+const WARMUP_CALLS = 20;
+const AGENT_COUNTS = [1, 4, 16] as const;
+/** Linux reports process CPU in clock ticks of 1/100 s (USER_HZ). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
-const probeIdl: IDL.InterfaceFactory = ({ IDL }) => IDL.Service({ get: IDL.Func([], [IDL.Nat], ['query']), inc: IDL.Func([], [IDL.Nat], []) });
-interface Probe {
-  get(): Promise<bigint>;
-  inc(): Promise<bigint>;
-}
-
-const embedded = await startEmbeddedReplica({ port: 0 });
+const built = await buildProbe();
+const server = await spawnReplica();
 try {
-  const built = await buildAzleCanister({ root: join(process.cwd(), '__tests__/fixtures/http_probe'), name: 'http_probe' });
-  const identity = Ed25519KeyIdentity.generate();
-  const agent = await HttpAgent.create({ host: embedded.url, identity, shouldFetchRootKey: true });
-  const management = managementCanister(agent);
+  const owner = Ed25519KeyIdentity.generate();
+  const management = managementCanister(await HttpAgent.create({ host: server.url, identity: owner, shouldFetchRootKey: true }));
   const canisterId = await createCanister(management);
   await installWasm(management, canisterId, built.wasm);
-  const probe = Actor.createActor<Probe>(probeIdl, { agent, canisterId });
-  // Attribution only: the same calls with the client's BLS check stubbed (the server still signs).
-  const unverified = Actor.createActor<Probe>(probeIdl, { agent, canisterId, blsVerify: async () => true });
-  const noArgs = new Uint8Array(IDL.encode([], []));
-  const sender = identity.getPrincipal();
-  const direct = {
-    inc: () => embedded.replica.updateCall(canisterId, 'inc', noArgs, { sender }),
-    get: () => embedded.replica.queryCall(canisterId, 'get', noArgs, { sender })
-  };
-  // Warm up both paths (instance caches, JIT, the agent's subnet keys).
-  for (let i = 0; i < 10; i++) await Promise.all([probe.inc(), probe.get(), direct.inc(), direct.get()]);
 
-  const rows: [string, number, number][] = [];
-  const measure = async (name: string, http: () => Promise<unknown>, engine: () => Promise<unknown>, concurrency: number) => {
-    rows.push([name, await rate(http, concurrency), await rate(engine, concurrency)]);
-  };
-  await measure('update (sequential)', () => probe.inc(), direct.inc, 1);
-  await measure(`update (${CONCURRENCY} in flight)`, () => probe.inc(), direct.inc, CONCURRENCY);
-  await measure('update (sequential, client skips BLS verification)', () => unverified.inc(), direct.inc, 1);
-  await measure('query (sequential)', () => probe.get(), direct.get, 1);
-  await measure(`query (${CONCURRENCY} in flight)`, () => probe.get(), direct.get, CONCURRENCY);
+  // One agent per client, each with its own identity, as separate users would be.
+  const actors = async (count: number, verify: boolean) =>
+    Promise.all(
+      Array.from({ length: count }, async () => {
+        const agent = await HttpAgent.create({ host: server.url, identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: true });
+        return Actor.createActor<Probe>(probeIdl, { agent, canisterId, ...(verify ? {} : { blsVerify: async () => true }) });
+      })
+    );
 
-  console.log('## HTTP interface: ingress round trips per second\n');
-  console.log('`npx tsx bench/http.bench.ts` (BENCH_HTTP_CALLS, default 200 per row). @dfinity/agent 3.4.3 with');
-  console.log('default verification against the embedded replica on 127.0.0.1, Azle-built `http_probe` canister;');
-  console.log('"engine direct" makes the same call on LocalReplica in-process, without HTTP. Client and server');
-  console.log('share one process and its cores; an update costs one BLS signature (server) and one BLS');
-  console.log('verification (agent), a query one Ed25519 signature each way.\n');
-  console.log('| operation | calls | through HTTP (calls/s) | engine direct (calls/s) | HTTP / direct |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const [name, http, engine] of rows) console.log(`| ${name} | ${CALLS} | ${http.toFixed(0)} | ${engine.toFixed(0)} | ${(http / engine).toFixed(2)} |`);
+  const direct = await engineDirect(built.wasm);
+  const rows: string[] = [];
+  for (const verify of [true, false]) {
+    for (const count of AGENT_COUNTS) {
+      const clients = await actors(count, verify);
+      for (let i = 0; i < WARMUP_CALLS; i++) await clients[i % count].inc();
+      // Measured right before its row: the machine is shared, so only adjacent figures compare.
+      const directRate = await direct.rate();
+      const measured = await measure(server.child.pid!, () => Promise.all(clients.map(async client => {
+        let calls = 0;
+        const end = performance.now() + ROW_MS;
+        while (performance.now() < end) {
+          await client.inc();
+          calls++;
+        }
+        return calls;
+      })));
+      const cells = [count, verify ? 'on' : 'stubbed', measured.rate.toFixed(0), directRate.rate.toFixed(0), (measured.rate / directRate.rate).toFixed(2)];
+      cells.push(`${measured.clientCpu.toFixed(0)} %`, `${measured.replicaCpu.toFixed(0)} %`, ms(measured.clientMsPerCall), ms(measured.replicaMsPerCall), ms(directRate.msPerCall), (directRate.msPerCall / measured.replicaMsPerCall).toFixed(2));
+      rows.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+  await direct.close();
+
+  console.log('## HTTP interface: update calls per second\n');
+  console.log(`Command: \`npm run bench -- http\` (${ROW_MS / 1000} s per row). @dfinity/agent 3.4.3 clients (one HttpAgent and`);
+  console.log('Ed25519 identity each) in the bench process; the replica is `shardorm replica start` in its own');
+  console.log('process, running the Azle-built `http_probe` canister; each client calls `inc` in a loop.');
+  console.log('"Engine direct": the same update (inspect_message included) on an in-process LocalReplica, no HTTP,');
+  console.log('measured just before each row.');
+  console.log('Calls that arrive together run in one round and share one BLS signature. "CPU" is each');
+  console.log('process\'s CPU time over wall time (100 % = one core; the clients\' JS runs on one thread);');
+  console.log('"ms/update" is CPU time per update, which a shared machine disturbs far less than wall rates.');
+  console.log('The last column compares CPU per update on the engine alone with the replica process serving');
+  console.log('HTTP: the rate it reaches on a core of its own, relative to engine direct.\n');
+  console.log('| agents | client BLS check | updates/s over HTTP | engine direct (calls/s) | HTTP / direct | client CPU | replica CPU | client ms/update | replica ms/update | engine direct ms/update | direct ÷ replica ms/update |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows) console.log(row);
 } finally {
-  await embedded.close();
+  await server.stop();
 }
 
-async function rate(call: () => Promise<unknown>, concurrency: number): Promise<number> {
-  let remaining = CALLS;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (remaining-- > 0) await call();
-    })
-  );
-  return CALLS / ((performance.now() - start) / 1000);
+/** The same canister on an in-process engine; `rate()` runs sequential updateCall for ROW_MS / 2. */
+async function engineDirect(wasm: Uint8Array): Promise<{ rate(): Promise<{ rate: number; msPerCall: number }>; close(): Promise<void> }> {
+  const replica = await LocalReplica.create();
+  const canisterId = await replica.setupCanister({ wasm });
+  const noArgs = new Uint8Array(IDL.encode([], []));
+  for (let i = 0; i < WARMUP_CALLS; i++) await replica.updateCall(canisterId, 'inc', noArgs);
+  return {
+    async rate() {
+      let calls = 0;
+      const [start, cpu0] = [performance.now(), process.cpuUsage()];
+      while (performance.now() - start < ROW_MS / 2) {
+        await replica.updateCall(canisterId, 'inc', noArgs);
+        calls++;
+      }
+      const cpu = process.cpuUsage(cpu0);
+      return { rate: calls / ((performance.now() - start) / 1000), msPerCall: (cpu.user + cpu.system) / 1000 / calls };
+    },
+    close: () => replica.close()
+  };
+}
+
+interface Measured {
+  rate: number;
+  /** Percent of one core. */
+  clientCpu: number;
+  replicaCpu: number;
+  clientMsPerCall: number;
+  replicaMsPerCall: number;
+}
+
+function ms(value: number): string {
+  return value.toFixed(2);
+}
+
+async function measure(replicaPid: number, run: () => Promise<number[]>): Promise<Measured> {
+  const [cpu0, replica0, start] = [process.cpuUsage(), processCpuSeconds(replicaPid), performance.now()];
+  const calls = (await run()).reduce((a, b) => a + b, 0);
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const [clientSeconds, replicaSeconds] = [(cpu.user + cpu.system) / 1e6, processCpuSeconds(replicaPid) - replica0];
+  return {
+    rate: calls / seconds,
+    clientCpu: (clientSeconds / seconds) * 100,
+    replicaCpu: (replicaSeconds / seconds) * 100,
+    clientMsPerCall: (clientSeconds * 1000) / calls,
+    replicaMsPerCall: (replicaSeconds * 1000) / calls
+  };
+}
+
+
+/**
+ * utime + stime of a process and its descendants (tsx runs the CLI in a child process), from
+ * /proc/<pid>/stat (fields 14 and 15) and /proc/<pid>/task/<pid>/children.
+ */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND + children.reduce((sum, child) => sum + processCpuSeconds(child), 0);
 }

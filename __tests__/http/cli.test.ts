@@ -12,12 +12,17 @@ import { LocalReplica } from '../../lib/replica/http/listen.js';
 
 const run = promisify(execFile);
 
-test('`shardorm demo` deploys the example canister over HTTP, calls it, prints its status and exits 0', async () => {
-  const { stdout } = await run(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'lib/cli/main.ts', 'demo'], { cwd: process.cwd(), timeout: 300_000 });
+test('`shardorm demo --ci` deploys the snippets board as a cluster over HTTP, grows it to 4 shards, verifies every snippet and exits 0', async () => {
+  const { stdout } = await run(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'lib/cli/main.ts', 'demo', '--ci'], { cwd: process.cwd(), timeout: 300_000 });
   expect(stdout).toMatch(/^replica: http:\/\/127\.0\.0\.1:\d+ \(network local\)$/m);
-  expect(stdout).toContain('query  get("first") → "Hello from ShardORM", count() → 1');
-  expect(stdout).toContain('by another identity → refused: not the owner');
-  expect(stdout).toMatch(/^status: running, module [0-9a-f]{16}…/m);
+  expect(stdout).toMatch(/^deployed a cluster: manager \S+, shard 0 \S+/m);
+  const [, written, counted] = /^verified: all (\d+) snippets read back through the client \((\d+) counted across shards\)$/m.exec(stdout) ?? [];
+  expect(Number(written)).toBeGreaterThan(0);
+  expect(counted).toBe(written);
+  expect(stdout).toContain('editSnippet by another identity → refused (AccessDeniedError)');
+  const shards = Number(/^epoch \d+, (\d+) shards:$/m.exec(stdout)?.[1]);
+  expect(shards).toBeGreaterThanOrEqual(4);
+  expect(stdout.match(/^  \S+-cai \[0x[0-9a-f]{16}, (0x[0-9a-f]{16}|2\^64)\)/gm)).toHaveLength(shards);
 }, 300_000);
 
 test('replica.listen({ port }) serves an in-process LocalReplica to @dfinity/agent', async () => {

@@ -38,6 +38,8 @@ export class FakeBackend implements IngressBackend {
   readonly canisters = new Map<string, Counter>();
   time: bigint;
   submitted = 0;
+  /** Size of each batch handed to executeIngress. */
+  readonly rounds: number[] = [];
   /** `slow` calls finish only when this is called. */
   release: () => void = () => {};
   readonly #released = new Promise<void>(resolve => (this.release = resolve));
@@ -61,6 +63,16 @@ export class FakeBackend implements IngressBackend {
   }
 
   async submitIngress(message: IngressMessage): Promise<CallOutcome> {
+    return (await this.inspectIngress(message)) ?? this.#execute(message);
+  }
+
+  /** Each message completes on its own, asynchronously (so never within the round that took it). */
+  executeIngress(messages: readonly IngressMessage[], settle: (index: number, outcome: CallOutcome) => void): void {
+    this.rounds.push(messages.length);
+    messages.forEach((message, index) => void this.#execute(message).then(outcome => settle(index, outcome)));
+  }
+
+  async #execute(message: IngressMessage): Promise<CallOutcome> {
     this.submitted++;
     await new Promise(resolve => setImmediate(resolve)); // completes asynchronously, like an engine
     if (message.canisterId.isAnonymous() || message.canisterId.toText() === 'aaaaa-aa') return this.#management(message);

@@ -88,4 +88,7 @@ test('a map concatenated from segments keeps lookups and root hashes consistent'
     { numRuns: process.env.SHARDORM_LONG ? 2000 : 200, seed: 5 }
   );
   expect(() => LabeledTree.concat([LabeledTree.map([['b', LabeledTree.leaf('')]]), LabeledTree.map([['a', LabeledTree.leaf('')]])])).toThrow(/label order/);
+  // No segments: an empty map, whose witness proves every label absent.
+  const empty = LabeledTree.concat([]);
+  expect([empty.witness(selectionOf([[enc('x')]])), Buffer.from(empty.hash())]).toEqual([[0], Buffer.from(LabeledTree.map([]).hash())]);
 });

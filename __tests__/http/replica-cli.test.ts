@@ -10,32 +10,8 @@ import { join } from 'node:path';
 import { buildAzleCanister, type BuiltCanister } from '../../lib/build/azle.js';
 import { createCanister, installWasm } from '../../lib/cli/deploy.js';
 import { managementCanister } from '../../lib/cli/management.js';
+import { probeIdl, type Probe } from './probe-canister.js';
 import { spawnReplica, type SpawnedReplica } from './spawn-replica.js';
-
-const probeIdl: IDL.InterfaceFactory = ({ IDL }) =>
-  IDL.Service({
-    get: IDL.Func([], [IDL.Nat], ['query']),
-    inc: IDL.Func([], [IDL.Nat], []),
-    incLater: IDL.Func([IDL.Nat32], [], []),
-    incThenTrap: IDL.Func([], [IDL.Nat], []),
-    whoami: IDL.Func([], [IDL.Principal], ['query']),
-    whoamiUpdate: IDL.Func([], [IDL.Principal], []),
-    refusedByInspect: IDL.Func([], [IDL.Nat], []),
-    certify: IDL.Func([IDL.Vec(IDL.Nat8)], [], []),
-    certificate: IDL.Func([], [IDL.Opt(IDL.Vec(IDL.Nat8))], ['query'])
-  });
-
-interface Probe {
-  get(): Promise<bigint>;
-  inc(): Promise<bigint>;
-  incLater(delaySeconds: number): Promise<void>;
-  incThenTrap(): Promise<bigint>;
-  whoami(): Promise<Principal>;
-  whoamiUpdate(): Promise<Principal>;
-  refusedByInspect(): Promise<bigint>;
-  certify(data: Uint8Array): Promise<void>;
-  certificate(): Promise<[] | [Uint8Array]>;
-}
 
 let replica: SpawnedReplica;
 let probe: BuiltCanister;

@@ -1,5 +1,5 @@
 // The request-status log on its own: statuses stay readable until their expiry plus the grace
-// period and are pruned after it, whatever order calls expire in; and sender keys are parsed by
+// period and are pruned after it, whatever order calls expire in; replies are bounded; and sender keys are parsed by
 // scheme, with canister signatures refused by name.
 import { ED25519_OID, wrapDER } from '@dfinity/agent';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
@@ -35,6 +35,23 @@ test('finished statuses are pruned once expiry + grace has passed, in any expiry
   expect([log.get(id(3)), log.size]).toEqual([undefined, 2]);
   log.prune(10n ** 18n);
   expect([log.get(id(0)), log.get(id(9))?.outcome, log.size]).toEqual([undefined, undefined, 1]);
+});
+
+test('over the reply-byte bound the oldest replies are dropped (status done), never the ids; full means 503', () => {
+  const log = new RequestLog({ maxStatuses: 3, maxReplyBytes: 10 });
+  const sender = Principal.anonymous();
+  const reply = (bytes: number) => ({ status: 'replied', reply: new Uint8Array(bytes) }) as const;
+  [0, 1, 2].forEach(i => log.accept(id(i), sender, 1_000n));
+  log.finish(id(1), reply(6));
+  log.finish(id(0), reply(4));
+  expect([log.get(id(1))?.phase, log.get(id(0))?.phase]).toEqual(['finished', 'finished']);
+  log.finish(id(2), reply(3)); // 13 bytes: the first finished (id 1) loses its reply
+  expect([log.get(id(1))?.phase, log.get(id(1))?.outcome, log.get(id(0))?.outcome]).toEqual(['done', undefined, reply(4)]);
+  expect(log.tree().witness('all')).toBeDefined();
+  expect(() => log.accept(id(3), sender, 1_000n)).toThrow(expect.objectContaining({ status: 503 }));
+  log.prune(1_000n + STATUS_GRACE_NS + 1n);
+  expect(log.size).toBe(0);
+  log.accept(id(3), sender, 1_000n);
 });
 
 test('sender keys are parsed by scheme; canister signatures are refused with what to use instead', () => {

@@ -9,7 +9,7 @@ import { Principal } from '@dfinity/principal';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
 import { call, canisterSelf } from 'azle';
 import {
-  create_canister_args, create_canister_result, delete_canister_args, delete_canister_snapshot_args, deposit_cycles_args,
+  canister_status_args, create_canister_args, create_canister_result, delete_canister_args, delete_canister_snapshot_args, deposit_cycles_args,
   install_chunked_code_args, load_canister_snapshot_args, start_canister_args, stop_canister_args, take_canister_snapshot_args,
   take_canister_snapshot_result,
 } from 'azle/canisters/management/idl';
@@ -41,7 +41,7 @@ function rejectText(e: unknown): string {
 
 export function shardInitArg(map: RangePartitionerJSON, settings: ClusterSettings): Uint8Array {
   const shardSettings = { max_shard_bytes: BigInt(settings.maxShardBytes), max_shard_memory_bytes: BigInt(settings.maxShardMemoryBytes), min_shard_bytes: BigInt(settings.minShardBytes) };
-  return new Uint8Array(IDL.encode([InitArgIdl], [[{ shard: { map: JSON.stringify(map), manager: canisterSelf(), settings: shardSettings } }]]));
+  return new Uint8Array(IDL.encode([InitArgIdl], [[{ role: { shard: null }, map: JSON.stringify(map), manager: [canisterSelf()], settings: shardSettings }]]));
 }
 
 export async function installShard(ctx: ManagerContext, canister: string, map: RangePartitionerJSON, mode: 'install' | 'reinstall'): Promise<void> {
@@ -147,6 +147,16 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect): 
       }
     },
   };
+}
+
+/** A canister's balance from canister_status (the manager controls every shard); undefined if it cannot be read. */
+export async function cyclesOf(canister: string): Promise<bigint | undefined> {
+  try {
+    const status = (await management('canister_status', canister_status_args, { canister_id: Principal.fromText(canister) }, IDL.Record({ cycles: IDL.Nat }))) as { cycles: bigint };
+    return status.cycles;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Deposits `cycles` from the manager's balance to `canister`. */

@@ -1,47 +1,40 @@
-// `shardorm demo`: the smallest end-to-end tour. Starts the embedded replica (or uses --network),
-// builds the example canister named in the root dfx.json with Azle, deploys it through the
-// management canister, calls it with @dfinity/agent over HTTP (certificates and query signatures
-// verified), shows the owner check refusing another identity, and prints the status.
-import { Actor, CanisterStatus, HttpAgent } from '@dfinity/agent';
-import type { IDL } from '@dfinity/candid';
+// `shardorm demo`: the sample dapp as a real cluster. Starts the embedded replica (or uses
+// --network), builds the snippets board's canister with Azle, deploys it with deployCluster (the
+// manager installs every shard from its own chunk store), writes snippets through ShardedClient
+// over HTTP (certificates verified) with a progress bar until the cluster has split into at least
+// DEMO_SHARDS shards, reads every snippet back, shows the owner rule refusing a stranger's edit,
+// and prints the shard table. `--ci` exits after that; otherwise the replica keeps serving until
+// Ctrl-C.
+import { Actor, HttpAgent } from '@dfinity/agent';
+import type { IDL as IdlNamespace } from '@dfinity/candid';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
-import { bytesToHex } from '@noble/hashes/utils';
+import { Presets, SingleBar } from 'cli-progress';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Snippet } from '../../example-app/src/models.js';
 import { buildAzleCanister } from '../build/azle.js';
-import { createCanister, installWasm } from './deploy.js';
+import { deployCluster, ShardedClient, type ClusterStatus } from '../client/index.js';
 import { type EmbeddedReplica, startEmbeddedReplica } from './embedded.js';
-import { managementCanister } from './management.js';
 import { resolveNetwork } from './network.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLE_CANISTER = 'shardorm_example';
+/** The demo splits small shards so a few hundred snippets make a cluster of several canisters. */
+export const DEMO_MAX_SHARD_BYTES = 96 * 1024;
+export const DEMO_SHARDS = 4;
+/** Snippets written per upsertMany (one update per owning shard). */
+export const DEMO_BATCH = 50;
+/** The demo gives up writing after this many snippets (a cluster that does not split is a bug). */
+export const DEMO_MAX_SNIPPETS = 5_000;
+/** How long the demo waits for migrations to finish once enough data is written. */
+export const DEMO_SETTLE_MS = 120_000;
 
-const exampleIdl: IDL.InterfaceFactory = ({ IDL }) => {
-  const Snippet = IDL.Record({ id: IDL.Text, pageId: IDL.Text, body: IDL.Text, owner: IDL.Principal });
-  return IDL.Service({
-    put: IDL.Func([IDL.Text, IDL.Text, IDL.Text], [Snippet], []),
-    get: IDL.Func([IDL.Text], [IDL.Opt(Snippet)], ['query']),
-    count: IDL.Func([], [IDL.Nat64], ['query'])
-  });
-};
+const boardIdl: IdlNamespace.InterfaceFactory = ({ IDL }) =>
+  IDL.Service({ editSnippet: IDL.Func([IDL.Text, IDL.Text, IDL.Text], [IDL.Variant({ ok: IDL.Reserved, err: IDL.Text })], []) });
 
-interface Snippet {
-  id: string;
-  pageId: string;
-  body: string;
-  owner: { toText(): string };
-}
-
-interface Example {
-  put(pageId: string, id: string, body: string): Promise<Snippet>;
-  get(id: string): Promise<[] | [Snippet]>;
-  count(): Promise<bigint>;
-}
-
-export async function demo(options: { network?: string }, print: (line: string) => void = console.log): Promise<void> {
+export async function demo(options: { network?: string; ci?: boolean }, print: (line: string) => void = console.log): Promise<void> {
   const network = resolveNetwork(options.network);
-  if (network.isMainnet) throw new Error('The demo creates canisters with provisional_create_canister_with_cycles, which mainnet refuses; use --network local, dfx or a PocketIC URL.');
+  if (network.isMainnet) throw new Error('The demo creates its manager with provisional_create_canister_with_cycles, which mainnet refuses; use --network local, dfx or a PocketIC URL.');
   let embedded: EmbeddedReplica | undefined;
   try {
     if (network.host === undefined) embedded = await startEmbeddedReplica({ port: 0 });
@@ -52,35 +45,83 @@ export async function demo(options: { network?: string }, print: (line: string) 
 
     const identity = Ed25519KeyIdentity.generate();
     const agent = await HttpAgent.create({ host, identity, shouldFetchRootKey: network.fetchRootKey });
-    print(`root key: ${bytesToHex(agent.rootKey!).slice(-24)}… (certificates and query signatures verified)`);
-    const management = managementCanister(agent);
-    const canisterId = await createCanister(management);
-    const how = await installWasm(management, canisterId, built.wasm);
-    print(`deployed ${EXAMPLE_CANISTER} as ${canisterId.toText()} (${how === 'gzip' ? 'install_code, gzipped' : 'upload_chunk + install_chunked_code'})`);
+    const { manager, entry } = await deployCluster({ agent, wasm: built.wasm, maxShardBytes: DEMO_MAX_SHARD_BYTES });
+    print(`deployed a cluster: manager ${manager.toText()}, shard 0 ${entry.toText()} (max ${DEMO_MAX_SHARD_BYTES / 1024} KiB per shard)`);
 
-    const board = Actor.createActor<Example>(exampleIdl, { agent, canisterId });
-    const put = await board.put('welcome', 'first', 'Hello from ShardORM');
-    print(`update put("welcome", "first", …) → owner ${put.owner.toText().slice(0, 11)}…`);
-    const [got] = await board.get('first');
-    print(`query  get("first") → ${JSON.stringify(got?.body)}, count() → ${await board.count()}`);
-    const stranger = Actor.createActor<Example>(exampleIdl, {
-      agent: await HttpAgent.create({ host, identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: network.fetchRootKey }),
-      canisterId
-    });
-    const refused = await stranger.put('welcome', 'first', 'overwritten?').then(
-      () => 'accepted (owner check broken!)',
-      (error: Error) => `refused: ${/belongs to/.test(error.message) ? 'not the owner' : error.message.split('\n')[0]}`
-    );
-    print(`update put("welcome", "first", …) by another identity → ${refused}`);
+    const client = await ShardedClient.connect({ agent, entry });
+    const snippets = client.repository(Snippet);
+    const me = identity.getPrincipal();
+    const bar = new SingleBar({ format: 'writing snippets [{bar}] {value} written, {shards} shard(s), eta {eta_formatted}', clearOnComplete: false, hideCursor: true }, Presets.shades_classic);
+    let written = 0;
+    let status = await client.status();
+    bar.start(DEMO_MAX_SNIPPETS, 0, { shards: status.shards.length });
+    while (status.shards.length < DEMO_SHARDS) {
+      if (written >= DEMO_MAX_SNIPPETS) throw new Error(`the cluster has ${status.shards.length} shards after ${written} snippets: splits are not happening`);
+      const batch = Array.from({ length: DEMO_BATCH }, (_, i) => demoSnippet(written + i, me));
+      await snippets.upsertMany(batch);
+      written += batch.length;
+      status = await client.status();
+      bar.update(written, { shards: status.shards.length });
+    }
+    bar.stop();
+    status = await settle(client);
 
-    const status = await management.canister_status({ canister_id: canisterId });
-    print(`status: ${Object.keys(status.status)[0]}, module ${status.module_hash[0] ? bytesToHex(status.module_hash[0]).slice(0, 16) + '…' : 'none'}, memory ${status.memory_size} bytes, cycles ${status.cycles}`);
-    print(`controllers: ${status.settings.controllers.map(c => c.toText()).join(', ')}`);
-    print(`you: ${identity.getPrincipal().toText()}`);
-    const replicaStatus = (await agent.status()) as { replica_health_status?: string; impl_version?: string };
-    const certified = await CanisterStatus.request({ agent, canisterId, paths: ['time'] });
-    print(`replica status: ${replicaStatus.replica_health_status ?? 'unknown'} (${replicaStatus.impl_version ?? 'unknown implementation'}), certified time ${(certified.get('time') as Date).toISOString()}`);
+    const keys = Array.from({ length: written }, (_, i) => ({ pageId: pageOf(i), id: `snippet-${i}` }));
+    let found = 0;
+    for (let i = 0; i < keys.length; i += 200) found += (await snippets.getMany(keys.slice(i, i + 200))).filter((s) => s !== undefined).length;
+    if (found !== written) throw new Error(`only ${found} of ${written} snippets read back`);
+    print(`verified: all ${written} snippets read back through the client (${await snippets.count()} counted across shards)`);
+
+    const stranger = await HttpAgent.create({ host, identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: network.fetchRootKey });
+    const board = Actor.createActor<{ editSnippet(p: string, id: string, body: string): Promise<{ ok: unknown } | { err: string }> }>(boardIdl, { agent: stranger, canisterId: entry });
+    const refused = await board.editSnippet(pageOf(1), 'snippet-1', 'not mine');
+    print(`editSnippet by another identity → ${'err' in refused ? `refused (${refused.err.split(':')[0]})` : 'accepted (owner rule broken!)'}`);
+
+    for (const line of shardTable(status)) print(line);
+    if (!options.ci && embedded !== undefined) {
+      print(`the replica keeps serving at ${host} (manager ${manager.toText()}); Ctrl-C to stop`);
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', resolveStop);
+        process.once('SIGTERM', resolveStop);
+      });
+    }
   } finally {
     await embedded?.close();
   }
+}
+
+function pageOf(i: number): string {
+  return `page-${i % 97}`;
+}
+
+function demoSnippet(i: number, owner: ReturnType<Ed25519KeyIdentity['getPrincipal']>): Snippet {
+  return Object.assign(new Snippet(), { pageId: pageOf(i), id: `snippet-${i}`, body: `Snippet ${i}: ${'lorem ipsum '.repeat(8)}`, owner, createdAt: BigInt(Date.now()) * 1_000_000n });
+}
+
+/** Waits until no migration is in flight (the manager's timer drives them). */
+async function settle(client: ShardedClient): Promise<ClusterStatus> {
+  const deadline = Date.now() + DEMO_SETTLE_MS;
+  for (;;) {
+    const status = await client.status();
+    if (!status.migrations.some((m) => m.state !== 'done' && m.state !== 'rolled-back')) return status;
+    if (Date.now() > deadline) throw new Error(`migrations still running after ${DEMO_SETTLE_MS / 1000} s: ${status.migrations.map((m) => `${m.id} ${m.state}`).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function shardTable(status: ClusterStatus): string[] {
+  const maxBytes = DEMO_MAX_SHARD_BYTES;
+  const lines = [`epoch ${status.epoch}, ${status.shards.length} shards:`];
+  for (const s of [...status.shards].sort((a, b) => (a.range[0] < b.range[0] ? -1 : 1))) {
+    const filled = Math.min(20, Math.round((s.logicalBytes / maxBytes) * 20));
+    const range = `[${hex(s.range[0])}, ${hex(s.range[1])})`;
+    lines.push(`  ${s.canisterId.padEnd(27)} ${range}  ${String(s.entities).padStart(5)} entries  ${'█'.repeat(filled)}${'░'.repeat(20 - filled)} ${(s.logicalBytes / 1024).toFixed(0).padStart(4)} KiB  ${(Number(s.cycles) / 1e12).toFixed(2)} T cycles`);
+  }
+  const migrations = status.migrations.slice(0, 5).map((m) => `${m.id} ${m.kind} ${m.method} ${m.state}`);
+  if (migrations.length > 0) lines.push(`migrations: ${migrations.join('; ')}`);
+  return lines;
+}
+
+function hex(n: bigint): string {
+  return n >= 1n << 64n ? '2^64' : `0x${n.toString(16).padStart(16, '0')}`;
 }

@@ -27,7 +27,7 @@ export interface InstallOptions {
 export async function createCanister(management: ActorSubclass<ManagementCanister>, controllers?: Principal[]): Promise<Principal> {
   const { canister_id } = await management.provisional_create_canister_with_cycles({
     amount: [DEFAULT_CANISTER_CYCLES],
-    settings: controllers === undefined ? [] : [{ controllers: [controllers] }],
+    settings: controllers === undefined ? [] : [{ controllers: [controllers], compute_allocation: [], memory_allocation: [], freezing_threshold: [], reserved_cycles_limit: [], wasm_memory_limit: [] }],
     specified_id: []
   });
   return canister_id;

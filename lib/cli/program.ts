@@ -38,8 +38,9 @@ export function buildProgram(io: CliIo): Command {
     .action((options) => replicaStart(options, io));
   program
     .command('demo')
-    .description('Start the embedded replica, deploy the example canister, call it over HTTP and print its status.')
+    .description('Start the embedded replica, deploy the snippets board as a cluster, write until it splits into 4 shards, verify and print the shard map.')
     .addOption(new Option('--network <network>', NETWORK_HELP))
+    .option('--ci', 'exit after the verification instead of serving until Ctrl-C')
     .action((options) => demo(options));
   common(program.command('deploy [canister]').description('Build the shard canister (a dfx.json Azle canister, default shardorm_example) and deploy it as a cluster.'))
     .option('--max-shard-bytes <n>', 'split a shard above this many logical bytes')

@@ -68,21 +68,16 @@ export async function deployCluster(options: DeployClusterOptions): Promise<Depl
 
   const manager = options.managerCanister ?? (await management.provisional_create_canister_with_cycles({
     amount: [options.managerCycles ?? DEFAULT_MANAGER_CYCLES],
-    settings: [{ controllers: [[deployer]] }],
+    settings: [{ controllers: [[deployer]], freezing_threshold: [], reserved_cycles_limit: [], wasm_memory_limit: [], memory_allocation: [], compute_allocation: [] }],
     specified_id: [],
   })).canister_id;
 
   const hashes = await uploadChunks(management, manager, wasm, progress);
-  const settings = {
-    max_shard_bytes: BigInt(maxShardBytes),
-    max_shard_memory_bytes: BigInt(options.maxShardMemoryBytes ?? 0),
-    min_shard_bytes: BigInt(minShardBytes),
-    split_method: options.splitMethod ?? 'snapshot',
-    shard_cycles: options.shardCycles ?? DEFAULT_SHARD_CYCLES,
-    top_up_below_cycles: (options.shardCycles ?? DEFAULT_SHARD_CYCLES) / 5n,
-    top_up_cycles: (options.shardCycles ?? DEFAULT_SHARD_CYCLES) / 2n,
-  };
-  const arg = new Uint8Array(IDL.encode([InitArgIdl], [[{ manager: { deployer, settings } }]]));
+  const limits = { max_shard_bytes: BigInt(maxShardBytes), max_shard_memory_bytes: BigInt(options.maxShardMemoryBytes ?? 0), min_shard_bytes: BigInt(minShardBytes) };
+  const shardCycles = options.shardCycles ?? DEFAULT_SHARD_CYCLES;
+  const settings = { ...limits, split_method: options.splitMethod ?? 'snapshot', shard_cycles: shardCycles, top_up_below_cycles: shardCycles / 5n, top_up_cycles: shardCycles / 2n };
+  // The installer (this identity) becomes the cluster's deployer: a controller of every shard.
+  const arg = new Uint8Array(IDL.encode([InitArgIdl], [[{ role: { manager: null }, map: '', manager: [], settings: limits }]]));
   progress('install manager', 0, 1);
   await management.install_chunked_code({
     mode: { install: null },
@@ -97,8 +92,11 @@ export async function deployCluster(options: DeployClusterOptions): Promise<Depl
 
   progress('create shard 0', 0, 1);
   const actor = Actor.createActor(managerIdlFactory, { agent, canisterId: manager }) as ActorSubclass<{
+    update_cluster_settings(s: typeof settings): Promise<Reply<null>>;
     bootstrap(a: { wasm_hash: Uint8Array; chunk_hashes: Uint8Array[] }): Promise<Reply<Principal>>;
   }>;
+  const set = await actor.update_cluster_settings(settings);
+  if ('err' in set) throw fromWireError(set.err);
   const reply = await actor.bootstrap({ wasm_hash: sha256(wasm), chunk_hashes: hashes });
   if ('err' in reply) throw fromWireError(reply.err);
   progress('create shard 0', 1, 1);

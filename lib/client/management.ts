@@ -23,8 +23,18 @@ export interface CanisterStatusResult {
   settings: { controllers: Principal[] };
 }
 
+/** Every field is `opt`: [] leaves the IC's default (the encoder needs all of them named). */
+export interface CanisterSettings {
+  controllers: [] | [Principal[]];
+  compute_allocation: [] | [bigint];
+  memory_allocation: [] | [bigint];
+  freezing_threshold: [] | [bigint];
+  reserved_cycles_limit: [] | [bigint];
+  wasm_memory_limit: [] | [bigint];
+}
+
 export interface ManagementCanister {
-  provisional_create_canister_with_cycles(args: { amount: [] | [bigint]; settings: [] | [{ controllers: [] | [Principal[]] }]; specified_id: [] | [Principal] }): Promise<{ canister_id: Principal }>;
+  provisional_create_canister_with_cycles(args: { amount: [] | [bigint]; settings: [] | [CanisterSettings]; specified_id: [] | [Principal] }): Promise<{ canister_id: Principal }>;
   install_code(args: { mode: InstallMode; canister_id: Principal; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>;
   upload_chunk(args: { canister_id: Principal; chunk: Uint8Array }): Promise<{ hash: Uint8Array }>;
   clear_chunk_store(args: { canister_id: Principal }): Promise<void>;
@@ -94,9 +104,14 @@ export interface SnapshotUploadMetadata {
 export const managementIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
   const canisterId = IDL.Principal;
   const snapshotId = IDL.Vec(IDL.Nat8);
-  // Only the settings the tools set: @dfinity/candid requires every declared field when encoding,
-  // and the receiver reads absent `opt` fields as null.
-  const settings = IDL.Record({ controllers: IDL.Opt(IDL.Vec(IDL.Principal)) });
+  const settings = IDL.Record({
+    controllers: IDL.Opt(IDL.Vec(IDL.Principal)),
+    compute_allocation: IDL.Opt(IDL.Nat),
+    memory_allocation: IDL.Opt(IDL.Nat),
+    freezing_threshold: IDL.Opt(IDL.Nat),
+    reserved_cycles_limit: IDL.Opt(IDL.Nat),
+    wasm_memory_limit: IDL.Opt(IDL.Nat)
+  });
   const mode = IDL.Variant({
     install: IDL.Null,
     reinstall: IDL.Null,

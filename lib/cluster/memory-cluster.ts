@@ -194,15 +194,18 @@ export class MemoryCluster {
   /** Queues a change with the manager and ticks until it has finished (time moves when a step waits). */
   private async runRequest(request: TopologyRequest): Promise<Migration> {
     const manager = this.manager as ClusterManager;
+    const before = manager.status().history.map((m) => m.id);
     manager.adminRequest(request);
-    const before = manager.status().history.length;
-    for (let ticks = 0; manager.status().history.length === before || manager.status().active !== undefined; ticks++) {
+    // Tick until everything queued (ours, and whatever else was asked meanwhile) has finished.
+    for (let ticks = 0; manager.status().active !== undefined || manager.status().requests.length > 0; ticks++) {
       if (ticks >= MAX_DRIVES_PER_MIGRATION) throw new Error(`a ${request.kind} of ${request.shard} did not finish in ${ticks} ticks`);
       const active = manager.status().active;
       if (active !== undefined && active.retryAt > this.clock) this.clock = active.retryAt;
       await manager.tick();
     }
-    const m = manager.status().history[manager.status().history.length - 1];
+    const ours = manager.status().history.filter((m) => !before.includes(m.id) && m.kind === request.kind && m.source === request.shard);
+    const m = ours[ours.length - 1];
+    if (m === undefined) throw new Error(`the ${request.kind} of ${request.shard} was dropped (its shard left the map first)`);
     if (m.kind === 'split' && m.phase === 'done') this.stats.splits++;
     if (m.kind === 'merge' && m.phase === 'done') this.stats.merges++;
     // The canisters prune on a timer; here the "Pruned" step runs at once on both sides.
@@ -217,6 +220,7 @@ export class MemoryCluster {
     return {
       now: () => this.clock,
       reports: async (shards) => shards.flatMap((id) => (this.slots.get(id)?.node === undefined ? [] : [this.node(id).report()])),
+      cycles: async () => undefined, // in-process shards spend no cycles
       topUp: async () => undefined,
       effects: { perform: (effect) => this.perform(effect) },
       save: () => undefined,

@@ -6,6 +6,7 @@
 import { ForbiddenError, ValidationError } from '../model/errors.js';
 import { RangePartitioner, type RangePartitionerJSON, type ShardId } from '../partition/index.js';
 import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
+import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
 import { drive, type EffectRunner, type ProgressListener } from '../topology/driver.js';
 import { currentMap, isTerminal, planMerge, planSplit, type Migration } from '../topology/migration.js';
 import { chooseChange, mergeTarget, type TopologyLimits } from '../topology/planning.js';
@@ -48,6 +49,11 @@ export interface ManagerHost {
   now(): bigint;
   /** Reports of the given shards (a shard that does not answer is left out). */
   reports(shards: ShardId[]): Promise<ShardReport[]>;
+  /**
+   * A shard's cycles balance as its controller sees it (canister_status): a shard that ran dry is
+   * frozen and cannot answer its own report, so balances never come from the shard itself.
+   */
+  cycles(shard: ShardId): Promise<bigint | undefined>;
   /** Sends `cycles` from the manager's balance to `shard`. */
   topUp(shard: ShardId, cycles: bigint): Promise<void>;
   effects: EffectRunner;
@@ -86,8 +92,9 @@ export class ClusterManager {
     return this.state.deployer;
   }
 
+  /** A copy of the whole record (tagged JSON round trip: QuickJS has no structuredClone). */
   snapshot(): ManagerState {
-    return structuredClone(this.state);
+    return fromTaggedJson<ManagerState>(toTaggedJson(this.state));
   }
 
   /** A shard asks for its own split or merge (at most once per epoch: requests of older epochs are stale). */
@@ -133,18 +140,29 @@ export class ClusterManager {
    * (queued requests first, then what the reports call for); top up shards low on cycles.
    */
   async tick(onProgress?: ProgressListener): Promise<TickOutcome> {
+    // One tick at a time: two drives of one migration would apply each other's results.
+    if (this.ticking !== undefined) return this.ticking;
+    this.ticking = this.tickOnce(onProgress).finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private ticking?: Promise<TickOutcome>;
+
+  private async tickOnce(onProgress?: ProgressListener): Promise<TickOutcome> {
     const outcome: TickOutcome = { effects: 0, toppedUp: [] };
-    const reports = await this.host.reports(this.map.shards());
-    for (const r of reports) {
-      if (this.state.settings.topUpCycles > 0n && r.cycles < this.state.settings.topUpBelowCycles) {
+    if (this.state.settings.topUpCycles > 0n) {
+      for (const shard of this.map.shards()) {
+        const balance = await this.host.cycles(shard);
+        if (balance === undefined || balance >= this.state.settings.topUpBelowCycles) continue;
         try {
-          await this.host.topUp(r.shard, this.state.settings.topUpCycles);
-          outcome.toppedUp.push(r.shard);
+          await this.host.topUp(shard, this.state.settings.topUpCycles);
+          outcome.toppedUp.push(shard);
         } catch {
           // The manager itself is low: the next tick tries again.
         }
       }
     }
+    const reports = await this.host.reports(this.map.shards());
     if (this.state.active === undefined) {
       const next = this.nextMigration(reports);
       if (next !== undefined) {

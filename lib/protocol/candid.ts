@@ -258,3 +258,21 @@ export function reportFromCandid(v: any): ShardReport {
   };
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** `__routed`'s argument: a @RoutedBy method call forwarded by a member (hidden from the .did). */
+export const RoutedCallIdl = IDL.Record({ method: IDL.Text, arg: IDL.Vec(IDL.Nat8), origin: IDL.Principal });
+
+// ---- the manager's side, as shards see it -------------------------------------------------
+
+/** What a shard asks the manager for (best effort, one-way): `request_topology_change`. */
+export const TopologyChangeRequestIdl = IDL.Record({ kind: IDL.Variant({ split: IDL.Null, merge: IDL.Null }), shard: IDL.Principal, epoch: IDL.Nat64 });
+
+/** The manager methods shards call. The manager role serves more (lib/manager); this is the shard-facing part. */
+export const managerNotificationIdlFactory: IDL.InterfaceFactory = () =>
+  IDL.Service({
+    request_topology_change: IDL.Func([TopologyChangeRequestIdl], [], ['oneway']),
+  });
+
+export function topologyChangeToCandid(r: { kind: 'split' | 'merge'; shard: string; epoch: number }): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { kind: { [r.kind]: null }, shard: Principal.fromText(r.shard), epoch: BigInt(r.epoch) };
+}

@@ -3,7 +3,7 @@
 // so a client can enter at any of them. Documented in docs/shard-interface.md.
 import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
-import { ReportIdl, Reply, SettingsIdl } from './candid.js';
+import { ReportIdl, Reply, SettingsIdl, TopologyChangeRequestIdl } from './candid.js';
 
 export const ClusterSettingsIdl = IDL.Record({
   max_shard_bytes: IDL.Nat64,
@@ -15,13 +15,14 @@ export const ClusterSettingsIdl = IDL.Record({
   top_up_cycles: IDL.Nat,
 });
 
-/** `opt variant { manager; shard }`: absent = a stand-alone single-shard canister. */
-export const InitArgIdl = IDL.Opt(
-  IDL.Variant({
-    manager: IDL.Record({ deployer: IDL.Principal, settings: ClusterSettingsIdl }),
-    shard: IDL.Record({ map: IDL.Text, manager: IDL.Principal, settings: SettingsIdl }),
-  }),
-);
+/**
+ * The install (and upgrade) argument of every ShardORM canister:
+ *   opt record { role: variant { shard; manager }; map: text; manager: opt principal; settings }
+ * Absent: a stand-alone single-shard canister. The manager role ignores `map` and `manager`; the
+ * installer (the caller of install_code) becomes the cluster's deployer. See lib/canister/init-arg.ts.
+ */
+export const RoleIdl = IDL.Variant({ shard: IDL.Null, manager: IDL.Null });
+export const InitArgIdl = IDL.Opt(IDL.Record({ role: RoleIdl, map: IDL.Text, manager: IDL.Opt(IDL.Principal), settings: SettingsIdl }));
 
 export const ClusterInfoIdl = IDL.Record({ role: IDL.Text, map: IDL.Text, manager: IDL.Opt(IDL.Principal) });
 
@@ -45,14 +46,13 @@ export const ClusterStatusIdl = IDL.Record({
   queued: IDL.Nat32,
 });
 
-export const TopologyRequestIdl = IDL.Record({ kind: IDL.Text, shard: IDL.Principal, epoch: IDL.Nat64 });
 export const TickIdl = IDL.Record({ started: IDL.Opt(IDL.Text), effects: IDL.Nat32, topped_up: IDL.Vec(IDL.Principal) });
 
 export const managerIdlFactory: IDL.InterfaceFactory = () =>
   IDL.Service({
     cluster_info: IDL.Func([], [ClusterInfoIdl], ['query']),
     cluster_status: IDL.Func([], [Reply(ClusterStatusIdl)], ['composite_query']),
-    request_topology_change: IDL.Func([TopologyRequestIdl], [], []),
+    request_topology_change: IDL.Func([TopologyChangeRequestIdl], [], []),
     bootstrap: IDL.Func([IDL.Record({ wasm_hash: IDL.Vec(IDL.Nat8), chunk_hashes: IDL.Vec(IDL.Vec(IDL.Nat8)) })], [Reply(IDL.Principal)], []),
     split_shard: IDL.Func([IDL.Record({ shard: IDL.Principal, method: IDL.Opt(IDL.Text) })], [Reply(IDL.Null)], []),
     merge_shard: IDL.Func([IDL.Record({ shard: IDL.Principal, into: IDL.Opt(IDL.Principal) })], [Reply(IDL.Null)], []),

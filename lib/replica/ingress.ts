@@ -6,6 +6,10 @@ import { ErrorCode, RejectCode } from './errors.js';
 
 /** Largest ingress argument the IC accepts. */
 export const MAX_INGRESS_BYTES = 2 * 1024 * 1024;
+/** Most ingress messages inducted in one round (the IC's max_ingress_messages_per_block). */
+export const MAX_INGRESS_MESSAGES_PER_ROUND = 1_000;
+/** Most ingress argument bytes inducted in one round (the IC's max_ingress_bytes_per_block, 4 MB). */
+export const MAX_INGRESS_BYTES_PER_ROUND = 4 * 1024 * 1024;
 
 /** An ingress message after the HTTP layer has authenticated its sender. */
 export interface IngressMessage {
@@ -46,8 +50,19 @@ export interface IngressBackend {
    * fixed interval so canister timers fire while no request arrives, as on a real subnet.
    */
   tick?(): Promise<void>;
-  /** Submits an update call and resolves when it completes (the engine runs until it does). */
+  /**
+   * Runs `inspectIngress`, then executes the message alone and resolves with its outcome: the
+   * form for in-process callers. The HTTP layer inspects once on arrival and uses executeIngress.
+   */
   submitIngress(message: IngressMessage): Promise<CallOutcome>;
+  /**
+   * Inducts `messages` (already accepted by inspectIngress; at most MAX_INGRESS_MESSAGES_PER_ROUND
+   * and MAX_INGRESS_BYTES_PER_ROUND of arguments) into one round, as a block of ingress, and runs
+   * rounds until each has an outcome or nothing is left to run. `settle(i, outcome)` is called
+   * exactly once per message: during this call for those that finished, later (in a round run by
+   * `tick`) for those waiting on time or on delayed messages.
+   */
+  executeIngress(messages: readonly IngressMessage[], settle: (index: number, outcome: CallOutcome) => void): void;
   /** Executes a query (non-replicated: `data_certificate_present` is 1, changes discarded). */
   query(message: IngressMessage): Promise<CallOutcome>;
   /** Certified facts of a canister, undefined when it does not exist. */

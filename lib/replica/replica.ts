@@ -313,12 +313,16 @@ export class LocalReplica implements IngressBackend {
    * (a call waiting on replica time settles during a later tick or advanceTime + tick).
    */
   runIngress(message: IngressMessage, settle: (outcome: CallOutcome) => void): void {
-    let done = false;
-    this.submit(message, (o) => {
-      done = true;
-      settle(o);
-    });
-    this.runWhile(() => !done);
+    this.executeIngress([message], (_, outcome) => settle(outcome));
+  }
+
+  executeIngress(messages: readonly IngressMessage[], settle: (index: number, outcome: CallOutcome) => void): void {
+    let pending = messages.length;
+    messages.forEach((message, index) => this.submit(message, (outcome) => {
+      pending--;
+      settle(index, outcome);
+    }));
+    this.runWhile(() => pending > 0);
   }
 
   async query(message: IngressMessage): Promise<CallOutcome> {

@@ -4,6 +4,8 @@
 import { compareBytes } from '../model/keys.js';
 
 export type Entry = [key: Uint8Array, value: Uint8Array];
+/** A key and the length of its value, read without the value (counting, medians, pruning). */
+export type KeyEntry = [key: Uint8Array, valueLength: number];
 
 export interface OrderedKv {
   get(key: Uint8Array): Uint8Array | undefined;
@@ -13,6 +15,8 @@ export interface OrderedKv {
   delete(key: Uint8Array): Uint8Array | undefined;
   /** Up to `limit` entries with lo <= key < hi, ascending. */
   range(lo: Uint8Array, hi: Uint8Array, limit: number): Entry[];
+  /** Like `range`, but keys and value lengths only: the values are not read. */
+  keysInRange(lo: Uint8Array, hi: Uint8Array, limit: number): KeyEntry[];
   /** Number of entries. */
   size(): number;
   /** Sum of key and value lengths (what splitting decisions are based on). */
@@ -74,10 +78,18 @@ export class MemoryKv implements OrderedKv {
   }
 
   range(lo: Uint8Array, hi: Uint8Array, limit: number): Entry[] {
-    const out: Entry[] = [];
+    return this.collect(lo, hi, limit, (i) => [this.keys[i], this.values[i]]);
+  }
+
+  keysInRange(lo: Uint8Array, hi: Uint8Array, limit: number): KeyEntry[] {
+    return this.collect(lo, hi, limit, (i) => [this.keys[i], this.values[i].length]);
+  }
+
+  private collect<T>(lo: Uint8Array, hi: Uint8Array, limit: number, at: (index: number) => T): T[] {
+    const out: T[] = [];
     for (let i = this.lowerBound(lo); i < this.keys.length && out.length < limit; i++) {
       if (compareBytes(this.keys[i], hi) >= 0) break;
-      out.push([this.keys[i], this.values[i]]);
+      out.push(at(i));
     }
     return out;
   }

@@ -2,7 +2,7 @@
 // also appended to the delta log (a full image: value or tombstone), so a target that holds an
 // older copy — a snapshot or a streamed copy — catches up by replaying the log in order.
 import { hashOfStorageKey } from '../model/keys.js';
-import type { Entry, OrderedKv } from '../repository/store.js';
+import type { Entry, KeyEntry, OrderedKv } from '../repository/store.js';
 import { entryBytes, type DeltaLogStore } from './delta-log.js';
 import type { OutgoingMigration } from './state.js';
 
@@ -41,6 +41,10 @@ export class LoggedKv implements OrderedKv {
 
   range(lo: Uint8Array, hi: Uint8Array, limit: number): Entry[] {
     return this.inner.range(lo, hi, limit);
+  }
+
+  keysInRange(lo: Uint8Array, hi: Uint8Array, limit: number): KeyEntry[] {
+    return this.inner.keysInRange(lo, hi, limit);
   }
 
   size(): number {

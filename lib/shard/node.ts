@@ -17,7 +17,7 @@ import { medianHash, walkHashRange } from './hash-ranges.js';
 import { LoggedKv } from './logged-kv.js';
 import * as sides from './migration-sides.js';
 import type { SideContext } from './migration-sides.js';
-import type { ShardSettings, ShardState, StateCell } from './state.js';
+import { decodeState, encodeState, type ShardSettings, type ShardState, type StateCell } from './state.js';
 
 /** Rows a prune step deletes at most (a timer runs steps until nothing is left). */
 export const PRUNE_BATCH = 512;
@@ -115,9 +115,9 @@ export class ShardNode {
     return this.map.epoch;
   }
 
-  /** The persisted state (a copy: change it only through the methods below). */
+  /** The persisted state (a copy: change it only through the methods below; no structuredClone in QuickJS). */
   snapshotState(): ShardState {
-    return structuredClone(this.state);
+    return decodeState(encodeState(this.state));
   }
 
   /** Members: every shard of the map, the manager, and the partner of a migration in progress. */

@@ -178,6 +178,7 @@ function cleanupEffect(m: Migration, step: CleanupStep | undefined): Effect | un
 /** Takes the result of `effect` (which nextEffect(m) returned) and moves the migration on. */
 export function applyResult(m: Migration, effect: Effect, result: EffectResult, now: bigint): void {
   assert(!isTerminal(m), `result for ${m.id}, which is ${m.phase}`);
+  assert(nextEffect(m)?.kind === effect.kind, `a ${effect.kind} result for ${m.id} in phase ${m.phase} (two drivers at once?)`);
   if (!result.ok) return failed(m, result, now);
   m.attempts = 0;
   m.lastError = undefined;

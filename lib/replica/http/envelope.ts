@@ -1,11 +1,13 @@
 // Decodes and authenticates request envelopes (interface spec, "Authentication"): CBOR
 // {content, sender_pubkey?, sender_sig?, sender_delegation?}; the request id is the
-// representation-independent hash of `content`, computed by the agent's own `requestIdOf` so both
-// sides agree byte for byte. Every failure is a typed 4xx error, never an exception escaping.
-import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR, requestIdOf } from '@dfinity/agent';
-import { decode } from '@dfinity/cbor';
+// representation-independent hash of `content` (request-id.ts; a test checks it against the
+// agent's own `requestIdOf`, so both sides agree byte for byte). Every failure is a typed 4xx
+// error, never an exception escaping.
+import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
-import { concatBytes } from '@noble/hashes/utils';
+import { bytesToHex, concatBytes } from '@noble/hashes/utils';
+import { decodeCbor } from './cbor.js';
+import { hashOfMap } from './request-id.js';
 import { badRequest, forbidden, type HttpInterfaceError, tooLarge } from './errors.js';
 import { MAX_INGRESS_BYTES } from '../ingress.js';
 import { parsePublicKey, verifySignature } from './signatures.js';
@@ -58,12 +60,7 @@ export function bodyTooLarge(bytes: number): HttpInterfaceError {
  */
 export function authenticate(body: Uint8Array, requestType: RequestType, nowNs: bigint): AuthenticatedRequest {
   if (body.length > MAX_BODY_BYTES) throw bodyTooLarge(body.length);
-  let envelope: unknown;
-  try {
-    envelope = decode(body);
-  } catch (error) {
-    throw badRequest(`Could not parse body as a CBOR request envelope: ${(error as Error).message}`);
-  }
+  const envelope = decodeCbor(body);
   if (!isMap(envelope) || !isMap(envelope.content)) throw badRequest('Request envelope must be a CBOR map with a "content" map.');
   const content = envelope.content;
   if (content.request_type !== requestType) {
@@ -114,6 +111,8 @@ function checkSender(envelope: CborMap, request: AuthenticatedRequest, nowNs: bi
     throw forbidden(`Sender ${request.sender.toText()} does not match sender_pubkey (self-authenticating id ${Principal.selfAuthenticating(pubkey).toText()}).`);
   }
   let signer = pubkey;
+  // The IC refuses a chain in which any key appears twice (a cycle, or a key delegating to itself).
+  const keysSeen = new Set([bytesToHex(pubkey)]);
   const chain = delegations === undefined ? [] : delegations;
   if (!Array.isArray(chain) || chain.length > MAX_DELEGATIONS) throw forbidden(`sender_delegation must be an array of at most ${MAX_DELEGATIONS} signed delegations.`);
   for (const [index, signed] of chain.entries()) {
@@ -123,6 +122,10 @@ function checkSender(envelope: CborMap, request: AuthenticatedRequest, nowNs: bi
     const delegation = signed.delegation;
     const next = bytesField(delegation, 'pubkey', MAX_DELEGATION_PUBKEY_BYTES);
     const expiration = natField(delegation, 'expiration');
+    if (keysSeen.has(bytesToHex(next))) {
+      throw forbidden(`Delegation ${index} delegates to a key that already appears earlier in the chain (a cycle or a self-delegation); delegate each step to a new key.`);
+    }
+    keysSeen.add(bytesToHex(next));
     const message = concatBytes(IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, hashOf(delegation, `delegation ${index}`));
     if (!verifySignature(parsePublicKey(signer), message, signed.signature)) {
       throw forbidden(`Invalid signature on delegation ${index}: it must be signed by the previous key in the chain.`);
@@ -152,7 +155,7 @@ function checkTargets(targets: unknown, request: AuthenticatedRequest, index: nu
 /** Representation-independent hash; values the spec does not define (floats, null) are a 400. */
 function hashOf(map: CborMap, what: string): Uint8Array {
   try {
-    return requestIdOf(map as Record<string, never>);
+    return hashOfMap(map);
   } catch (error) {
     throw badRequest(`Cannot compute the representation-independent hash of ${what}: ${(error as Error).message}`);
   }

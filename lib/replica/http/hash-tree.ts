@@ -61,6 +61,8 @@ interface Piece {
 
 export class LabeledTree {
   #hash: Uint8Array | undefined;
+  /** For concat(): the hashes of every level of the segments' fork tree (level 0: the segments). */
+  #levels: Uint8Array[][] | undefined;
 
   private constructor(
     readonly value: Uint8Array | undefined,
@@ -108,10 +110,24 @@ export class LabeledTree {
   hash(): Uint8Array {
     if (this.#hash === undefined) {
       if (this.value !== undefined) this.#hash = sha256(LEAF, this.value);
-      else if (this.segments !== undefined) this.#hash = forkAll(this.segments.map(prunedPiece)).hash;
+      else if (this.segments !== undefined) this.#hash = this.segments.length === 0 ? EMPTY_HASH : this.#segmentLevels().at(-1)![0];
       else this.#hash = forkAll(this.children.map(labeledPiece)).hash;
     }
     return this.#hash;
+  }
+
+  /** The subtree at `path` (labels as bytes or UTF-8 text), or undefined where a label is absent. */
+  lookup(path: readonly (Uint8Array | string)[]): LabeledTree | undefined {
+    let node: LabeledTree | undefined = this;
+    for (const part of path) {
+      const label = typeof part === 'string' ? utf8ToBytes(part) : part;
+      const children: ReadonlyArray<readonly [Uint8Array, LabeledTree]> =
+        node.segments === undefined ? node.children : (node.segments.findLast(segment => Buffer.compare(segment.children[0][0], label) <= 0)?.children ?? []);
+      const at = lowerBound(children, label);
+      node = at < children.length && Buffer.compare(children[at][0], label) === 0 ? children[at][1] : undefined;
+      if (node === undefined) return undefined;
+    }
+    return node;
   }
 
   /** The witness revealing `selection`. Its root hash equals `hash()`. */
@@ -139,21 +155,40 @@ export class LabeledTree {
 
   /** Each selected label goes to the segment whose range holds it (from its first label on). */
   #segmentsWitness(segments: readonly LabeledTree[], selection: Selection): HashTree {
-    const pieces = segments.map((segment, i) => {
-      let below: Selection | undefined = selection;
-      if (selection !== 'all') {
-        const [from, to] = [i === 0 ? undefined : segment.children[0][0], segments[i + 1]?.children[0][0]];
-        const inRange = [...selection].filter(([, { label }]) => (from === undefined || Buffer.compare(label, from) >= 0) && (to === undefined || Buffer.compare(label, to) < 0));
-        below = inRange.length === 0 ? undefined : new Map(inRange);
-      }
-      return below === undefined ? prunedPiece(segment) : { tree: segment.witness(below), hash: segment.hash(), pruned: false };
+    if (segments.length === 0) return [0];
+    const below = segments.map((segment, i): Selection | undefined => {
+      if (selection === 'all') return 'all';
+      const [from, to] = [i === 0 ? undefined : segment.children[0][0], segments[i + 1]?.children[0][0]];
+      const inRange = [...selection].filter(([, { label }]) => (from === undefined || Buffer.compare(label, from) >= 0) && (to === undefined || Buffer.compare(label, to) < 0));
+      return inRange.length === 0 ? undefined : new Map(inRange);
     });
-    return forkAll(pieces).tree;
+    // The fork tree forkAll would build over the segments, with unselected subtrees pruned to
+    // their memoized hashes: a witness of one request status costs no rehashing of the others.
+    const levels = this.#segmentLevels();
+    const build = (level: number, index: number): HashTree => {
+      const span = 2 ** level;
+      if (!below.slice(index * span, (index + 1) * span).some(b => b !== undefined)) return [4, levels[level][index]];
+      if (level === 0) return segments[index].witness(below[index]!);
+      const [left, right] = [2 * index, 2 * index + 1];
+      return right < levels[level - 1].length ? [1, build(level - 1, left), build(level - 1, right)] : build(level - 1, left);
+    };
+    return build(levels.length - 1, 0);
   }
-}
 
-function prunedPiece(tree: LabeledTree): Piece {
-  return { tree: [4, tree.hash()], hash: tree.hash(), pruned: true };
+  /** Pairs neighbours level by level as forkAll does (an odd last one moves up unchanged). */
+  #segmentLevels(): Uint8Array[][] {
+    if (this.#levels === undefined) {
+      const levels = [this.segments!.map(segment => segment.hash())];
+      while (levels.at(-1)!.length > 1) {
+        const level = levels.at(-1)!;
+        const next: Uint8Array[] = [];
+        for (let i = 0; i < level.length; i += 2) next.push(i + 1 === level.length ? level[i] : sha256(FORK, level[i], level[i + 1]));
+        levels.push(next);
+      }
+      this.#levels = levels;
+    }
+    return this.#levels;
+  }
 }
 
 function labeledPiece([label, child]: readonly [Uint8Array, LabeledTree]): Piece {

@@ -1,37 +1,69 @@
 // Status of every ingress call the replica accepted, kept for the certified
-// /request_status/<id> subtree (interface spec, "Request status"). Bounded: entries live until
-// their ingress expiry plus a grace period, and the oldest finished ones go first when full.
+// /request_status/<id> subtree (interface spec, "Request status"), and the replay guard: an id
+// stays known until its ingress expiry (plus a grace period) has passed, so an identical signed
+// request can never run twice. Bounded twice over: when MAX_REQUEST_STATUSES ids are held, new
+// calls are refused (503) rather than any id forgotten; when replies held exceed
+// MAX_STATUS_REPLY_BYTES, the oldest lose their reply and read as `done`, as on the IC.
 import { lebEncode } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { bytesToHex as hex } from '@noble/hashes/utils';
 import type { CallOutcome } from '../ingress.js';
+import { invariant } from '../errors.js';
+import { PERMITTED_DRIFT_NS } from './envelope.js';
 import { HttpInterfaceError } from './errors.js';
 import { LabeledTree } from './hash-tree.js';
 
-/** Most request statuses held at once; beyond it the oldest finished entries are dropped. */
-export const MAX_REQUEST_STATUSES = 20_000;
+/** Most request ids held at once (~6 minutes of 275 calls/s); beyond it new calls get 503. */
+export const MAX_REQUEST_STATUSES = 100_000;
+/** Reply and reject-message bytes held; beyond it the oldest finished statuses become `done`. */
+export const MAX_STATUS_REPLY_BYTES = 256 * 1024 * 1024;
 /** How long after its ingress expiry a status stays readable (pollers are slow). */
 export const STATUS_GRACE_NS = 60n * 1_000_000_000n;
+// An id must outlive the window in which the expiry check still accepts its request.
+invariant(STATUS_GRACE_NS >= PERMITTED_DRIFT_NS, 'request statuses must be kept at least as long as expired requests are accepted');
+
+export interface RequestLogLimits {
+  /** Default MAX_REQUEST_STATUSES. */
+  maxStatuses?: number;
+  /** Default MAX_STATUS_REPLY_BYTES. */
+  maxReplyBytes?: number;
+}
 
 export interface RequestStatus {
   sender: Principal;
   expiryNs: bigint;
+  /** `done`: finished, and the reply was dropped to bound memory (only the id is kept). */
+  phase: 'processing' | 'finished' | 'done';
+  /** Set while `finished`. */
   outcome?: CallOutcome;
   /** The certified subtree; rebuilt only when the status changes. */
   tree: LabeledTree;
 }
 
+const PROCESSING_TREE = LabeledTree.map([['status', LabeledTree.leaf('processing')]]);
+const DONE_TREE = LabeledTree.map([['status', LabeledTree.leaf('done')]]);
+
 export class RequestLog {
   readonly #entries = new Map<string, RequestStatus>();
+  /** Finished statuses still holding their reply, oldest finished first. */
+  readonly #withReply = new Set<string>();
+  #replyBytes = 0;
+  readonly #maxStatuses: number;
+  readonly #maxReplyBytes: number;
   /** Request ids are hashes, so their first byte spreads entries evenly over 256 segments. */
   readonly #segmentKeys = new Map<number, Set<string>>();
   readonly #segments = new Map<number, LabeledTree>();
   #cached: LabeledTree | undefined;
   /**
    * No finished entry may be pruned before this time (a lower bound: the entry it came from may
-   * have been evicted since). Lets `prune`, called on every request, skip its scan until one is due.
+   * have been pruned since). Lets `prune`, called on every request, skip its scan until one is due.
    */
   #nextPruneNs: bigint | undefined;
+
+  constructor(limits: RequestLogLimits = {}) {
+    this.#maxStatuses = limits.maxStatuses ?? MAX_REQUEST_STATUSES;
+    this.#maxReplyBytes = limits.maxReplyBytes ?? MAX_STATUS_REPLY_BYTES;
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -41,22 +73,36 @@ export class RequestLog {
     return this.#entries.get(hex(requestId));
   }
 
+  /** Refuses (503) when full: forgetting an unexpired id would let its request run again. */
+  assertRoom(): void {
+    if (this.#entries.size < this.#maxStatuses) return;
+    throw new HttpInterfaceError(
+      503,
+      `The replica holds ${this.#maxStatuses} request ids, each kept until its ingress expiry passes so that no signed request runs twice; retry once older requests have expired (at most ${Number(STATUS_GRACE_NS / 1_000_000_000n)} s after their expiry).`
+    );
+  }
+
   /** Records an accepted call (status `processing` until `finish`). */
   accept(requestId: Uint8Array, sender: Principal, expiryNs: bigint): void {
     const key = hex(requestId);
-    if (this.#entries.has(key)) throw new Error(`RequestLog.accept: request ${key} already accepted`);
-    if (this.#entries.size >= MAX_REQUEST_STATUSES) this.#evictOldestFinished();
-    this.#entries.set(key, { sender, expiryNs, tree: statusTree(undefined) });
+    invariant(!this.#entries.has(key), `RequestLog.accept: request ${key} already accepted`);
+    this.assertRoom();
+    this.#entries.set(key, { sender, expiryNs, phase: 'processing', tree: PROCESSING_TREE });
     this.#changed(key);
   }
 
   finish(requestId: Uint8Array, outcome: CallOutcome): void {
-    const entry = this.#entries.get(hex(requestId));
-    if (entry === undefined) return; // evicted while running: nobody can read it any more
-    if (entry.outcome !== undefined) throw new Error(`RequestLog.finish: request ${hex(requestId)} finished twice`);
+    const key = hex(requestId);
+    const entry = this.#entries.get(key);
+    invariant(entry !== undefined, `RequestLog.finish: request ${key} was never accepted (processing entries are never pruned)`);
+    invariant(entry.phase === 'processing', `RequestLog.finish: request ${key} finished twice`);
+    entry.phase = 'finished';
     entry.outcome = outcome;
     entry.tree = statusTree(outcome);
-    this.#changed(hex(requestId));
+    this.#changed(key);
+    this.#withReply.add(key);
+    this.#replyBytes += replyBytes(outcome);
+    while (this.#replyBytes > this.#maxReplyBytes) this.#dropOldestReply();
     const deadline = entry.expiryNs + STATUS_GRACE_NS;
     if (this.#nextPruneNs === undefined || deadline < this.#nextPruneNs) this.#nextPruneNs = deadline;
   }
@@ -66,9 +112,10 @@ export class RequestLog {
     if (this.#nextPruneNs === undefined || nowNs <= this.#nextPruneNs) return;
     this.#nextPruneNs = undefined;
     for (const [key, entry] of this.#entries) {
-      if (entry.outcome === undefined) continue;
+      if (entry.phase === 'processing') continue;
       const deadline = entry.expiryNs + STATUS_GRACE_NS;
       if (deadline < nowNs) {
+        if (this.#withReply.delete(key)) this.#replyBytes -= replyBytes(entry.outcome!);
         this.#entries.delete(key);
         this.#changed(key);
       } else if (this.#nextPruneNs === undefined || deadline < this.#nextPruneNs) {
@@ -101,20 +148,26 @@ export class RequestLog {
     this.#cached = undefined;
   }
 
-  #evictOldestFinished(): void {
-    for (const [key, entry] of this.#entries) {
-      if (entry.outcome !== undefined) {
-        this.#entries.delete(key);
-        this.#changed(key);
-        return;
-      }
-    }
-    throw new HttpInterfaceError(503, `More than ${MAX_REQUEST_STATUSES} calls in flight; retry once some have finished.`);
+  /** The oldest finished status keeps its id (the replay guard) but loses its reply. */
+  #dropOldestReply(): void {
+    const key = this.#withReply.values().next().value!;
+    this.#withReply.delete(key);
+    const entry = this.#entries.get(key)!;
+    this.#replyBytes -= replyBytes(entry.outcome!);
+    entry.phase = 'done';
+    entry.outcome = undefined;
+    entry.tree = DONE_TREE;
+    this.#changed(key);
   }
 }
 
+function replyBytes(outcome: CallOutcome): number {
+  return outcome.status === 'replied' ? outcome.reply.length : outcome.rejectMessage.length;
+}
+
+/** The certified `request_status/<id>` subtree of a call (undefined: still processing). */
 export function statusTree(outcome: CallOutcome | undefined): LabeledTree {
-  if (outcome === undefined) return LabeledTree.map([['status', LabeledTree.leaf('processing')]]);
+  if (outcome === undefined) return PROCESSING_TREE;
   if (outcome.status === 'replied') {
     return LabeledTree.map([
       ['status', LabeledTree.leaf('replied')],

@@ -4,10 +4,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IngressBackend } from '../ingress.js';
-import { IcHttpInterface, type Reply } from './endpoints.js';
+import { IcHttpInterface, type Reply, type Scope } from './endpoints.js';
 import { bodyTooLarge, MAX_BODY_BYTES } from './envelope.js';
 import { HttpInterfaceError, messageOf, notFound } from './errors.js';
+import { type GatewayResponse, gatewayTarget, HttpGateway } from './gateway.js';
 import { deriveReplicaKeys, type ReplicaKeys } from './keys.js';
+import type { RequestLogLimits } from './request-log.js';
 
 export const DEFAULT_PORT = 4943;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -30,6 +32,10 @@ export interface HttpServerOptions {
   clock?: () => number;
   /** How long a v3 call waits before answering 202 (the agent then polls); default 10 s. */
   syncCallTimeoutMs?: number;
+  /** Least time between the starts of two ingress rounds, like a block time (default 0). */
+  roundIntervalMs?: number;
+  /** Bounds of the request-status store (default MAX_REQUEST_STATUSES ids, MAX_STATUS_REPLY_BYTES). */
+  requestLog?: RequestLogLimits;
   /** Where engine failures are reported (default: stderr). */
   onEngineError?: (error: unknown) => void;
 }
@@ -48,14 +54,15 @@ type Route = (match: RegExpMatchArray, body: Uint8Array) => Promise<Reply> | Rep
 export async function startHttpServer(backend: IngressBackend, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
   const keys = deriveReplicaKeys(options.seed ?? 0);
   const onEngineError = options.onEngineError ?? ((error: unknown) => console.error('local replica engine error:', error));
-  const api = new IcHttpInterface(backend, { keys, clock: options.clock, live: options.live, syncCallTimeoutMs: options.syncCallTimeoutMs, onEngineError });
+  const api = new IcHttpInterface(backend, { ...options, keys, onEngineError });
+  // Every version of each endpoint that @dfinity/agent 3.x and @icp-sdk/core 6.x use; without
+  // delegations (one subnet) the versions differ only in whether a call answers synchronously.
   const routes: [string, RegExp, Route][] = [
     ['GET', /^\/api\/v2\/status$/, () => api.status()],
-    ['POST', /^\/api\/v3\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, true)],
-    ['POST', /^\/api\/v2\/canister\/([^/]+)\/call$/, (m, body) => api.call(m[1], body, false)],
-    ['POST', /^\/api\/v2\/canister\/([^/]+)\/query$/, (m, body) => api.query(m[1], body)],
-    ['POST', /^\/api\/v2\/canister\/([^/]+)\/read_state$/, (m, body) => api.readState('canister', m[1], body)],
-    ['POST', /^\/api\/v2\/subnet\/([^/]+)\/read_state$/, (m, body) => api.readState('subnet', m[1], body)]
+    ['POST', /^\/api\/v[34]\/(canister|subnet)\/([^/]+)\/call$/, (m, body) => api.call(scopeOf(m[1]), m[2], body, true)],
+    ['POST', /^\/api\/v2\/canister\/([^/]+)\/call$/, (m, body) => api.call('canister', m[1], body, false)],
+    ['POST', /^\/api\/v[23]\/(canister|subnet)\/([^/]+)\/query$/, (m, body) => api.query(scopeOf(m[1]), m[2], body)],
+    ['POST', /^\/api\/v[23]\/(canister|subnet)\/([^/]+)\/read_state$/, (m, body) => api.readState(scopeOf(m[1]), m[2], body)]
   ];
 
   const server = createServer((req, res) => {
@@ -68,7 +75,17 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.maxConnections = MAX_CONNECTIONS;
 
+  const gateway = new HttpGateway({ call: (kind, canisterId, method, arg) => api.gatewayCall(kind, canisterId, method, arg) });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const canisterId = await answered(res, () => gatewayTarget(req.headers.host, req.url ?? '/'));
+    if (canisterId === null) return;
+    if (canisterId !== undefined) {
+      // The canister answers every method itself and sets its own CORS headers, OPTIONS included.
+      const headers = pairs(req.rawHeaders);
+      await answered(res, async () => sendGateway(res, await gateway.serve({ canisterId, method: req.method ?? 'GET', url: req.url ?? '/', headers, body: await readBody(req) })));
+      return;
+    }
     res.setHeader('Access-Control-Allow-Origin', '*');
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
@@ -77,21 +94,35 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
       return;
     }
     const path = (req.url ?? '/').split('?')[0];
-    try {
-      for (const [method, pattern, route] of routes) {
-        const match = path.match(pattern);
-        if (match === null || method !== req.method) continue;
-        const body = method === 'POST' ? await readBody(req) : new Uint8Array();
-        send(res, await route(match, body));
-        return;
+    await answered(res, async () => {
+      const matching = routes.filter(([, pattern]) => pattern.test(path));
+      const found = matching.find(([method]) => method === req.method);
+      if (found === undefined && matching.length > 0) {
+        const allowed = [...new Set(matching.map(([method]) => method))].join(', ');
+        res.setHeader('Allow', `${allowed}, OPTIONS`);
+        throw new HttpInterfaceError(405, `${path} does not support ${req.method}; use ${allowed}.`);
       }
-      throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v3/canister/<id>/call and /api/v2/canister/<id>/{call,query,read_state}.`);
+      if (found === undefined) {
+        throw notFound(`No endpoint ${req.method} ${path}; the local replica serves /api/v2/status, /api/v{2,3,4}/canister/<id>/call, /api/v{2,3}/canister/<id>/{query,read_state} and the /subnet/<id>/ forms.`);
+      }
+      const [method, pattern, route] = found;
+      const body = method === 'POST' ? await readBody(req) : new Uint8Array();
+      send(res, await route(path.match(pattern)!, body));
+    });
+  }
+
+  /** Runs `work`; a failure is answered with its status and reason (null: it was answered). */
+  async function answered<T>(res: ServerResponse, work: () => T | Promise<T>): Promise<T | null> {
+    try {
+      return await work();
     } catch (error) {
+      if (error instanceof ClientGone) return null; // nobody to answer, nothing went wrong here
       if (error instanceof HttpInterfaceError) send(res, { status: error.status, body: error.message });
       else {
         onEngineError(error);
         send(res, { status: 500, body: `Internal error: ${messageOf(error)}` });
       }
+      return null;
     }
   }
 
@@ -103,6 +134,7 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
     pumping = true;
     api.catchUp()
       .then(() => backend.tick?.())
+      .then(() => api.afterTick())
       .catch(onEngineError)
       .finally(() => { pumping = false; });
   }, LIVE_ROUND_INTERVAL_MS);
@@ -131,17 +163,43 @@ export async function startHttpServer(backend: IngressBackend, options: HttpServ
   };
 }
 
+function scopeOf(segment: string): Scope {
+  return segment === 'subnet' ? 'subnet' : 'canister';
+}
+
+/** The client closed its connection before its request was read: not an error of ours. */
+class ClientGone extends Error {}
+
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) throw bodyTooLarge(declared);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpInterfaceError) throw error;
+    throw new ClientGone(messageOf(error));
   }
+  if (!req.complete) throw new ClientGone('request body ended early');
   return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** Node's flat [name, value, name, value, …] list as pairs, names lower-cased. */
+function pairs(raw: string[]): [string, string][] {
+  const result: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) result.push([raw[i].toLowerCase(), raw[i + 1]]);
+  return result;
+}
+
+function sendGateway(res: ServerResponse, reply: GatewayResponse): void {
+  for (const [name, value] of reply.headers) res.appendHeader(name, value);
+  res.writeHead(reply.status);
+  res.end(reply.body);
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -4,7 +4,7 @@
 // message: the local replica has no other subnet whose certificates could back them.
 import { uint8Equals } from '@dfinity/agent';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { forbidden } from './errors.js';
 
 export type KeyScheme = 'ed25519' | 'secp256k1' | 'p256';
@@ -23,6 +23,9 @@ const FORMATS: readonly SchemeFormat[] = [
   { scheme: 'p256', prefix: hexToBytes('3059301306072a8648ce3d020106082a8648ce3d030107034200'), keyLength: 65 }
 ];
 const CANISTER_SIGNATURE_OID = Buffer.from('060a2b0601040183b8430102', 'hex');
+/** Parsed keys kept for reuse (a busy client signs every request with the same key). */
+const MAX_CACHED_KEYS = 1024;
+const keyObjects = new Map<string, KeyObject>();
 
 export interface PublicKey {
   scheme: KeyScheme;
@@ -51,10 +54,22 @@ export function parsePublicKey(der: Uint8Array): PublicKey {
 export function verifySignature(key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== 64) return false;
   try {
-    const publicKey = createPublicKey({ key: Buffer.from(key.der), format: 'der', type: 'spki' });
+    const publicKey = keyObject(key.der);
     if (key.scheme === 'ed25519') return verify(null, message, publicKey, signature);
     return verify('sha256', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false;
   }
+}
+
+/** Node's parsed form of a DER key (parsing costs about as much as verifying), cached by DER. */
+function keyObject(der: Uint8Array): KeyObject {
+  const id = bytesToHex(der);
+  let parsed = keyObjects.get(id);
+  if (parsed === undefined) {
+    parsed = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+    if (keyObjects.size >= MAX_CACHED_KEYS) keyObjects.delete(keyObjects.keys().next().value!);
+    keyObjects.set(id, parsed);
+  }
+  return parsed;
 }

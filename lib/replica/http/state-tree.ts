@@ -1,5 +1,6 @@
 // The replica's certified state tree, assembled on demand from the engine's IngressBackend:
 //   /time                                   LEB128 nanoseconds
+//   /canister_ranges/<sid>/<lowest id>      CBOR [[lowest, highest]] (the sharded form newer agents read)
 //   /subnet/<sid>/{public_key, canister_ranges, node/<nid>/public_key}
 //   /request_status/<request id>/...        see request-log.ts
 //   /canister/<cid>/{certified_data, module_hash, controllers}
@@ -8,7 +9,9 @@
 import { lebEncode } from '@dfinity/candid';
 import { encode } from '@dfinity/cbor';
 import type { Principal } from '@dfinity/principal';
+import { bytesToHex } from '@noble/hashes/utils';
 import type { IngressBackend } from '../ingress.js';
+import type { StateContent } from './certificate.js';
 import { LabeledTree } from './hash-tree.js';
 import type { ReplicaKeys } from './keys.js';
 import type { RequestLog } from './request-log.js';
@@ -17,28 +20,45 @@ import type { RequestLog } from './request-log.js';
 export const CANISTER_RANGE_START = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
 export const CANISTER_RANGE_END = Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 255, 1, 1]);
 
-/** `subnet` is `subnetTree(keys)`: constant for a replica's life, so built (and hashed) once. */
-export function buildStateTree(backend: IngressBackend, subnet: LabeledTree, log: RequestLog, timeNs: bigint): LabeledTree {
+/** The parts of the tree fixed for a replica's life, so built (and hashed) once: see `subnetTrees`. */
+export interface SubnetTrees {
+  subnet: LabeledTree;
+  canisterRanges: LabeledTree;
+}
+
+export function buildStateTree(backend: IngressBackend, fixed: SubnetTrees, log: RequestLog, timeNs: bigint): LabeledTree {
   return LabeledTree.map([
     ['time', LabeledTree.leaf(new Uint8Array(lebEncode(timeNs)))],
-    ['subnet', subnet],
+    ['canister_ranges', fixed.canisterRanges],
+    ['subnet', fixed.subnet],
     ['request_status', log.tree()],
     ['canister', LabeledTree.map(backend.canisterIds().flatMap(id => canisterEntry(backend, id)))]
   ]);
 }
 
-export function subnetTree(keys: ReplicaKeys): LabeledTree {
+/** The state as CertifiedState reads it: the tree at a time, and a digest of all but the time. */
+export function stateContent(backend: IngressBackend, fixed: SubnetTrees, log: RequestLog): StateContent {
+  return {
+    tree: timeNs => buildStateTree(backend, fixed, log, timeNs),
+    digest: tree => tree.children.filter(([label]) => Buffer.from(label).toString() !== 'time').map(([, child]) => bytesToHex(child.hash())).join('/')
+  };
+}
+
+export function subnetTrees(keys: ReplicaKeys): SubnetTrees {
   const node = LabeledTree.map([[keys.nodeId.toUint8Array(), LabeledTree.map([['public_key', LabeledTree.leaf(keys.nodeKeyDer)]])]]);
-  return LabeledTree.map([
+  const ranges = encode([[CANISTER_RANGE_START, CANISTER_RANGE_END]]);
+  const subnet = LabeledTree.map([
     [
       keys.subnetId.toUint8Array(),
       LabeledTree.map([
         ['public_key', LabeledTree.leaf(keys.rootKeyDer)],
-        ['canister_ranges', LabeledTree.leaf(encode([[CANISTER_RANGE_START, CANISTER_RANGE_END]]))],
+        ['canister_ranges', LabeledTree.leaf(ranges)],
         ['node', node]
       ])
     ]
   ]);
+  const canisterRanges = LabeledTree.map([[keys.subnetId.toUint8Array(), LabeledTree.map([[CANISTER_RANGE_START, LabeledTree.leaf(ranges)]])]]);
+  return { subnet, canisterRanges };
 }
 
 function canisterEntry(backend: IngressBackend, id: Principal): [Uint8Array, LabeledTree][] {
