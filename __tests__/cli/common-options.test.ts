@@ -126,8 +126,8 @@ describe('cluster records (.shardorm/<network>.json)', () => {
 const fakeStatus: ClusterStatus = {
   epoch: 7,
   shards: [
-    { canisterId: 'rrkah-fqaaa-aaaaa-aaaaq-cai', range: [0n, 1n << 63n], entities: 1200, logicalBytes: 10_000, memoryBytes: 48 * 1048576, cycles: 4_500_000_000_000n },
-    { canisterId: 'ryjl3-tyaaa-aaaaa-aaaba-cai', range: [1n << 63n, 1n << 64n], entities: 30, logicalBytes: 100, memoryBytes: 12 * 1048576, cycles: 5_000_000_000_000n },
+    { canisterId: 'rrkah-fqaaa-aaaaa-aaaaq-cai', range: [0n, 1n << 63n], entities: 1200, logicalBytes: 48 * 1048576, memoryBytes: 130 * 1048576, cycles: 4_500_000_000_000n },
+    { canisterId: 'ryjl3-tyaaa-aaaaa-aaaba-cai', range: [1n << 63n, 1n << 64n], entities: 30, logicalBytes: 12 * 1048576, memoryBytes: 100 * 1048576, cycles: 5_000_000_000_000n },
   ],
   migrations: [
     { id: 'm3', kind: 'split', state: 'copying', source: 'rrkah-fqaaa-aaaaa-aaaaq-cai', target: 'r7inp-6aaaa-aaaaa-aaabq-cai', method: 'snapshot', copiedRows: 0, copiedBytes: 0 },
@@ -135,10 +135,10 @@ const fakeStatus: ClusterStatus = {
   ],
 };
 
-test('status: one line per shard with range, entities, a memory bar against the limit and cycles; active migrations only', () => {
+test('status: one line per shard with range, entities, a data bar against the split limit, memory and cycles; active migrations only', () => {
   const lines = formatStatus(fakeStatus, 64 * 1048576);
   expect(lines[0]).toBe('epoch 7, 2 shard(s), split limit 64.0 MiB');
-  expect(lines[1]).toMatch(/^ {2}rrkah-fqaaa-aaaaa-aaaaq-cai +\[0000000000000000, 8000000000000000\) +1200 entities +\[#{15}\.{5}\] +48\.0 MiB +4\.50 T cycles$/);
+  expect(lines[1]).toMatch(/^ {2}rrkah-fqaaa-aaaaa-aaaaq-cai +\[0000000000000000, 8000000000000000\) +1200 entities +\[#{15}\.{5}\] +48\.0 MiB data, +130\.0 MiB memory +4\.50 T cycles$/);
   expect(lines[2]).toMatch(/\[8000000000000000, 10000000000000000\) +30 entities +\[#{4}\.{16}\]/);
   expect(lines.slice(3)).toEqual(['migrations in progress: 1', '  m3 split rrkah-fqaaa-aaaaa-aaaaq-cai → r7inp-6aaaa-aaaaa-aaabq-cai: copying']);
   const json = JSON.parse(JSON.stringify(statusToJSON(fakeStatus, 64)));

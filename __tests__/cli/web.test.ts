@@ -35,6 +35,7 @@ async function exercise(browser: Browser, server: WebServer, screenshot: string)
 
   await first.click('#load');
   await first.waitForFunction(() => document.querySelectorAll('.shard').length >= 2, undefined, { timeout: UI_WAIT_MS * 3, polling: 500 });
+  await first.waitForSelector('#load-status:text("wrote 200 snippets")', { timeout: UI_WAIT_MS * 3 });
 
   const second = await (await browser.newContext()).newPage();
   await second.goto(server.url);
@@ -53,6 +54,7 @@ async function exercise(browser: Browser, server: WebServer, screenshot: string)
 
 async function shoot(page: Page, name: string): Promise<void> {
   const path = join(OUTPUT, name);
+  await page.waitForTimeout(1_000); // let the bars' transitions settle
   await page.screenshot({ path, fullPage: true });
   expect(existsSync(path)).toBe(true);
 }

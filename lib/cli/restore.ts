@@ -115,7 +115,9 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
   const manifest = readManifest(result.dir);
   const name = options.as ?? manifest.cluster?.name;
   if (result.cluster && name !== undefined) {
-    recordCluster({ cwd: io.cwd, network: session.network.name, name, record: { ...result.cluster, wasmHash: '', created: new Date().toISOString(), origin: `restore ${result.dir}` } });
+    const shard = manifest.canisters.find((c) => c.role === 'shard');
+    const wasmHash = shard?.regions.wasm_module.sha256 ?? '';
+    recordCluster({ cwd: io.cwd, network: session.network.name, name, record: { ...result.cluster, wasmHash, created: new Date().toISOString(), origin: `${options.fresh ? 'clone' : 'restore'} of ${result.dir}` } });
   }
   emit(io, session.json, result, () => [
     `restored ${result.canisters.length} canister(s)${result.epoch === undefined ? '' : ` of epoch ${result.epoch}`} from ${result.dir} (every chunk's SHA-256 verified first)`,

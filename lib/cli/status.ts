@@ -1,5 +1,5 @@
-// `shardorm status`: one line per shard (canister id, hash range, entities, a memory bar against
-// the split limit, cycles), then the epoch and the migrations in progress. `--watch` redraws every
+// `shardorm status`: one line per shard (canister id, hash range, entities, a bar of the shard's
+// logical bytes against the split limit, its canister memory, cycles), then the epoch and the migrations in progress. `--watch` redraws every
 // WATCH_INTERVAL_MS until Ctrl-C (with --json: one JSON document per line per refresh).
 import type { ClusterStatus } from '../client/client.js';
 import { ShardedClient } from '../client/client.js';
@@ -30,13 +30,14 @@ export function statusToJSON(status: ClusterStatus, limitBytes?: number): unknow
 
 /** The human table: pure, so tests check it without a cluster. */
 export function formatStatus(status: ClusterStatus, limitBytes?: number): string[] {
-  const limit = limitBytes ?? Math.max(1, ...status.shards.map((s) => s.memoryBytes));
+  // The split limit (maxShardBytes) is on logical bytes; canister memory is shown beside it.
+  const limit = limitBytes ?? Math.max(1, ...status.shards.map((s) => s.logicalBytes));
   const active = status.migrations.filter((m) => m.state !== 'done' && m.state !== 'rolled-back');
   const lines = [`epoch ${status.epoch}, ${status.shards.length} shard(s)${limitBytes === undefined ? '' : `, split limit ${mib(limitBytes)}`}`];
   for (const s of status.shards) {
-    const fill = Math.min(BAR_WIDTH, Math.round((s.memoryBytes / limit) * BAR_WIDTH));
+    const fill = Math.min(BAR_WIDTH, Math.round((s.logicalBytes / limit) * BAR_WIDTH));
     const range = `[${hex(s.range[0])}, ${hex(s.range[1])})`;
-    lines.push(`  ${s.canisterId.padEnd(27)} ${range}  ${String(s.entities).padStart(8)} entities  [${'#'.repeat(fill)}${'.'.repeat(BAR_WIDTH - fill)}] ${mib(s.memoryBytes).padStart(10)}  ${tc(s.cycles)} cycles`);
+    lines.push(`  ${s.canisterId.padEnd(27)} ${range}  ${String(s.entities).padStart(8)} entities  [${'#'.repeat(fill)}${'.'.repeat(BAR_WIDTH - fill)}] ${mib(s.logicalBytes).padStart(10)} data, ${mib(s.memoryBytes).padStart(10)} memory  ${tc(s.cycles)} cycles`);
   }
   lines.push(active.length === 0 ? 'migrations: none in progress' : `migrations in progress: ${active.length}`);
   for (const m of active) lines.push(`  ${m.id} ${m.kind} ${m.source}${m.target ? ` → ${m.target}` : ''}: ${m.state}${m.lastError ? ` (last error: ${m.lastError})` : ''}`);

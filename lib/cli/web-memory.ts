@@ -24,7 +24,7 @@ export class MemoryBackend {
     return {
       epoch: this.cluster.partitioner.epoch,
       limitBytes: MEMORY_MAX_SHARD_BYTES,
-      shards: shards.map((s) => ({ canisterId: s.id, range: [String(s.range?.start ?? 0n), String(s.range?.end ?? 0n)], entities: s.entries, memoryBytes: s.bytes })),
+      shards: shards.map((s) => ({ canisterId: s.id, range: [String(s.range?.start ?? 0n), String(s.range?.end ?? 0n)], entities: s.entries, logicalBytes: s.bytes, memoryBytes: s.bytes })),
     };
   }
 

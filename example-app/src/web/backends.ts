@@ -10,6 +10,8 @@ export interface ShardView {
   canisterId: string;
   range: [string, string];
   entities: number;
+  /** What the split limit is on. */
+  logicalBytes: number;
   memoryBytes: number;
 }
 
@@ -65,7 +67,7 @@ export async function connect(config: PageConfig): Promise<Backend> {
     me,
     async status() {
       const s = await client.status();
-      return { epoch: s.epoch, limitBytes: config.limitBytes, shards: s.shards.map((x) => ({ canisterId: x.canisterId, range: [String(x.range[0]), String(x.range[1])], entities: x.entities, memoryBytes: x.memoryBytes })) };
+      return { epoch: s.epoch, limitBytes: config.limitBytes, shards: s.shards.map((x) => ({ canisterId: x.canisterId, range: [String(x.range[0]), String(x.range[1])], entities: x.entities, logicalBytes: x.logicalBytes, memoryBytes: x.memoryBytes })) };
     },
     async list(pageId) {
       return (await snippets.scan({ shardKey: pageId, limit: MAX_LISTED })).items.map(view);
