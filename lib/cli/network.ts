@@ -2,6 +2,8 @@
 // anything else is an HTTP endpoint speaking the IC interface: a dfx replica, a PocketIC gateway
 // or mainnet. The root key is fetched from every network except mainnet, whose key is built in.
 
+import { CliError } from './errors.js';
+
 export const DFX_DEFAULT_HOST = 'http://127.0.0.1:4943';
 export const MAINNET_HOST = 'https://icp-api.io';
 const MAINNET_HOSTNAMES = ['icp-api.io', 'ic0.app', 'icp0.io'];
@@ -32,9 +34,9 @@ export function resolveNetwork(spec: string = process.env.SHARDORM_NETWORK ?? 'l
   try {
     url = new URL(spec);
   } catch {
-    throw new Error(`Unknown network "${spec}". Use ${NETWORK_HELP}.`);
+    throw new CliError(`Unknown network "${spec}". Use ${NETWORK_HELP}.`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`Network URL "${spec}" must use http or https.`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`Network URL "${spec}" must use http or https.`);
   const isMainnet = MAINNET_HOSTNAMES.some(h => url.hostname === h || url.hostname.endsWith('.' + h));
   return { name: url.toString(), host: url.toString().replace(/\/$/, ''), fetchRootKey: !isMainnet, isMainnet };
 }

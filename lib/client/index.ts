@@ -6,4 +6,4 @@ export { deployCluster, uploadChunks, CHUNK_BYTES, MAX_WASM_BYTES, DEFAULT_SHARD
 export type { DeployClusterOptions, DeployedCluster } from './deploy.js';
 export { AgentTransport, classifyAgentError } from './transport.js';
 export { managementCanister, managementIdlFactory, PROVISIONAL_EFFECTIVE_ID } from './management.js';
-export type { ManagementCanister, InstallMode, Snapshot, CanisterStatusResult } from './management.js';
+export type { ManagementCanister, InstallMode, Snapshot, CanisterStatusResult, SnapshotMetadata, SnapshotReadKind, SnapshotUploadKind, SnapshotUploadMetadata, SnapshotGlobal } from './management.js';

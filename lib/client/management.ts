@@ -54,6 +54,51 @@ export interface ManagementCanister {
   take_canister_snapshot(args: { canister_id: Principal; replace_snapshot: [] | [Uint8Array] }): Promise<Snapshot>;
   load_canister_snapshot(args: { canister_id: Principal; snapshot_id: Uint8Array; sender_canister_version: [] }): Promise<void>;
   list_canister_snapshots(args: { canister_id: Principal }): Promise<Snapshot[]>;
+  delete_canister_snapshot(args: { canister_id: Principal; snapshot_id: Uint8Array }): Promise<void>;
+  read_canister_snapshot_metadata(args: { canister_id: Principal; snapshot_id: Uint8Array }): Promise<SnapshotMetadata>;
+  read_canister_snapshot_data(args: { canister_id: Principal; snapshot_id: Uint8Array; kind: SnapshotReadKind }): Promise<{ chunk: Uint8Array }>;
+  upload_canister_snapshot_metadata(args: SnapshotUploadMetadata): Promise<{ snapshot_id: Uint8Array }>;
+  upload_canister_snapshot_data(args: { canister_id: Principal; snapshot_id: Uint8Array; kind: SnapshotUploadKind; chunk: Uint8Array }): Promise<void>;
+}
+
+/** A Wasm global as snapshots carry it (v128 as a Nat). */
+export type SnapshotGlobal = { i32: number } | { i64: bigint } | { f32: number } | { f64: number } | { v128: bigint };
+export type GlobalTimer = { inactive: null } | { active: bigint };
+export type LowMemoryHookStatus = { condition_not_satisfied: null } | { ready: null } | { executed: null };
+
+/** What read_canister_snapshot_metadata answers: everything of a snapshot except its bytes. */
+export interface SnapshotMetadata {
+  source: { taken_from_canister: unknown } | { metadata_upload: unknown };
+  taken_at_timestamp: bigint;
+  wasm_module_size: bigint;
+  globals: SnapshotGlobal[];
+  wasm_memory_size: bigint;
+  stable_memory_size: bigint;
+  wasm_chunk_store: { hash: Uint8Array }[];
+  canister_version: bigint;
+  certified_data: Uint8Array;
+  global_timer: [] | [GlobalTimer];
+  on_low_wasm_memory_hook_status: [] | [LowMemoryHookStatus];
+}
+
+export type SnapshotReadKind =
+  | { wasm_module: { offset: bigint; size: bigint } }
+  | { main_memory: { offset: bigint; size: bigint } }
+  | { stable_memory: { offset: bigint; size: bigint } }
+  | { wasm_chunk: { hash: Uint8Array } };
+
+export type SnapshotUploadKind = { wasm_module: { offset: bigint } } | { main_memory: { offset: bigint } } | { stable_memory: { offset: bigint } } | { wasm_chunk: null };
+
+export interface SnapshotUploadMetadata {
+  canister_id: Principal;
+  replace_snapshot: [] | [Uint8Array];
+  wasm_module_size: bigint;
+  globals: SnapshotGlobal[];
+  wasm_memory_size: bigint;
+  stable_memory_size: bigint;
+  certified_data: Uint8Array;
+  global_timer: [] | [GlobalTimer];
+  on_low_wasm_memory_hook_status: [] | [LowMemoryHookStatus];
 }
 
 export const managementIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
@@ -75,6 +120,12 @@ export const managementIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
   const chunkHash = IDL.Record({ hash: IDL.Vec(IDL.Nat8) });
   const snapshot = IDL.Record({ id: snapshotId, total_size: IDL.Nat64, taken_at_timestamp: IDL.Nat64 });
   const byId = IDL.Record({ canister_id: canisterId });
+  const snapshotRef = IDL.Record({ canister_id: canisterId, snapshot_id: snapshotId });
+  const global = IDL.Variant({ i32: IDL.Int32, i64: IDL.Int64, f32: IDL.Float32, f64: IDL.Float64, v128: IDL.Nat });
+  const globalTimer = IDL.Variant({ inactive: IDL.Null, active: IDL.Nat64 });
+  const lowMemoryHook = IDL.Variant({ condition_not_satisfied: IDL.Null, ready: IDL.Null, executed: IDL.Null });
+  const range = IDL.Record({ offset: IDL.Nat64, size: IDL.Nat64 });
+  const offset = IDL.Record({ offset: IDL.Nat64 });
   return IDL.Service({
     provisional_create_canister_with_cycles: IDL.Func(
       [IDL.Record({ amount: IDL.Opt(IDL.Nat), settings: IDL.Opt(settings), specified_id: IDL.Opt(canisterId) })],
@@ -121,7 +172,67 @@ export const managementIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
     delete_canister: IDL.Func([byId], [], []),
     take_canister_snapshot: IDL.Func([IDL.Record({ canister_id: canisterId, replace_snapshot: IDL.Opt(snapshotId) })], [snapshot], []),
     load_canister_snapshot: IDL.Func([IDL.Record({ canister_id: canisterId, snapshot_id: snapshotId, sender_canister_version: IDL.Opt(IDL.Nat64) })], [], []),
-    list_canister_snapshots: IDL.Func([byId], [IDL.Vec(snapshot)], [])
+    list_canister_snapshots: IDL.Func([byId], [IDL.Vec(snapshot)], []),
+    delete_canister_snapshot: IDL.Func([snapshotRef], [], []),
+    read_canister_snapshot_metadata: IDL.Func(
+      [snapshotRef],
+      [
+        IDL.Record({
+          source: IDL.Variant({ taken_from_canister: IDL.Reserved, metadata_upload: IDL.Reserved }),
+          taken_at_timestamp: IDL.Nat64,
+          wasm_module_size: IDL.Nat64,
+          globals: IDL.Vec(global),
+          wasm_memory_size: IDL.Nat64,
+          stable_memory_size: IDL.Nat64,
+          wasm_chunk_store: IDL.Vec(chunkHash),
+          canister_version: IDL.Nat64,
+          certified_data: IDL.Vec(IDL.Nat8),
+          global_timer: IDL.Opt(globalTimer),
+          on_low_wasm_memory_hook_status: IDL.Opt(lowMemoryHook)
+        })
+      ],
+      []
+    ),
+    read_canister_snapshot_data: IDL.Func(
+      [
+        IDL.Record({
+          canister_id: canisterId,
+          snapshot_id: snapshotId,
+          kind: IDL.Variant({ wasm_module: range, main_memory: range, stable_memory: range, wasm_chunk: chunkHash })
+        })
+      ],
+      [IDL.Record({ chunk: IDL.Vec(IDL.Nat8) })],
+      []
+    ),
+    upload_canister_snapshot_metadata: IDL.Func(
+      [
+        IDL.Record({
+          canister_id: canisterId,
+          replace_snapshot: IDL.Opt(snapshotId),
+          wasm_module_size: IDL.Nat64,
+          globals: IDL.Vec(global),
+          wasm_memory_size: IDL.Nat64,
+          stable_memory_size: IDL.Nat64,
+          certified_data: IDL.Vec(IDL.Nat8),
+          global_timer: IDL.Opt(globalTimer),
+          on_low_wasm_memory_hook_status: IDL.Opt(lowMemoryHook)
+        })
+      ],
+      [IDL.Record({ snapshot_id: snapshotId })],
+      []
+    ),
+    upload_canister_snapshot_data: IDL.Func(
+      [
+        IDL.Record({
+          canister_id: canisterId,
+          snapshot_id: snapshotId,
+          kind: IDL.Variant({ wasm_module: offset, main_memory: offset, stable_memory: offset, wasm_chunk: IDL.Null }),
+          chunk: IDL.Vec(IDL.Nat8)
+        })
+      ],
+      [],
+      []
+    )
   });
 };
 

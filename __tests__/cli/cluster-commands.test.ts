@@ -1,0 +1,127 @@
+// The cluster-facing commands on the embedded replica: deploy (records the cluster), status
+// (--json shape), split and merge through the manager, backup → damage → restore of a whole
+// cluster (same data, same map and epoch), clone beside the original under its own ids, and a
+// non-controller refused. FOR THE LEAD: these need the shard/manager canister glue (issue 8). Until
+// deployCluster works they are skipped, with the reason printed, ONLY when deploying fails with a
+// missing-method / not-implemented error; any other failure fails the suite.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ShardedClient } from '../../lib/client/client.js';
+import type { EmbeddedReplica } from '../../lib/cli/embedded.js';
+import { findCluster } from '../../lib/cli/clusters.js';
+import { statusCommand, WATCH_INTERVAL_MS } from '../../lib/cli/status.js';
+import { Snippet } from '../../example-app/src/models.js';
+import { agentFor, cli, replica, tempDir, writeEd25519Pem } from './helpers.js';
+
+/** A migration the manager runs must finish within this (the manager is driven by timers). */
+const MIGRATION_WAIT_MS = 120_000;
+const NOT_THERE_YET = /not implemented|has no (update|query|composite query) method|IC0536|IC0302|method .* not found|no such method/i;
+
+const work = tempDir('cluster');
+const pem = writeEd25519Pem(work);
+const server: EmbeddedReplica = await replica();
+const common = ['--network', server.url, '--identity', pem];
+const deployed = await cli(['deploy', '--json', '--max-shard-bytes', String(64 * 1024 * 1024), ...common], { cwd: work });
+const missing = deployed.code !== 0 && NOT_THERE_YET.test(deployed.stderr) ? deployed.stderr.trim() : undefined;
+if (missing) {
+  console.warn(`SKIPPED cluster CLI tests: deployCluster is not there yet in this branch (${missing})`);
+  await server.close();
+} else afterAll(async () => server.close());
+
+(missing ? describe.skip : describe)('cluster commands (need the shard/manager canister, issue 8)', () => {
+  let entry: string;
+  let manager: string;
+  const owner = () => agentFor(server.url, pem);
+
+  test('deploy prints the entry id as JSON and records the cluster under the canister name', () => {
+    expect(deployed.stderr).toBe('');
+    expect(deployed.code).toBe(0);
+    const out = JSON.parse(deployed.stdout);
+    expect(out).toEqual({ name: 'shardorm_example', manager: expect.any(String), entry: expect.any(String), wasmHash: expect.stringMatching(/^[0-9a-f]{64}$/), wasmBytes: expect.any(Number) });
+    ({ entry, manager } = out);
+    expect(findCluster({ cwd: work, network: server.url.replace(/\/$/, '') + '/' }).entry).toBe(entry);
+  });
+
+  test('status --json has the documented shape; the human table has one line per shard', async () => {
+    const status = await cli(['status', '--json', ...common], { cwd: work });
+    expect(status.code).toBe(0);
+    const json = JSON.parse(status.stdout);
+    expect(json).toEqual({ epoch: expect.any(Number), limitBytes: 64 * 1024 * 1024, shards: [expect.objectContaining({ canisterId: entry, range: ['0', expect.any(String)], entities: 0, cycles: expect.stringMatching(/^\d+$/) })], migrations: [] });
+    const human = await cli(['status', ...common], { cwd: work });
+    expect(human.stdout).toContain(entry);
+    expect(human.stdout).toMatch(/migrations: none in progress/);
+
+    let watched = '';
+    const io = { stdout: (t: string) => void (watched += t), stderr: () => undefined, env: { HOME: work }, cwd: work, interactive: false };
+    await statusCommand({ network: server.url, identity: pem, json: true, watch: true }, io, new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS * 2.5)));
+    const frames = watched.trim().split('\n').map((l) => JSON.parse(l));
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    for (const f of frames) expect(f.shards[0].canisterId).toBe(entry);
+  });
+
+  test('split then merge through the manager; backup → damage → restore gives the same data, map and epoch', async () => {
+    const client = await ShardedClient.connect({ agent: await owner(), entry });
+    const snippets = client.repository(Snippet);
+    const me = (await owner()).getPrincipal();
+    const written = [];
+    for (let i = 0; i < 60; i++) written.push(await snippets.insert({ pageId: `page-${i % 12}`, id: `s${i}`, body: `body ${i}`, owner: await me, createdAt: BigInt(i) }));
+    expect((await cli(['split', entry, ...common], { cwd: work })).code).toBe(0);
+    const split = await waitFor(client, (s) => s.shards.length === 2);
+
+    const out = join(work, 'backup');
+    const backup = await cli(['backup', '--out', out, '--json', ...common], { cwd: work });
+    expect(backup.stderr).toBe('');
+    const result = JSON.parse(backup.stdout);
+    expect(result.epoch).toBe(split.epoch);
+    expect(result.canisters.map((c: { role: string }) => c.role).sort()).toEqual(['manager', 'shard', 'shard']);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).cluster).toMatchObject({ epoch: split.epoch, manager });
+
+    for (let i = 0; i < 60; i += 2) await snippets.delete({ pageId: `page-${i % 12}`, id: `s${i}` });
+    const restored = await cli(['restore', out, ...common], { cwd: work });
+    expect(restored.stderr).toBe('');
+    const fresh = await ShardedClient.connect({ agent: await owner(), entry });
+    const after = await fresh.status();
+    expect(after.epoch).toBe(split.epoch);
+    expect(after.shards.map((s) => [s.canisterId, s.range])).toEqual(split.shards.map((s) => [s.canisterId, s.range]));
+    for (const w of written) expect((await fresh.repository(Snippet).get({ pageId: w.pageId, id: w.id }))?.body).toBe(w.body);
+
+    const other = after.shards.find((s) => s.canisterId !== entry)!.canisterId;
+    expect((await cli(['merge', other, ...common], { cwd: work })).code).toBe(0);
+    await waitFor(fresh, (s) => s.shards.length === 1);
+  }, 600_000);
+
+  // KNOWN FAILING (test.failing): the restored memory still names the original ids until the manager
+  // can be told its new shard ids (rewriteClusterMap, lib/cli/cluster-map.ts). When that lands this
+  // test passes, test.failing reports it, and it becomes a plain test.
+  test.failing('clone --as copy runs beside the original with its own ids (needs rewriteClusterMap)', async () => {
+    const clone = await cli(['clone', 'shardorm_example', '--as', 'copy', '--json', ...common], { cwd: work });
+    expect(clone.stderr).toBe('');
+    const { cluster } = JSON.parse(clone.stdout);
+    expect(cluster.manager).not.toBe(manager);
+    const copy = await ShardedClient.connect({ agent: await owner(), entry: cluster.entry });
+    const original = await ShardedClient.connect({ agent: await owner(), entry });
+    const ids = new Set((await original.status()).shards.map((s) => s.canisterId));
+    for (const s of (await copy.status()).shards) expect(ids.has(s.canisterId)).toBe(false);
+    const me = await (await owner()).getPrincipal();
+    await copy.repository(Snippet).insert({ pageId: 'clone-only', id: 'c1', body: 'in the clone', owner: me, createdAt: 1n });
+    expect(await original.repository(Snippet).get({ pageId: 'clone-only', id: 'c1' })).toBeUndefined();
+  }, 600_000);
+
+  test('split by an identity that does not control the manager: one line, exit 1', async () => {
+    const stranger = writeEd25519Pem(work, 'stranger.pem');
+    const r = await cli(['split', entry, '--network', server.url, '--identity', stranger], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(r.stderr).toMatch(/^shardorm: (the manager refused the split|identity .* does not control)/);
+  });
+});
+
+async function waitFor(client: ShardedClient, done: (s: Awaited<ReturnType<ShardedClient['status']>>) => boolean) {
+  const until = Date.now() + MIGRATION_WAIT_MS;
+  for (;;) {
+    const s = await client.status();
+    if (done(s) && s.migrations.every((m) => m.state === 'done' || m.state === 'rolled-back')) return s;
+    if (Date.now() > until) throw new Error(`the cluster did not reach the expected shape within ${MIGRATION_WAIT_MS} ms: ${JSON.stringify(s.migrations)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
