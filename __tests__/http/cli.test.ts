@@ -23,6 +23,7 @@ test('`shardorm demo --ci` deploys the snippets board as a cluster over HTTP, gr
   const shards = Number(/^epoch \d+, (\d+) shards:$/m.exec(stdout)?.[1]);
   expect(shards).toBeGreaterThanOrEqual(4);
   expect(stdout.match(/^  \S+-cai \[0x[0-9a-f]{16}, (0x[0-9a-f]{16}|2\^64)\)/gm)).toHaveLength(shards);
+  expect(stdout).toMatch(/^page: http:\/\/127\.0\.0\.1:\d+\/? \(/m);
 }, 300_000);
 
 test('replica.listen({ port }) serves an in-process LocalReplica to @dfinity/agent', async () => {

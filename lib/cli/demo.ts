@@ -3,8 +3,8 @@
 // manager installs every shard from its own chunk store), writes snippets through ShardedClient
 // over HTTP (certificates verified) with a progress bar until the cluster has split into at least
 // DEMO_SHARDS shards, reads every snippet back, shows the owner rule refusing a stranger's edit,
-// and prints the shard table. `--ci` exits after that; otherwise the replica keeps serving until
-// Ctrl-C.
+// prints the shard table and serves the sample dapp's page. `--ci` exits after checking the page
+// answers; otherwise everything keeps serving until Ctrl-C.
 import { Actor, HttpAgent } from '@dfinity/agent';
 import type { IDL as IdlNamespace } from '@dfinity/candid';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
@@ -16,6 +16,7 @@ import { buildAzleCanister } from '../build/azle.js';
 import { deployCluster, ShardedClient, type ClusterStatus } from '../client/index.js';
 import { type EmbeddedReplica, startEmbeddedReplica } from './embedded.js';
 import { resolveNetwork } from './network.js';
+import { startWebServer } from './web-server.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLE_CANISTER = 'shardorm_example';
@@ -26,6 +27,8 @@ export const DEMO_SHARDS = 4;
 export const DEMO_BATCH = 50;
 /** The demo gives up writing after this many snippets (a cluster that does not split is a bug). */
 export const DEMO_MAX_SNIPPETS = 5_000;
+/** Where the demo serves the page (0 in --ci: any free port). */
+export const DEMO_WEB_PORT = 5173;
 /** How long the demo waits for migrations to finish once enough data is written. */
 export const DEMO_SETTLE_MS = 120_000;
 
@@ -78,12 +81,20 @@ export async function demo(options: { network?: string; ci?: boolean }, print: (
     print(`editSnippet by another identity → ${'err' in refused ? `refused (${refused.err.split(':')[0]})` : 'accepted (owner rule broken!)'}`);
 
     for (const line of shardTable(status)) print(line);
-    if (!options.ci && embedded !== undefined) {
-      print(`the replica keeps serving at ${host} (manager ${manager.toText()}); Ctrl-C to stop`);
-      await new Promise<void>((resolveStop) => {
-        process.once('SIGINT', resolveStop);
-        process.once('SIGTERM', resolveStop);
-      });
+    const web = await startWebServer({ port: options.ci ? 0 : DEMO_WEB_PORT, config: { mode: 'cluster', host, entry: entry.toText(), limitBytes: DEMO_MAX_SHARD_BYTES } });
+    try {
+      const page = await fetch(web.url);
+      if (!page.ok) throw new Error(`the page at ${web.url} answered ${page.status}`);
+      print(`page: ${web.url} (the shard map live, snippets as a browser identity, a load generator)`);
+      if (!options.ci) {
+        print(`serving until Ctrl-C (replica ${host}, manager ${manager.toText()})`);
+        await new Promise<void>((resolveStop) => {
+          process.once('SIGINT', resolveStop);
+          process.once('SIGTERM', resolveStop);
+        });
+      }
+    } finally {
+      await web.close();
     }
   } finally {
     await embedded?.close();

@@ -38,7 +38,7 @@ export function buildProgram(io: CliIo): Command {
     .action((options) => replicaStart(options, io));
   program
     .command('demo')
-    .description('Start the embedded replica, deploy the snippets board as a cluster, write until it splits into 4 shards, verify and print the shard map.')
+    .description('Start the embedded replica, deploy the snippets board as a cluster, write until it splits into 4 shards, verify, print the shard map and serve the page.')
     .addOption(new Option('--network <network>', NETWORK_HELP))
     .option('--ci', 'exit after the verification instead of serving until Ctrl-C')
     .action((options) => demo(options));
