@@ -88,11 +88,16 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect): 
             await management('start_canister', start_canister_args, byId(effect.canister));
             return { ok: true };
           case 'take-snapshot': {
+            // Stopped again first: whoever started the canister since the stop step (an operator,
+            // a restart) must not make this step fail until the migration rolls back. A stopped
+            // canister answers stop_canister at once.
+            await management('stop_canister', stop_canister_args, byId(effect.canister));
             const replace = effect.replace === undefined ? [] : [hexToBytes(effect.replace)];
             const snap = (await management('take_canister_snapshot', take_canister_snapshot_args, { ...byId(effect.canister), replace_snapshot: replace }, take_canister_snapshot_result)) as { id: Uint8Array };
             return { ok: true, snapshotId: bytesToHex(Uint8Array.from(snap.id)) };
           }
           case 'load-snapshot':
+            await management('stop_canister', stop_canister_args, byId(effect.canister)); // as for take-snapshot
             try {
               await management('load_canister_snapshot', load_canister_snapshot_args, { ...byId(effect.canister), snapshot_id: hexToBytes(effect.snapshotId), sender_canister_version: [] });
             } catch (e) {
