@@ -157,7 +157,7 @@ export async function runMigration(cluster: CanisterCluster, options: { kind: Mi
     const trap = fault.kind === 'trap';
     const rule: FaultRule = trap
       ? { kind: 'trap', canister: to, method: s.method, message: `injected trap at ${s.phase}` }
-      : { kind: 'reject', from: manager.toText(), to, method: s.method };
+      : { kind: 'reject', from: manager.toText(), to, method: s.method, times: fault.kind === 'upgrade-manager' ? 3 : 1 };
     armed = { fault, rule, fired: () => (trap ? replica.faultsFired.trap > firedBefore.trap : replica.faultsFired.reject > firedBefore.reject) };
     upgradeAfterReject = fault.kind === 'upgrade-manager';
     rearm();
@@ -177,8 +177,8 @@ export async function runMigration(cluster: CanisterCluster, options: { kind: Mi
     // A call fault fired: note it; after a reject aimed for the upgrade the manager's tick has ended: upgrade it now.
     if (armed?.fired()) {
       if (upgradeAfterReject) {
-        await whileAdvancing(cluster, driving ?? Promise.resolve(), 'the drive before an upgrade');
-        driving = undefined;
+        // Now, before the step's retry is due (the rule rejects it twice more meanwhile): the
+        // manager's tick ended with the reject, so the stop completes at once.
         await upgradeManager(cluster);
         upgradeAfterReject = false;
       }
