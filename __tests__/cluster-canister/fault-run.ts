@@ -223,6 +223,7 @@ export async function runMigration(cluster: CanisterCluster, options: { kind: Mi
   for (const r of restarts) if (live(replica, r.canister)) await replica.startCanister(principal(r.canister), { sender }).catch(() => undefined);
   replica.clearFaults();
   await whileAdvancing(cluster, driving ?? Promise.resolve());
+  await cluster.settle(); // a tick after the end: shards that missed the announcement get the map
   if (m === undefined || !['done', 'rolled-back'].includes(m.state)) throw new Error(`migration did not finish in ${MAX_ADVANCES} advances: ${JSON.stringify(m)} (seen ${seen.join(' → ')})`);
   return { id: m.id, phase: m.state, seen, applied, lastError: m.last_error[0] };
 }
