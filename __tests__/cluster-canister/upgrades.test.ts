@@ -32,7 +32,7 @@ async function mapOf(canister: string): Promise<string> {
   return info.map;
 }
 
-test('a shard and the manager upgraded with the same Wasm keep every row and the map; the cluster still splits', async () => {
+test('a shard and the manager upgraded with the same Wasm keep every row, the map and the migration history', async () => {
   const agent = cluster.replica.createAgent({ identity: cluster.deployer });
   const before = await status(cluster);
   const shards = shardsOf(before);
