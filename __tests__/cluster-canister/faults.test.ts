@@ -9,11 +9,10 @@
 // of each kind gets a fault); SHARDORM_LONG=1 runs every (step, fault kind) pair as its own migration.
 import { Principal } from '@dfinity/principal';
 import { HistoryRecorder } from 'shardorm/testing';
-import { Snippet } from '../../example-app/src/models.js';
 import { type AimedFault, runMigration, shardsOf, status, type RunResult } from './fault-run.js';
 import { faultKindsAt, STEPS, type MigrationCase } from './fault-steps.js';
-import { deployExampleCluster, type CanisterCluster } from './harness.js';
-import { everyKey, snippet, verifyCluster, Writers } from './writers.js';
+import type { CanisterCluster } from './harness.js';
+import { deploySeededCluster, everyKey, verifyCluster, Writers } from './writers.js';
 
 const LONG = process.env.SHARDORM_LONG === '1';
 const WRITERS = 4;
@@ -22,15 +21,8 @@ let cluster: CanisterCluster;
 let recorder: HistoryRecorder;
 
 beforeAll(async () => {
-  cluster = await deployExampleCluster({ seed: 31, minShardBytes: 0 });
   recorder = new HistoryRecorder();
-  const seedRepo = recorder.wrap(cluster.client.repository(Snippet), 'seed');
-  for (const key of everyKey()) await seedRepo.insert(snippet(key, `seed ${key.pageId}/${key.id}`.padEnd(300, '.'), cluster.deployer.getPrincipal()));
-  // Two shards to start from, so every announcement has a third shard to tell.
-  const r = await cluster.managerActor.split_shard({ shard: cluster.entry, method: [] });
-  expect(r).toEqual({ ok: null });
-  await cluster.settle();
-  if (process.env.SHARDORM_TRACE === '1') process.stderr.write('[faults] baseline: two shards\n');
+  cluster = await deploySeededCluster({ seed: 31, recorder });
 }, 600_000);
 afterAll(() => cluster?.close());
 

@@ -10,19 +10,15 @@ import { HistoryRecorder } from 'shardorm/testing';
 import { Snippet } from '../../example-app/src/models.js';
 import { managerIdlFactory } from '../../lib/protocol/manager-candid.js';
 import { runMigration, shardsOf, status, stopCanister, upgradeManager, upgradeWithSameWasm, type AimedFault } from './fault-run.js';
-import { deployExampleCluster, type CanisterCluster } from './harness.js';
-import { everyKey, snippet, verifyCluster, Writers } from './writers.js';
+import type { CanisterCluster } from './harness.js';
+import { deploySeededCluster, everyKey, verifyCluster, Writers } from './writers.js';
 
 let cluster: CanisterCluster;
 let recorder: HistoryRecorder;
 
 beforeAll(async () => {
-  cluster = await deployExampleCluster({ seed: 51, minShardBytes: 0 });
   recorder = new HistoryRecorder();
-  const seedRepo = recorder.wrap(cluster.client.repository(Snippet), 'seed');
-  for (const key of everyKey()) await seedRepo.insert(snippet(key, `seed ${key.pageId}/${key.id}`.padEnd(300, '.'), cluster.deployer.getPrincipal()));
-  expect(await cluster.managerActor.split_shard({ shard: cluster.entry, method: [] })).toEqual({ ok: null });
-  await cluster.settle();
+  cluster = await deploySeededCluster({ seed: 51, recorder });
 }, 600_000);
 afterAll(() => cluster?.close());
 

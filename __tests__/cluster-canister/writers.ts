@@ -14,7 +14,7 @@ import { parseMap } from '../../lib/protocol/candid.js';
 import { Dispatcher } from '../../lib/repository/dispatch.js';
 import { Repository } from '../../lib/repository/repository.js';
 import { Xoshiro128, randomBelow } from '../../lib/random/prng.js';
-import type { CanisterCluster } from './harness.js';
+import { deployExampleCluster, type CanisterCluster } from './harness.js';
 import { shardsOf, status } from './fault-run.js';
 
 /** Shard-key values and rows per value of the writers' key space. */
@@ -128,4 +128,20 @@ export async function verifyCluster(options: { cluster: CanisterCluster; agent: 
     if (!('running' in st.status)) throw new Error(`${id} is left ${Object.keys(st.status)[0]}`);
   }
   return { present, shards };
+}
+
+/**
+ * A cluster of two shards holding every key of the writers' key space (inserted through
+ * `recorder`, so the checker knows them): what the fault and upgrade tests start from, so every
+ * announcement has a third shard to tell once they split.
+ */
+export async function deploySeededCluster(options: { seed: number; recorder: HistoryRecorder }): Promise<CanisterCluster> {
+  const cluster = await deployExampleCluster({ seed: options.seed, minShardBytes: 0 });
+  const seedRepo = options.recorder.wrap(cluster.client.repository(Snippet), 'seed');
+  const owner = cluster.deployer.getPrincipal();
+  for (const key of everyKey()) await seedRepo.insert(snippet(key, `seed ${key.pageId}/${key.id}`.padEnd(300, '.'), owner));
+  const r = await cluster.managerActor.split_shard({ shard: cluster.entry, method: [] });
+  if ('err' in r) throw new Error(`split_shard: ${r.err.message}`);
+  await cluster.settle();
+  return cluster;
 }
