@@ -8,7 +8,7 @@ import { Principal } from '@dfinity/principal';
 import { canisterSelf, inReplicatedExecution, isController, msgCaller, query, setTimerInterval, time, update } from 'azle';
 import { ForbiddenError, ValidationError } from '../model/errors.js';
 import { ClusterManager, type ClusterSettings, type ManagerState } from '../manager/manager.js';
-import { RangePartitioner } from '../partition/index.js';
+import { RangePartitioner, type RangePartitionerJSON } from '../partition/index.js';
 import { ReportIdl, reportFromCandid, Reply, TopologyChangeRequestIdl } from '../protocol/candid.js';
 import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
 import { ClusterInfoIdl, ClusterSettingsIdl, ClusterStatusIdl, TickIdl } from '../protocol/manager-candid.js';
@@ -113,6 +113,9 @@ function manager(r: ManagerRecord): ClusterManager {
     save: (state: ManagerState) => {
       r.cluster = state;
       save(r);
+    },
+    announce: async (shards: string[], map: RangePartitionerJSON) => {
+      await Promise.all(shards.map((s) => callReply({ target: s, method: 'adopt_map', argType: IDL.Text, arg: JSON.stringify(map), okType: IDL.Bool, write: true }).catch(() => undefined)));
     },
   };
   cachedManager = { record: r, manager: new ClusterManager({ state: r.cluster, host }) };

@@ -17,7 +17,7 @@ import { callReply } from './peers.js';
 import { CopyProgressIdl, CutoverIdl, planToCandid, PlanIdl } from '../protocol/candid.js';
 import { InitArgIdl } from '../protocol/manager-candid.js';
 import type { RangePartitionerJSON } from '../partition/index.js';
-import type { Effect, EffectResult } from '../topology/migration.js';
+import type { Effect, EffectResult, Migration } from '../topology/migration.js';
 import type { ClusterSettings } from '../manager/manager.js';
 
 const MANAGEMENT = 'aaaaa-aa';
@@ -64,11 +64,11 @@ export async function createShardCanister(ctx: ManagerContext): Promise<string> 
   return created.canister_id.toText();
 }
 
-export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect): Promise<EffectResult> } {
+export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect, migration: Migration): Promise<EffectResult> } {
   const shard = (target: string, method: string, argType: IDL.Type, arg: unknown, okType: IDL.Type) => callReply({ target, method, argType, arg, okType, write: true });
   const byId = (id: string) => ({ canister_id: Principal.fromText(id) });
   return {
-    async perform(effect: Effect): Promise<EffectResult> {
+    async perform(effect: Effect, migration: Migration): Promise<EffectResult> {
       try {
         switch (effect.kind) {
           case 'split-point': {
@@ -79,6 +79,9 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect): 
             return { ok: true, canisterId: await createShardCanister(ctx) };
           case 'prepare':
           case 'accept':
+            // The shard may have missed an announcement (best effort): a plan is made on the
+            // manager's map, so the shard adopts that map first (a no-op when it has it).
+            await shard(effect.shard, 'adopt_map', IDL.Text, JSON.stringify(migration.prev), IDL.Bool);
             await shard(effect.shard, effect.kind === 'prepare' ? 'prepare_migration' : 'accept_migration', PlanIdl, planToCandid(effect.plan), IDL.Null);
             return { ok: true };
           case 'stop':
@@ -88,11 +91,16 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect): 
             await management('start_canister', start_canister_args, byId(effect.canister));
             return { ok: true };
           case 'take-snapshot': {
+            // Stopped again first: whoever started the canister since the stop step (an operator,
+            // a restart) must not make this step fail until the migration rolls back. A stopped
+            // canister answers stop_canister at once.
+            await management('stop_canister', stop_canister_args, byId(effect.canister));
             const replace = effect.replace === undefined ? [] : [hexToBytes(effect.replace)];
             const snap = (await management('take_canister_snapshot', take_canister_snapshot_args, { ...byId(effect.canister), replace_snapshot: replace }, take_canister_snapshot_result)) as { id: Uint8Array };
             return { ok: true, snapshotId: bytesToHex(Uint8Array.from(snap.id)) };
           }
           case 'load-snapshot':
+            await management('stop_canister', stop_canister_args, byId(effect.canister)); // as for take-snapshot
             try {
               await management('load_canister_snapshot', load_canister_snapshot_args, { ...byId(effect.canister), snapshot_id: hexToBytes(effect.snapshotId), sender_canister_version: [] });
             } catch (e) {

@@ -58,6 +58,8 @@ export interface ManagerHost {
   topUp(shard: ShardId, cycles: bigint): Promise<void>;
   effects: EffectRunner;
   save(state: ManagerState): void;
+  /** Sends the map to shards whose reports show an older epoch (best effort; absent: announcements only). */
+  announce?(shards: ShardId[], map: RangePartitionerJSON): Promise<void>;
 }
 
 export interface TickOutcome {
@@ -163,6 +165,10 @@ export class ClusterManager {
       }
     }
     const reports = await this.host.reports(this.map.shards());
+    // Announcements are best effort: a shard that missed one would forward to old owners and get
+    // "moved" forever (nothing else tells it). Each tick gives the map to shards reporting an older epoch.
+    const behind = reports.filter((r) => r.epoch < this.state.map.epoch).map((r) => r.shard);
+    if (behind.length > 0 && this.host.announce !== undefined) await this.host.announce(behind, this.state.map).catch(() => undefined);
     if (this.state.active === undefined) {
       const next = this.nextMigration(reports);
       if (next !== undefined) {

@@ -181,6 +181,11 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
     this.engine.faults.add(rule);
   }
 
+  /** Removes every armed fault rule (rules match in the order they were added; tests re-arm in a new order). */
+  clearFaults(): void {
+    this.engine.faults.clear();
+  }
+
   get faultsFired(): Readonly<{ reject: number; delay: number; trap: number }> {
     return this.engine.faults.fired;
   }

@@ -48,7 +48,10 @@ export function accept(c: SideContext, plan: MigrationPlan): void {
   if (c.state().incoming?.plan.id === plan.id) return;
   if (plan.target !== c.id) throw new ValidationError(`plan ${plan.id} moves data to ${plan.target}, not to ${c.id}`);
   const cloned = c.state().outgoing?.plan.id === plan.id; // we are a snapshot of the source
-  if (!cloned) assertFree(c, plan.id);
+  if (!cloned) {
+    assertFree(c, plan.id);
+    dropStaleRows(c, plan);
+  }
   let applied = 0n;
   if (cloned) {
     const copy = c.state().outgoing!;
@@ -58,6 +61,25 @@ export function accept(c: SideContext, plan: MigrationPlan): void {
   }
   c.state().incoming = { plan, applied };
   c.save();
+}
+
+/** Stale rows a streamed migration's target drops per accept call before it answers "retry". */
+export const MAX_STALE_DROP_ENTRIES = 4096;
+
+/**
+ * A streamed copy's target may still hold rows of the incoming range that it does not own: left
+ * by an earlier snapshot split and not pruned yet. They are stale (the owner may have deleted or
+ * changed them since) and the copy never overwrites a row the source no longer has, so they
+ * would come back to life at the cutover. Drop them before taking the range, in bounded steps:
+ * when more remain, what was dropped stays dropped and the manager's retry continues.
+ */
+function dropStaleRows(c: SideContext, plan: MigrationPlan): void {
+  const step = walkHashRange(c.storage.kv, { start: plan.start, end: plan.end }, undefined, { maxEntries: MAX_STALE_DROP_ENTRIES, maxBytes: Number.MAX_SAFE_INTEGER });
+  for (const [k] of step.entries) c.storage.kv.delete(k);
+  if (step.next !== undefined) {
+    c.save();
+    throw new UnavailableError(`${c.id} is still dropping stale rows of migration ${plan.id}'s range (${MAX_STALE_DROP_ENTRIES} per call): call accept again`);
+  }
 }
 
 function assertFree(c: SideContext, id: string): void {

@@ -68,6 +68,13 @@ export class ShardNode {
   readonly ctx: ShardContext;
   private state: ShardState;
   private map: Partitioner;
+  /**
+   * Rows outside the owned range may still be stored (left by a snapshot clone, a split or a
+   * merge until pruning drops them). Set when a new map is adopted, cleared by a prune step that
+   * finds none; heap only (a restart in the middle of pruning reports the store's counters until
+   * the next map). While set, sizes are counted over the owned range (see ownedSize).
+   */
+  private outsideRowsMayExist = false;
   private readonly logged: LoggedKv;
 
   constructor(
@@ -225,8 +232,9 @@ export class ShardNode {
   wantedChange(): 'split' | 'merge' | undefined {
     if (this.state.outgoing !== undefined || this.state.incoming !== undefined) return undefined;
     const s = this.state.settings;
-    if ((s.maxShardBytes > 0 && this.kv.bytes() > s.maxShardBytes) || (s.maxShardMemoryBytes > 0 && this.host.memoryBytes() > s.maxShardMemoryBytes)) return 'split';
-    if (s.minShardBytes > 0 && this.kv.bytes() < s.minShardBytes && this.map.shards().length > 1) return 'merge';
+    const bytes = this.ownedSize().logicalBytes;
+    if ((s.maxShardBytes > 0 && bytes > s.maxShardBytes) || (s.maxShardMemoryBytes > 0 && this.host.memoryBytes() > s.maxShardMemoryBytes)) return 'split';
+    if (s.minShardBytes > 0 && bytes < s.minShardBytes && this.map.shards().length > 1) return 'merge';
     return undefined;
   }
 
@@ -249,8 +257,7 @@ export class ShardNode {
       epoch: this.map.epoch,
       start,
       end,
-      entities: this.kv.size(),
-      logicalBytes: this.kv.bytes(),
+      ...this.ownedSize(),
       memoryBytes: this.host.memoryBytes(),
       cycles: this.host.cycles(),
       ...(plan === undefined
@@ -264,6 +271,26 @@ export class ShardNode {
             },
           }),
     };
+  }
+
+  /**
+   * Entities and logical bytes of the owned range. The store's counters include rows not pruned
+   * yet: right after a snapshot split both halves would report the whole shard and the manager
+   * would split them again (or fail to: "all its data has one shard-key hash"). Until a prune
+   * step finds nothing outside, the owned range is walked instead.
+   */
+  private ownedSize(): { entities: number; logicalBytes: number } {
+    if (!this.outsideRowsMayExist || !(this.map instanceof RangePartitioner)) return { entities: this.kv.size(), logicalBytes: this.kv.bytes() };
+    const { start, end } = this.ownRange();
+    let entities = 0;
+    let logicalBytes = 0;
+    let after: Uint8Array | undefined;
+    do {
+      const step = walkHashRange(this.storage.kv, { start, end }, after, { maxEntries: PRUNE_BATCH * 8, maxBytes: Number.MAX_SAFE_INTEGER });
+      for (const [k, v] of step.entries) (entities++, (logicalBytes += k.length + v.length));
+      after = step.next;
+    } while (after !== undefined);
+    return { entities, logicalBytes };
   }
 
   /** The byte-weighted median hash of the owned range (undefined: cannot split, e.g. one hot key). */
@@ -336,6 +363,7 @@ export class ShardNode {
     const next = partitionerFromJSON(json);
     if (next.epoch <= this.map.epoch) return;
     this.map = next;
+    this.outsideRowsMayExist = true;
     this.state.map = json;
   }
 
@@ -350,6 +378,7 @@ export class ShardNode {
     const { start, end } = this.ownRange();
     const step = walkHashRange(this.storage.kv, { start, end, outside: true }, undefined, { maxEntries: PRUNE_BATCH, maxBytes: Number.MAX_SAFE_INTEGER });
     for (const [k] of step.entries) this.storage.kv.delete(k);
+    if (step.entries.length === 0) this.outsideRowsMayExist = false;
     return step.entries.length;
   }
 
