@@ -69,8 +69,11 @@ function report(c: CanisterCluster, rs: SplitResult[]): void {
   console.log(`\`npm run bench -- cluster\` (BENCH_CLUSTER_MIB=${MIB}). ${fmt(filled)} Snippets of ${BODY_CHARS}-char bodies, ${mib(logical)} logical bytes on shard 0,`);
   console.log(`filled by ShardedClient.upsertMany (in-process agent) in ${(fillMs / 1000).toFixed(0)} s. Checkpoint rule on (a checkpoint every ${CHECKPOINT_MS / 1000} s of replica time);`);
   console.log(`one round = one \`replica.tick()\` followed by ${ROUND_MS} ms of replica time. The manager is driven by \`drive\` (a new one as soon as the last returned).`);
-  console.log('With a writer: every round one upsert (200-char body) to each of 8 keys, sent to shard 0 (which serves or forwards it).\n');
-  console.log('| split | payload of apply_rows + apply_delta | all inter-canister payload | instructions of the split (source + target + manager; writer\'s executes and status queries left out) | all instructions (source + target + manager) | rounds to cutover | wall to cutover | rounds to done | wall to done |');
+  console.log('With a writer: every round one upsert (200-char body) to each of 8 keys, sent to shard 0 (which serves or forwards it).');
+  console.log('The replica runs the messages an execution sends within the same round (up to 100 inner passes, as the IC does for subnet-local');
+  console.log('messages up to its per-round instruction bound, which the replica does not model), so a whole stop → snapshot → start, a fenced');
+  console.log('cutover, or many copy batches complete inside one round here: rounds below are replica rounds, not IC rounds.\n');
+  console.log('| split | payload of apply_rows + apply_delta | all inter-canister payload | instructions of the split (the writer\'s `execute` calls left out) | all instructions: source + target + manager | rounds to cutover | wall to cutover | rounds to done | wall to done |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rs) {
     const all = [...r.sent.values()].reduce((s, v) => s + v.bytes, 0);

@@ -36,7 +36,7 @@ export interface SplitResult {
   instructions: { source: bigint; target: bigint; manager: bigint };
   /** Inter-canister request payload bytes and calls by method, during the split. */
   sent: Map<string, { calls: number; bytes: number }>;
-  /** Instructions of the split's own executions (the writer's `execute` calls and status queries left out). */
+  /** Instructions of source + target + manager less the writer's `execute` calls (from the trace) and the benchmark's status queries. */
   splitInstructions: bigint;
   /** From the execution trace: source not running (stop → start), and the cutover fence (source's `cutover` → the manager has its reply). */
   paused: Array<{ what: 'stopped' | 'fenced'; fromRound: number; toRound: number; ms: number }>;
@@ -118,6 +118,7 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
       const doneWall = performance.now() - t0;
       const traced = trace.stop();
       const target = replica.canisterIds().find((p) => !before.has(p.toText()))!;
+      const instructions = { source: counted(c.entry) - startInstr.source, target: counted(target), manager: counted(c.manager) - startInstr.manager - pollInstr };
       const shard = status.ok.shards.find((s: any) => s.shard.toText() === target.toText());
       const sent = new Map<string, { calls: number; bytes: number }>();
       for (const [method, v] of replica.engine.sentRequests) {
@@ -130,9 +131,9 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
         rounds: { toCutover: cutoverRound, toDone: round },
         wallMs: { toCutover: cutoverWall, toDone: doneWall },
         roundWallMs,
-        instructions: { source: counted(c.entry) - startInstr.source, target: counted(target), manager: counted(c.manager) - startInstr.manager - pollInstr },
+        instructions,
         sent,
-        splitInstructions: traced.instructions(target),
+        splitInstructions: instructions.source + instructions.target + instructions.manager - traced.writer(target),
         paused: traced.paused,
         phases,
         writes,
@@ -193,10 +194,11 @@ function traceSplit(c: CanisterCluster) {
       engine.record = original;
       return {
         paused,
-        instructions(target: Principal): bigint {
+        /** Instructions of the writer's own `execute` calls (and their callbacks) on the cluster's canisters. */
+        writer(target: Principal): bigint {
           const members = new Set([source, manager, target.toText()]);
-          const writer = (l: (typeof lines)[number]) => l.label === 'execute' || l.label.endsWith('<execute') || l.kind.includes('query');
-          return lines.filter((l) => members.has(l.id) && !writer(l)).reduce((s, l) => s + l.instructions, 0n);
+          const ofWriter = (l: (typeof lines)[number]) => !l.kind.includes('query') && (l.label === 'execute' || l.label.endsWith('<execute'));
+          return lines.filter((l) => members.has(l.id) && ofWriter(l)).reduce((s, l) => s + l.instructions, 0n);
         }
       };
     }
