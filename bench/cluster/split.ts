@@ -40,6 +40,8 @@ export interface SplitResult {
   splitInstructions: bigint;
   /** From the execution trace: source not running (stop → start), and the cutover fence (source's `cutover` → the manager has its reply). */
   paused: Array<{ what: 'stopped' | 'fenced'; fromRound: number; toRound: number; ms: number }>;
+  /** The costliest (canister role, execution label) pairs, writer's executes included. */
+  topCosts: Array<[string, bigint]>;
   /** Phase first seen after each round. */
   phases: Array<{ phase: string; round: number }>;
   writes: WriteRecord[];
@@ -135,6 +137,7 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
         sent,
         splitInstructions: instructions.source + instructions.target + instructions.manager - traced.writer(target),
         paused: traced.paused,
+        topCosts: traced.top(target, 6),
         phases,
         writes,
         target,
@@ -194,6 +197,17 @@ function traceSplit(c: CanisterCluster) {
       engine.record = original;
       return {
         paused,
+        top(target: Principal, n: number): Array<[string, bigint]> {
+          const role = new Map([[source, 'source'], [manager, 'manager'], [target.toText(), 'target']]);
+          const sums = new Map<string, bigint>();
+          for (const l of lines) {
+            const who = role.get(l.id);
+            if (who === undefined || l.kind.includes('query') || l.kind.startsWith('composite')) continue;
+            const k = `${who} ${l.kind} ${l.label}`;
+            sums.set(k, (sums.get(k) ?? 0n) + l.instructions);
+          }
+          return [...sums].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0)).slice(0, n);
+        },
         /** Instructions of the writer's own `execute` calls (and their callbacks) on the cluster's canisters. */
         writer(target: Principal): bigint {
           const members = new Set([source, manager, target.toText()]);
