@@ -61,6 +61,8 @@ export class Engine implements QueryHost {
   private roundIngress?: Array<() => void>;
   private traceHash: Hash = createHash('sha256');
   traceLength = 0;
+  /** Inter-canister requests made so far, by method: how many and their argument bytes (benchmarks read it). */
+  readonly sentRequests = new Map<string, { calls: number; bytes: number }>();
 
   constructor(
     readonly random: Random,
@@ -319,6 +321,8 @@ export class Engine implements QueryHost {
       origin: { kind: 'canister', caller: c.id, callbackId: cb.id },
       deadline
     };
+    const sent = this.sentRequests.get(call.method) ?? { calls: 0, bytes: 0 };
+    this.sentRequests.set(call.method, { calls: sent.calls + 1, bytes: sent.bytes + request.arg.length });
     const injected = this.faults.onSend(request, this.time);
     if (injected) this.settle(request.origin, { reject: injected }, request.cycles);
     else if (request.receiver.toText() !== MANAGEMENT_TEXT && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);

@@ -1,0 +1,220 @@
+// One split of the sample dapp's shard 0 on the local replica, driven round by round so the
+// benchmark sees what a writer sees: each round it sends one write per probe key to shard 0
+// (which serves or forwards it) and records whether the answer was retryable (canister stopped,
+// writes fenced); the manager is driven through `drive` and its phases are read every round.
+// Instructions are summed over source, target and manager; the inter-canister payload bytes come
+// from the replica's per-method counter (Engine.sentRequests).
+import { IDL } from '@dfinity/candid';
+import type { Principal } from '@dfinity/principal';
+import { RangePartitioner, requestToCandid, responseFromCandid, ShardRequestIdl, ShardResponseIdl, Reply, type Op } from 'shardorm';
+import { Snippet } from '../../example-app/src/models.js';
+import { opsOf } from '../../__tests__/canister/shard-cluster.js';
+import type { CanisterCluster } from '../../__tests__/cluster-canister/harness.js';
+
+/** Replica time one round stands for (the IC's app subnets make about one block per second). */
+export const ROUND_MS = 100;
+/** Rounds a split may take before the benchmark gives up (bounded, not a timeout in wall time). */
+export const MAX_SPLIT_ROUNDS = 5_000;
+/** Keys the concurrent writer writes, one write each per round (about half fall in the moving range). */
+export const PROBE_KEYS = 8;
+
+export interface WriteRecord {
+  key: number;
+  hash: bigint;
+  round: number;
+  outcome: 'ok' | 'retryable' | 'error';
+  detail?: string;
+}
+
+export interface SplitResult {
+  method: 'snapshot' | 'stream';
+  writers: boolean;
+  rounds: { toCutover: number; toDone: number };
+  wallMs: { toCutover: number; toDone: number };
+  /** Wall ms each round took (index = round number - 1 since the request). */
+  roundWallMs: number[];
+  instructions: { source: bigint; target: bigint; manager: bigint };
+  /** Inter-canister request payload bytes and calls by method, during the split. */
+  sent: Map<string, { calls: number; bytes: number }>;
+  /** Instructions of source + target + manager less the writer's `execute` calls (from the trace) and the benchmark's status queries. */
+  splitInstructions: bigint;
+  /** From the execution trace: source not running (stop → start), and the cutover fence (source's `cutover` → the manager has its reply). */
+  paused: Array<{ what: 'stopped' | 'fenced'; fromRound: number; toRound: number; ms: number }>;
+  /** The costliest (canister role, execution label) pairs, writer's executes included. */
+  topCosts: Array<[string, bigint]>;
+  /** Phase first seen after each round. */
+  phases: Array<{ phase: string; round: number }>;
+  writes: WriteRecord[];
+  target: Principal;
+  moving: { start: bigint; end: bigint };
+  copiedBytes: number;
+}
+
+const ShardReply = Reply(ShardResponseIdl);
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export async function runSplit(c: CanisterCluster, options: { method: 'snapshot' | 'stream'; writers: boolean }): Promise<SplitResult> {
+  const { replica } = c;
+  const me = c.deployer.getPrincipal();
+  const ids = () => replica.canisterIds().map((p) => p.toText());
+  const before = new Set(ids());
+  const counted = (id: Principal | undefined) => (id ? replica.canister(id)?.instructionsExecuted ?? 0n : 0n);
+  const sentBefore = new Map([...replica.engine.sentRequests].map(([k, v]) => [k, { ...v }]));
+  const startInstr = { source: counted(c.entry), manager: counted(c.manager) };
+  // The status queries the benchmark itself makes are not the split's work: their instructions are taken out.
+  let pollInstr = 0n;
+  const probeOps = await Promise.all(
+    Array.from({ length: PROBE_KEYS }, (_, k) =>
+      opsOf(Snippet, RangePartitioner.even([c.entry.toText()]), (r) => r.upsert(Object.assign(new Snippet(), { pageId: `probe-${k}`, id: 'w', body: 'w'.repeat(200), owner: me, createdAt: 0n })))
+    )
+  );
+  const writes: WriteRecord[] = [];
+  const write = (key: number, round: number, op: Op): void => {
+    const arg = new Uint8Array(IDL.encode([ShardRequestIdl], [requestToCandid({ ops: [op], hops: 0 })]));
+    const hash = op.kind === 'put' ? op.hash : 0n;
+    replica.submitCall({ canisterId: c.entry, method: 'execute', arg: arg, sender: me }).then(
+      (bytes) => {
+        const reply = IDL.decode([ShardReply], bytes)[0] as any;
+        if ('err' in reply) return writes.push({ key, hash, round, outcome: 'error', detail: reply.err.code });
+        const r = responseFromCandid(reply.ok).results[0];
+        writes.push({ key, hash, round, outcome: r.kind === 'value' ? 'ok' : r.kind === 'retry' ? 'retryable' : 'error', detail: r.kind });
+      },
+      (e: Error) => writes.push({ key, hash, round, outcome: /stopp/i.test(e.message) ? 'retryable' : 'error', detail: e.message.slice(0, 120) })
+    );
+  };
+
+  const trace = traceSplit(c);
+  const requested = await c.managerActor.split_shard({ shard: c.entry, method: [options.method] });
+  if ('err' in requested) throw new Error(`split_shard: ${JSON.stringify(requested.err)}`);
+  const phases: SplitResult['phases'] = [];
+  const roundWallMs: number[] = [];
+  let driving = false;
+  let cutoverRound = 0;
+  let cutoverWall = 0;
+  let status: any;
+  const t0 = performance.now();
+  for (let round = 1; ; round++) {
+    if (round > MAX_SPLIT_ROUNDS) throw new Error(`the ${options.method} split did not finish in ${MAX_SPLIT_ROUNDS} rounds: ${JSON.stringify(phases.slice(-3))}`);
+    if (options.writers) probeOps.forEach(([op], k) => write(k, round, op));
+    if (!driving) {
+      driving = true;
+      const arg = new Uint8Array(IDL.encode([], []));
+      replica.submitCall({ canisterId: c.manager, method: 'drive', arg: arg, sender: me }).finally(() => (driving = false)).catch(() => undefined);
+    }
+    const roundStart = performance.now();
+    await replica.tick();
+    roundWallMs.push(performance.now() - roundStart);
+    await replica.advanceTime(ROUND_MS);
+    await new Promise((resolve) => setImmediate(resolve)); // let the settled calls' callbacks run
+    const polled = counted(c.manager);
+    status = await c.managerActor.cluster_status();
+    pollInstr += counted(c.manager) - polled;
+    const m = status.ok.migrations.at(-1);
+    if (m && phases.at(-1)?.phase !== m.state) phases.push({ phase: m.state, round });
+    if (m && cutoverRound === 0 && ['cut-over', 'announced', 'source-drained', 'done'].includes(m.state)) {
+      cutoverRound = round;
+      cutoverWall = performance.now() - t0;
+    }
+    if (m?.state === 'rolled-back') throw new Error(`the ${options.method} split rolled back: ${m.last_error}`);
+    if (m?.state === 'done' && !driving) {
+      const doneWall = performance.now() - t0;
+      const traced = trace.stop();
+      const target = replica.canisterIds().find((p) => !before.has(p.toText()))!;
+      const instructions = { source: counted(c.entry) - startInstr.source, target: counted(target), manager: counted(c.manager) - startInstr.manager - pollInstr };
+      const shard = status.ok.shards.find((s: any) => s.shard.toText() === target.toText());
+      const sent = new Map<string, { calls: number; bytes: number }>();
+      for (const [method, v] of replica.engine.sentRequests) {
+        const b = sentBefore.get(method) ?? { calls: 0, bytes: 0 };
+        if (v.calls > b.calls) sent.set(method, { calls: v.calls - b.calls, bytes: v.bytes - b.bytes });
+      }
+      return {
+        method: options.method,
+        writers: options.writers,
+        rounds: { toCutover: cutoverRound, toDone: round },
+        wallMs: { toCutover: cutoverWall, toDone: doneWall },
+        roundWallMs,
+        instructions,
+        sent,
+        splitInstructions: instructions.source + instructions.target + instructions.manager - traced.writer(target),
+        paused: traced.paused,
+        topCosts: traced.top(target, 6),
+        phases,
+        writes,
+        target,
+        moving: { start: BigInt(shard.start), end: BigInt(shard.end) },
+        copiedBytes: Number(m.copied_bytes)
+      };
+    }
+  }
+}
+
+/** Contiguous runs of rounds in which some write to a key of `range` got a retryable answer. */
+export function unavailableWindows(result: SplitResult): Array<{ from: number; to: number }> {
+  const inRange = (h: bigint) => h >= result.moving.start && h < result.moving.end;
+  const rounds = [...new Set(result.writes.filter((w) => inRange(w.hash) && w.outcome === 'retryable').map((w) => w.round))].sort((a, b) => a - b);
+  const windows: Array<{ from: number; to: number }> = [];
+  for (const r of rounds) {
+    const last = windows.at(-1);
+    if (last && r === last.to + 1) last.to = r;
+    else windows.push({ from: r, to: r });
+  }
+  return windows;
+}
+
+/**
+ * Watches the replica's execution trace (Engine.record, wrapped for the length of one split):
+ * wall time and round of each execution, the source's status after it, and instructions per
+ * canister and method, so the writer's own work can be left out of the split's cost.
+ */
+function traceSplit(c: CanisterCluster) {
+  const engine = c.replica.engine;
+  const original = engine.record.bind(engine);
+  const source = c.entry.toText();
+  const manager = c.manager.toText();
+  const lines: Array<{ id: string; kind: string; label: string; instructions: bigint }> = [];
+  const paused: SplitResult['paused'] = [];
+  let stoppedAt: { round: number; t: number } | undefined;
+  let fencedAt: { round: number; t: number } | undefined;
+  engine.record = (line: string) => {
+    original(line);
+    const t = performance.now();
+    const [id, kind, label, , instr] = line.split(' ');
+    if (/^\d+$/.test(instr ?? '')) lines.push({ id, kind, label, instructions: BigInt(instr) });
+    const running = c.replica.canister(c.entry)?.status === 'running';
+    if (!running && !stoppedAt) stoppedAt = { round: engine.round, t };
+    if (running && stoppedAt) {
+      paused.push({ what: 'stopped', fromRound: stoppedAt.round, toRound: engine.round, ms: t - stoppedAt.t });
+      stoppedAt = undefined;
+    }
+    if (id === source && kind === 'update' && label === 'cutover') fencedAt ??= { round: engine.round, t };
+    if (id === manager && label === 'reply<cutover' && fencedAt) {
+      paused.push({ what: 'fenced', fromRound: fencedAt.round, toRound: engine.round, ms: t - fencedAt.t });
+      fencedAt = undefined;
+    }
+  };
+  return {
+    stop() {
+      engine.record = original;
+      return {
+        paused,
+        top(target: Principal, n: number): Array<[string, bigint]> {
+          const role = new Map([[source, 'source'], [manager, 'manager'], [target.toText(), 'target']]);
+          const sums = new Map<string, bigint>();
+          for (const l of lines) {
+            const who = role.get(l.id);
+            if (who === undefined || l.kind.includes('query') || l.kind.startsWith('composite')) continue;
+            const k = `${who} ${l.kind} ${l.label}`;
+            sums.set(k, (sums.get(k) ?? 0n) + l.instructions);
+          }
+          return [...sums].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0)).slice(0, n);
+        },
+        /** Instructions of the writer's own `execute` calls (and their callbacks) on the cluster's canisters. */
+        writer(target: Principal): bigint {
+          const members = new Set([source, manager, target.toText()]);
+          const ofWriter = (l: (typeof lines)[number]) => !l.kind.includes('query') && (l.label === 'execute' || l.label.endsWith('<execute'));
+          return lines.filter((l) => members.has(l.id) && ofWriter(l)).reduce((s, l) => s + l.instructions, 0n);
+        }
+      };
+    }
+  };
+}
