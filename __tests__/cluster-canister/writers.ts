@@ -77,9 +77,13 @@ export class Writers {
   }
 }
 
-/** A repository whose every request enters at `shard` (it forwards what it does not own). */
-export function repositoryEnteringAt(agent: Agent, shard: string, mapText: string): Repository<Snippet> {
-  const dispatcher = new Dispatcher({ transport: new AgentTransport(agent), map: partitionerFromJSON(parseMap(mapText)), entry: () => shard });
+/**
+ * A repository whose every request enters at `shard` (it forwards what it does not own). `sleep`
+ * is how its retries wait: on the in-process replica, time passes only when told, so a retry
+ * waiting for a stopping shard must let replica time pass or the shard never finishes stopping.
+ */
+export function repositoryEnteringAt(agent: Agent, shard: string, mapText: string, sleep?: (ms: number) => Promise<void>): Repository<Snippet> {
+  const dispatcher = new Dispatcher({ transport: new AgentTransport(agent), map: partitionerFromJSON(parseMap(mapText)), entry: () => shard, sleep });
   return new Repository(Snippet, dispatcher);
 }
 
@@ -94,7 +98,7 @@ export async function verifyCluster(options: { cluster: CanisterCluster; agent: 
   const shards = shardsOf(s);
   const seen = new Map<string, string>();
   for (const shard of shards) {
-    const repo = recorder.wrap(repositoryEnteringAt(agent, shard, s.map), `final-${shard}`);
+    const repo = recorder.wrap(repositoryEnteringAt(agent, shard, s.map, (ms) => cluster.replica.advanceTime(ms)), `final-${shard}`);
     for (const key of keys) {
       const row = await repo.get(key).catch((e) => {
         throw new Error(`${key.pageId}/${key.id} entering at ${shard}: ${(e as Error).message}; shards: ${JSON.stringify(s.shards, (_k, v) => (typeof v === 'bigint' ? String(v) : v && v._isPrincipal ? v.toText() : v))}`);
