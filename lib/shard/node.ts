@@ -385,9 +385,14 @@ export class ShardNode {
 
 }
 
-/** What an op gets when its forward failed: retry if the call surely did not run, else unknown. */
+/**
+ * What an op gets when its forward failed: retry if the call surely did not run, else unknown. A
+ * member refusing the forwarder ran nothing: its map predates this shard (it missed an
+ * announcement, and the manager's next tick re-sends it), so the op is retried, not unknown.
+ */
 function forwardFailure(op: Op, e: unknown): OpResult {
-  if (e instanceof UnavailableError || !isWriteOp(op)) return { kind: 'retry', reason: (e as Error).message };
+  if (e instanceof UnavailableError || e instanceof ForbiddenError || !isWriteOp(op)) return { kind: 'retry', reason: (e as Error).message };
+  if (e instanceof ShardOrmError && !(e instanceof UnknownOutcomeError)) return { kind: 'error', error: toWireError(e) }; // refused whole: not run
   const unknown = e instanceof UnknownOutcomeError ? e : new UnknownOutcomeError(`forwarding failed, the write may or may not have happened: ${(e as Error).message}`);
   return { kind: 'error', error: toWireError(unknown) };
 }
