@@ -46,7 +46,7 @@ if (missing) {
     const status = await cli(['status', '--json', ...common], { cwd: work });
     expect(status.code).toBe(0);
     const json = JSON.parse(status.stdout);
-    expect(json).toEqual({ epoch: expect.any(Number), limitBytes: 64 * 1024 * 1024, shards: [expect.objectContaining({ canisterId: entry, range: ['0', expect.any(String)], entities: 0, cycles: expect.stringMatching(/^\d+$/) })], migrations: [] });
+    expect(json).toEqual({ epoch: expect.any(Number), limitBytes: 64 * 1024 * 1024, shards: [expect.objectContaining({ canisterId: entry, range: ['0', expect.any(String)], entities: 0, cycles: expect.stringMatching(/^\d+$/) })], migrations: [], upgrade: null });
     const human = await cli(['status', ...common], { cwd: work });
     expect(human.stdout).toContain(entry);
     expect(human.stdout).toMatch(/migrations: none in progress/);
@@ -106,6 +106,28 @@ if (missing) {
     await copy.repository(Snippet).insert({ pageId: 'clone-only', id: 'c1', body: 'in the clone', owner: me, createdAt: 1n });
     expect(await original.repository(Snippet).get({ pageId: 'clone-only', id: 'c1' })).toBeUndefined();
   }, 600_000);
+
+  test('upgrade --json rolls every shard through the manager and has the documented shape; status shows it', async () => {
+    const r = await cli(['upgrade', '--json', ...common], { cwd: work });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toEqual({
+      cluster: 'shardorm_example', id: expect.stringMatching(/^u\d+$/), state: 'done', wasmHash: expect.stringMatching(/^[0-9a-f]{64}$/), manager: 'unchanged',
+      shards: [expect.objectContaining({ canisterId: expect.any(String), state: 'done', step: 'done', rewritten: 0 })],
+    });
+    const status = JSON.parse((await cli(['status', '--json', ...common], { cwd: work })).stdout);
+    expect(status.upgrade).toMatchObject({ id: out.id, state: 'done', shards: out.shards });
+    expect(status.migrations[0]).toMatchObject({ id: out.id, kind: 'upgrade', state: 'done' });
+  }, 600_000);
+
+  test('upgrade by an identity that does not control the manager: one line, exit 1', async () => {
+    const stranger = writeEd25519Pem(work, 'stranger-upgrade.pem');
+    const r = await cli(['upgrade', '--network', server.url, '--identity', stranger], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(r.stderr).toMatch(new RegExp(`^shardorm: identity [a-z0-9-]+ does not control ${manager}; pass --identity with a controller's PEM\n$`));
+  }, 120_000);
 
   test('split by an identity that does not control the manager: one line, exit 1', async () => {
     const stranger = writeEd25519Pem(work, 'stranger.pem');

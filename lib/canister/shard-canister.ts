@@ -28,7 +28,9 @@ import { defaultClusterSettings, isManagerCanister, resumeManager, ShardOrmManag
 import { replyOf } from './peers.js';
 import { serveRouted } from './routed-by.js';
 import { installUtf8Codecs } from './utf8.js';
-import { configureShard, setMemoryBytes, shardNode, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
+import { configureShard, setMemoryBytes, shardNode, shardRegistry, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
+import { RewriteCursorIdl, RewriteProgressIdl } from '../protocol/upgrade-candid.js';
+import { assertCollectionsDeclared, upgradeRowsStep, type RewriteCursor } from './schema-upgrade.js';
 
 /** Seconds between maintenance ticks (pruning, memory size refresh). */
 export const MAINTENANCE_INTERVAL_S = 10;
@@ -148,6 +150,7 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
       REQUEST.prepare();
       RESPONSE.prepare();
       if (isManagerCanister()) return resumeManager();
+      assertCollectionsDeclared(shardStorage().kv, shardRegistry()); // a trap here keeps the old module
       applyUpgradeArg(decodeInitArg(msgArgData()));
     }
 
@@ -252,6 +255,14 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
         if (amount <= 0n) return 0n;
         await call('aaaaa-aa', 'deposit_cycles', { paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })], args: [{ canister_id: Principal.fromText(manager) }], cycles: amount });
         return amount;
+      });
+    }
+
+    @update([IDL.Opt(RewriteCursorIdl)], Reply(RewriteProgressIdl))
+    upgrade_rows(cursor: [] | [RewriteCursor]) {
+      return answer(() => {
+        const step = upgradeRowsStep(fromManager('upgrade_rows').ctx, shardRegistry(), cursor[0]);
+        return { next: step.next === undefined ? [] : [step.next], rewritten: step.rewritten };
       });
     }
 
