@@ -6,13 +6,14 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { canisterSelf, inReplicatedExecution, isController, msgCaller, query, setTimerInterval, time, update } from 'azle';
-import { ForbiddenError, ValidationError } from '../model/errors.js';
+import { ForbiddenError, UnavailableError, ValidationError } from '../model/errors.js';
 import { ClusterManager, type ClusterSettings, type ManagerState } from '../manager/manager.js';
 import { RangePartitioner, type RangePartitionerJSON } from '../partition/index.js';
 import { ReportIdl, reportFromCandid, Reply, TopologyChangeRequestIdl } from '../protocol/candid.js';
 import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
 import { ClusterInfoIdl, ClusterSettingsIdl, ClusterStatusIdl, RolloutStatusIdl, StoredWasmIdl, TickIdl } from '../protocol/manager-candid.js';
 import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
+import { RebindShardIdl, RenamesIdl } from '../protocol/lifecycle-candid.js';
 import { answer } from './answer.js';
 import { assertWasmStored, createShardCanister, cyclesOf, depositCycles, icEffectRunner, installShard } from './manager-effects.js';
 import { hex, migrationToCandid, rolloutAsMigration, rolloutToCandid, settingsFromCandid, settingsToCandid, storedWasm, unhex } from './manager-wire.js';
@@ -279,6 +280,29 @@ export class ShardOrmManagerMethods {
       r.wasm = wasm;
       save(r);
       return null;
+    });
+  }
+
+  /**
+   * `shardorm clone`: this manager was restored onto a fresh canister beside the original. Takes
+   * the clone's ids (old → new), then gives every shard the renamed map and itself as manager
+   * (`rebind_shard`, which a shard accepts only from its controllers: this canister is one of the
+   * clone's). Answers the shards rebound; call again (idempotent) if some could not be reached.
+   */
+  @update([RenamesIdl], Reply(IDL.Vec(IDL.Principal)))
+  async rebind_cluster(renames: { from: Principal; to: Principal }[]) {
+    return answer(async () => {
+      const r = controllerOnly('rebind_cluster');
+      const caller = msgCaller().toText();
+      const map = manager(r).rebind({ renames: new Map(renames.map((x) => [x.from.toText(), x.to.toText()])), deployer: caller });
+      r.deployer = caller;
+      save(r);
+      const shards = map.ranges.map((x) => x.shard);
+      const failed: string[] = [];
+      await Promise.all(shards.map((s) => callReply({ target: s, method: 'rebind_shard', argType: RebindShardIdl, arg: { map: JSON.stringify(map), manager: canisterSelf() }, okType: IDL.Null, write: true })
+        .catch((e) => failed.push(`${s}: ${(e as Error).message}`))));
+      if (failed.length > 0) throw new UnavailableError(`rebound ${shards.length - failed.length} of ${shards.length} shards (${failed.join('; ')}): call rebind_cluster again`);
+      return shards.map((s) => Principal.fromText(s));
     });
   }
 

@@ -9,6 +9,7 @@
 //   shard_report           members (the manager, the shards of the map, a migration partner) and controllers
 //   apply_rows, apply_delta the source of the migration this shard receives
 //   __routed               members (a @RoutedBy forward)
+//   rebind_shard           a controller of this canister only (a clone's new ids, lib/canister/rebind.ts)
 //   everything else        the manager, or a controller of this canister
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
@@ -29,7 +30,8 @@ import { replyOf } from './peers.js';
 import { serveRouted } from './routed-by.js';
 import { installUtf8Codecs } from './utf8.js';
 import { configureShard, setMemoryBytes, shardNode, shardRegistry, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
-import { RewriteCursorIdl, RewriteProgressIdl } from '../protocol/upgrade-candid.js';
+import { RebindShardIdl, RewriteCursorIdl, RewriteProgressIdl } from '../protocol/lifecycle-candid.js';
+import { reboundState } from './rebind.js';
 import { assertCollectionsDeclared, upgradeRowsStep, type RewriteCursor } from './schema-upgrade.js';
 
 /** Seconds between maintenance ticks (pruning, memory size refresh). */
@@ -83,7 +85,10 @@ let maintenanceArmedFor: string | undefined;
 /** One maintenance tick: a bounded number of prune steps, then the memory size from canister_status. */
 async function maintain(): Promise<void> {
   const node = shardNode();
-  for (let i = 0; i < PRUNE_STEPS_PER_TICK && node.pruneStep() > 0; i++);
+  // A shard its own map does not name owns nothing yet and must not prune: a restored clone before
+  // rebind_shard (its map names the original's ids) would otherwise delete every row it holds.
+  const named = node.partitioner.shards().includes(node.id);
+  for (let i = 0; named && i < PRUNE_STEPS_PER_TICK && node.pruneStep() > 0; i++);
   try {
     const status = (await call('aaaaa-aa', 'canister_status', {
       paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })],
@@ -263,6 +268,16 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
       return answer(() => {
         const step = upgradeRowsStep(fromManager('upgrade_rows').ctx, shardRegistry(), cursor[0]);
         return { next: step.next === undefined ? [] : [step.next], rewritten: step.rewritten };
+      });
+    }
+
+    @update([RebindShardIdl], Reply(IDL.Null))
+    rebind_shard(arg: { map: string; manager: Principal }) {
+      return answer(() => {
+        const state = reboundState({ state: persisted(), map: arg.map, manager: arg.manager.toText(), self: selfText(), callerIsController: isController(msgCaller()), caller: callerText() });
+        shardStorage().state.save(state);
+        startNode(); // rebuilt from the saved state: the new map and manager
+        return null;
       });
     }
 

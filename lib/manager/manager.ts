@@ -165,6 +165,34 @@ export class ClusterManager {
     return id;
   }
 
+  /**
+   * A clone's manager takes the clone's canister ids (`shardorm clone`): its map with every shard
+   * renamed (same ranges, epoch + 1, so a shard still on the old ids is visibly behind), its
+   * journal's ids renamed, the queue dropped, and the cloning identity as deployer. Idempotent:
+   * a map that already names the new ids is answered as it is.
+   */
+  rebind(options: { renames: ReadonlyMap<ShardId, ShardId>; deployer: string }): RangePartitionerJSON {
+    const map = this.state.map;
+    const targets = new Set(options.renames.values());
+    if (targets.size !== options.renames.size) throw new ValidationError('two canisters are renamed to one id');
+    if (map.ranges.every((r) => targets.has(r.shard))) return map; // rebound already
+    if (this.state.active !== undefined) throw new ValidationError(`${this.state.active.kind} ${this.state.active.id} is in flight: a clone is restored from a backup taken between migrations`);
+    if (this.state.rollout?.phase === 'running') throw new ValidationError(`roll-out ${this.state.rollout.id} is running: a clone is restored from a backup taken between roll-outs`);
+    const rename = (id: ShardId): ShardId => {
+      const to = options.renames.get(id);
+      if (to === undefined) throw new ValidationError(`no new id for shard ${id}: name every shard of the map (${map.ranges.map((r) => r.shard).join(', ')})`);
+      return to;
+    };
+    const renamed = (id: ShardId | undefined) => (id === undefined ? undefined : options.renames.get(id) ?? id);
+    this.state.map = { ...map, epoch: map.epoch + 1, ranges: map.ranges.map((r) => ({ ...r, shard: rename(r.shard) })) };
+    this.state.history = this.state.history.map((m) => ({ ...m, source: renamed(m.source)!, target: renamed(m.target) }));
+    if (this.state.rollout !== undefined) this.state.rollout = { ...this.state.rollout, shards: this.state.rollout.shards.map((x) => ({ ...x, shard: renamed(x.shard)! })) };
+    this.state.requests = [];
+    this.state.deployer = options.deployer;
+    this.host.save(this.state);
+    return this.state.map;
+  }
+
   /** Migrations wait while a roll-out runs, and after one failed (the shards run mixed modules) until a new one is done. */
   get migrationsBlocked(): boolean {
     return this.state.rollout !== undefined && this.state.rollout.phase !== 'done';

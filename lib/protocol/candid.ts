@@ -8,7 +8,7 @@ import { ValidationError, type WireError } from '../model/errors.js';
 import type { PartitionerJSON } from '../partition/index.js';
 import type { BatchAck, DeltaBatch, MigrationPlan, RowsBatch, ShardReport } from './housekeeping.js';
 import type { Op, OpResult, ShardRequest, ShardResponse } from './ops.js';
-import { RewriteCursorIdl, RewriteProgressIdl } from './upgrade-candid.js';
+import { RebindShardIdl, RewriteCursorIdl, RewriteProgressIdl } from './lifecycle-candid.js';
 
 const Key = { collection: IDL.Text, hash: IDL.Nat64, key: IDL.Vec(IDL.Nat8) };
 export const OpIdl = IDL.Variant({
@@ -90,6 +90,7 @@ export const shardIdlFactory: IDL.InterfaceFactory = () =>
     update_settings: IDL.Func([SettingsIdl], [Reply(IDL.Null)], []),
     drain_cycles: IDL.Func([], [Reply(IDL.Nat)], []),
     upgrade_rows: IDL.Func([IDL.Opt(RewriteCursorIdl)], [Reply(RewriteProgressIdl)], []),
+    rebind_shard: IDL.Func([RebindShardIdl], [Reply(IDL.Null)], []),
   });
 
 // ---- conversions ---------------------------------------------------------------------------

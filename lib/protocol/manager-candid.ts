@@ -5,7 +5,9 @@ import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { ReportIdl, Reply, SettingsIdl, TopologyChangeRequestIdl } from './candid.js';
 
-export { RewriteCursorIdl, RewriteProgressIdl } from './upgrade-candid.js';
+import { RenamesIdl } from './lifecycle-candid.js';
+
+export { RewriteCursorIdl, RewriteProgressIdl } from './lifecycle-candid.js';
 
 export const ClusterSettingsIdl = IDL.Record({
   max_shard_bytes: IDL.Nat64,
@@ -87,6 +89,7 @@ export const managerIdlFactory: IDL.InterfaceFactory = () =>
     start_upgrade: IDL.Func([StoredWasmIdl], [Reply(IDL.Text)], []),
     upgrade_status: IDL.Func([], [Reply(IDL.Opt(RolloutStatusIdl))], ['query']),
     set_shard_wasm: IDL.Func([StoredWasmIdl], [Reply(IDL.Null)], []),
+    rebind_cluster: IDL.Func([RenamesIdl], [Reply(IDL.Vec(IDL.Principal))], []),
   });
 
 export interface ClusterInfo {
