@@ -85,10 +85,11 @@ let maintenanceArmedFor: string | undefined;
 /** One maintenance tick: a bounded number of prune steps, then the memory size from canister_status. */
 async function maintain(): Promise<void> {
   const node = shardNode();
-  // A shard its own map does not name owns nothing yet and must not prune: a restored clone before
-  // rebind_shard (its map names the original's ids) would otherwise delete every row it holds.
-  const named = node.partitioner.shards().includes(node.id);
-  for (let i = 0; named && i < PRUNE_STEPS_PER_TICK && node.pruneStep() > 0; i++);
+  // A restored clone before rebind_shard is not named by its map (it names the original's ids) and
+  // names a manager that does not control it: pruning would delete every row it holds.
+  const manager = persisted().manager;
+  const restoredElsewhere = !node.partitioner.shards().includes(node.id) && manager !== undefined && !isControllerText(manager);
+  for (let i = 0; !restoredElsewhere && i < PRUNE_STEPS_PER_TICK && node.pruneStep() > 0; i++);
   try {
     const status = (await call('aaaaa-aa', 'canister_status', {
       paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })],
