@@ -1,12 +1,16 @@
 // The cluster-facing commands on the embedded replica: deploy (records the cluster), status
 // (--json shape), split and merge through the manager, backup → damage → restore of a whole
-// cluster (same data, same map and epoch), clone beside the original under its own ids, and a
-// non-controller refused. FOR THE LEAD: these need the shard/manager canister glue (issue 8). Until
+// cluster (same data, same map and epoch), clone beside the original under its own ids (rebound by
+// the clone's manager), upgrade through the manager, and a non-controller refused. FOR THE LEAD:
+// these need the shard/manager canister glue (issue 8). Until
 // deployCluster works they are skipped, with the reason printed, ONLY when deploying fails with a
 // missing-method / not-implemented error; any other failure fails the suite.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Principal } from '@dfinity/principal';
+import { Actor } from '@dfinity/agent';
 import { ShardedClient } from '../../lib/client/client.js';
+import { managerIdlFactory, type ClusterInfo } from '../../lib/protocol/manager-candid.js';
 import type { EmbeddedReplica } from '../../lib/cli/embedded.js';
 import { findCluster } from '../../lib/cli/clusters.js';
 import { statusCommand, WATCH_INTERVAL_MS } from '../../lib/cli/status.js';
@@ -46,7 +50,7 @@ if (missing) {
     const status = await cli(['status', '--json', ...common], { cwd: work });
     expect(status.code).toBe(0);
     const json = JSON.parse(status.stdout);
-    expect(json).toEqual({ epoch: expect.any(Number), limitBytes: 64 * 1024 * 1024, shards: [expect.objectContaining({ canisterId: entry, range: ['0', expect.any(String)], entities: 0, cycles: expect.stringMatching(/^\d+$/) })], migrations: [] });
+    expect(json).toEqual({ epoch: expect.any(Number), limitBytes: 64 * 1024 * 1024, shards: [expect.objectContaining({ canisterId: entry, range: ['0', expect.any(String)], entities: 0, cycles: expect.stringMatching(/^\d+$/) })], migrations: [], upgrade: null });
     const human = await cli(['status', ...common], { cwd: work });
     expect(human.stdout).toContain(entry);
     expect(human.stdout).toMatch(/migrations: none in progress/);
@@ -90,22 +94,69 @@ if (missing) {
     await waitFor(fresh, (s) => s.shards.length === 1);
   }, 600_000);
 
-  // KNOWN FAILING (test.failing): the restored memory still names the original ids until the manager
-  // can be told its new shard ids (rewriteClusterMap, lib/cli/cluster-map.ts). When that lands this
-  // test passes, test.failing reports it, and it becomes a plain test.
-  test.failing('clone --as copy runs beside the original with its own ids (needs rewriteClusterMap)', async () => {
+  test('clone --as copy runs beside the original with its own ids: same data at clone time, then writes to one never reach the other', async () => {
+    const original = await ShardedClient.connect({ agent: await owner(), entry });
+    expect((await cli(['split', entry, ...common], { cwd: work })).code).toBe(0);
+    const before = await waitFor(original, (s) => s.shards.length === 2);
+    const atClone = await allRows(original);
+    expect(atClone.size).toBeGreaterThan(0);
+
     const clone = await cli(['clone', 'shardorm_example', '--as', 'copy', '--json', ...common], { cwd: work });
     expect(clone.stderr).toBe('');
+    expect(clone.code).toBe(0);
     const { cluster } = JSON.parse(clone.stdout);
     expect(cluster.manager).not.toBe(manager);
+    expect(findCluster({ cwd: work, network: server.url.replace(/\/$/, '') + '/', name: 'copy' })).toMatchObject({ manager: cluster.manager, entry: cluster.entry });
     const copy = await ShardedClient.connect({ agent: await owner(), entry: cluster.entry });
-    const original = await ShardedClient.connect({ agent: await owner(), entry });
-    const ids = new Set((await original.status()).shards.map((s) => s.canisterId));
-    for (const s of (await copy.status()).shards) expect(ids.has(s.canisterId)).toBe(false);
+    const copied = await copy.status();
+    const ids = new Set(before.shards.map((s) => s.canisterId));
+    expect(copied.shards.map((s) => s.range)).toEqual(before.shards.map((s) => s.range));
+    for (const s of copied.shards) expect(ids.has(s.canisterId)).toBe(false);
+    expect(copied.epoch).toBe(before.epoch + 1); // the rename is a new map: a shard still on the old ids would be behind
+    // Every clone shard names only clone canisters and the clone's manager.
+    const cloneIds = new Set(copied.shards.map((s) => s.canisterId));
+    for (const s of copied.shards) {
+      const info = await (Actor.createActor(managerIdlFactory, { agent: await owner(), canisterId: Principal.fromText(s.canisterId) }) as unknown as { cluster_info(): Promise<ClusterInfo> }).cluster_info();
+      expect(info.manager[0]?.toText()).toBe(cluster.manager);
+      for (const r of JSON.parse(info.map).ranges) expect(cloneIds.has(r.shard)).toBe(true);
+    }
+    expect(await allRows(copy)).toEqual(atClone);
+
     const me = await (await owner()).getPrincipal();
     await copy.repository(Snippet).insert({ pageId: 'clone-only', id: 'c1', body: 'in the clone', owner: me, createdAt: 1n });
+    await original.repository(Snippet).insert({ pageId: 'original-only', id: 'o1', body: 'in the original', owner: me, createdAt: 1n });
+    const first = [...atClone.keys()][0].split('/');
+    await copy.repository(Snippet).update({ pageId: first[0], id: first[1] }, { body: 'changed in the clone' });
     expect(await original.repository(Snippet).get({ pageId: 'clone-only', id: 'c1' })).toBeUndefined();
+    expect(await copy.repository(Snippet).get({ pageId: 'original-only', id: 'o1' })).toBeUndefined();
+    expect((await original.repository(Snippet).get({ pageId: first[0], id: first[1] }))?.body).toBe(atClone.get(first.join('/')));
+    expect((await copy.repository(Snippet).get({ pageId: 'clone-only', id: 'c1' }))?.body).toBe('in the clone');
+    expect((await allRows(original)).size).toBe(atClone.size + 1);
   }, 600_000);
+
+  test('upgrade --json rolls every shard through the manager and has the documented shape; status shows it', async () => {
+    const r = await cli(['upgrade', '--json', '--cluster', 'shardorm_example', ...common], { cwd: work });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toEqual({
+      cluster: 'shardorm_example', id: expect.stringMatching(/^u\d+$/), state: 'done', wasmHash: expect.stringMatching(/^[0-9a-f]{64}$/), manager: 'unchanged',
+      shards: expect.any(Array),
+    });
+    const shardIds = (await (await ShardedClient.connect({ agent: await owner(), entry })).status()).shards.map((s) => s.canisterId);
+    expect(out.shards).toEqual(shardIds.map((canisterId: string) => ({ canisterId, state: 'done', step: 'done', rewritten: 0 })));
+    const status = JSON.parse((await cli(['status', '--json', '--cluster', 'shardorm_example', ...common], { cwd: work })).stdout);
+    expect(status.upgrade).toMatchObject({ id: out.id, state: 'done', shards: out.shards });
+    expect(status.migrations[0]).toMatchObject({ id: out.id, kind: 'upgrade', state: 'done' });
+  }, 600_000);
+
+  test('upgrade by an identity that does not control the manager: one line, exit 1', async () => {
+    const stranger = writeEd25519Pem(work, 'stranger-upgrade.pem');
+    const r = await cli(['upgrade', '--cluster', 'shardorm_example', '--network', server.url, '--identity', stranger], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(r.stderr).toMatch(new RegExp(`^shardorm: identity [a-z0-9-]+ does not control ${manager}; pass --identity with a controller's PEM\n$`));
+  }, 120_000);
 
   test('split by an identity that does not control the manager: one line, exit 1', async () => {
     const stranger = writeEd25519Pem(work, 'stranger.pem');
@@ -115,6 +166,18 @@ if (missing) {
     expect(r.stderr).toMatch(/^shardorm: (the manager refused the split|identity .* does not control)/);
   });
 });
+
+/** Every row of the cluster, key → body, by a full scan. */
+async function allRows(client: ShardedClient): Promise<Map<string, string>> {
+  const rows = new Map<string, string>();
+  let after: string | undefined;
+  do {
+    const page = await client.repository(Snippet).scan({ after, limit: 100 });
+    for (const r of page.items) rows.set(`${r.pageId}/${r.id}`, r.body);
+    after = page.cursor;
+  } while (after !== undefined);
+  return rows;
+}
 
 async function waitFor(client: ShardedClient, done: (s: Awaited<ReturnType<ShardedClient['status']>>) => boolean) {
   const until = Date.now() + MIGRATION_WAIT_MS;

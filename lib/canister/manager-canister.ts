@@ -6,16 +6,18 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { canisterSelf, inReplicatedExecution, isController, msgCaller, query, setTimerInterval, time, update } from 'azle';
-import { ForbiddenError, ValidationError } from '../model/errors.js';
+import { ForbiddenError, UnavailableError, ValidationError } from '../model/errors.js';
 import { ClusterManager, type ClusterSettings, type ManagerState } from '../manager/manager.js';
 import { RangePartitioner, type RangePartitionerJSON } from '../partition/index.js';
 import { ReportIdl, reportFromCandid, Reply, TopologyChangeRequestIdl } from '../protocol/candid.js';
 import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
-import { ClusterInfoIdl, ClusterSettingsIdl, ClusterStatusIdl, TickIdl } from '../protocol/manager-candid.js';
+import { ClusterInfoIdl, ClusterSettingsIdl, ClusterStatusIdl, RolloutStatusIdl, StoredWasmIdl, TickIdl } from '../protocol/manager-candid.js';
 import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
-import type { Migration } from '../topology/migration.js';
+import { RebindShardIdl, RenamesIdl } from '../protocol/lifecycle-candid.js';
 import { answer } from './answer.js';
-import { createShardCanister, cyclesOf, depositCycles, icEffectRunner, installShard } from './manager-effects.js';
+import { assertWasmStored, createShardCanister, cyclesOf, depositCycles, icEffectRunner, installShard } from './manager-effects.js';
+import { hex, migrationToCandid, rolloutAsMigration, rolloutToCandid, settingsFromCandid, settingsToCandid, storedWasm, unhex } from './manager-wire.js';
+import { icRolloutRunner } from './rollout-effects.js';
 import { callReply } from './peers.js';
 import { shardStorage } from './runtime.js';
 import { stableByteMap } from './stable-store.js';
@@ -110,8 +112,12 @@ function manager(r: ManagerRecord): ClusterManager {
     cycles: (shard: string) => cyclesOf(shard),
     topUp: (shard: string, cycles: bigint) => depositCycles(shard, cycles),
     effects: icEffectRunner({ wasm: () => wasmOf(r), settings: () => r.settings, deployer: () => r.deployer }),
+    rollout: icRolloutRunner({ wasm: () => wasmOf(r), settings: () => r.settings, deployer: () => r.deployer, map: () => r.cluster!.map }),
     save: (state: ManagerState) => {
       r.cluster = state;
+      // Once every shard runs the roll-out's Wasm, new shards are installed with it too.
+      const done = state.rollout?.phase === 'done' ? state.rollout : undefined;
+      if (done !== undefined && (r.wasm === undefined || hex(r.wasm.hash) !== done.wasmHash)) r.wasm = { hash: unhex(done.wasmHash), chunks: done.chunks.map(unhex) };
       save(r);
     },
     announce: async (shards: string[], map: RangePartitionerJSON) => {
@@ -160,33 +166,6 @@ function controllerOnly(method: string): ManagerRecord {
   return r;
 }
 
-function migrationToCandid(m: Migration) {
-  return {
-    id: m.id, kind: m.kind, method: m.method, state: m.phase, source: Principal.fromText(m.source), target: m.target === undefined ? [] : [Principal.fromText(m.target)],
-    last_error: m.rollback?.reason !== undefined ? [m.rollback.reason] : m.lastError === undefined ? [] : [m.lastError],
-    copied_rows: BigInt(m.copiedRows), copied_bytes: BigInt(m.copiedBytes),
-  };
-}
-
-function settingsToCandid(s: ClusterSettings) {
-  return {
-    max_shard_bytes: BigInt(s.maxShardBytes), max_shard_memory_bytes: BigInt(s.maxShardMemoryBytes), min_shard_bytes: BigInt(s.minShardBytes),
-    split_method: s.splitMethod, shard_cycles: s.shardCycles, top_up_below_cycles: s.topUpBelowCycles, top_up_cycles: s.topUpCycles,
-  };
-}
-
-function settingsFromCandid(s: ReturnType<typeof settingsToCandid>): ClusterSettings {
-  if (s.split_method !== 'snapshot' && s.split_method !== 'stream') throw new ValidationError(`split_method must be 'snapshot' or 'stream', not ${s.split_method}`);
-  const n = (v: bigint, name: string) => {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ValidationError(`${name} is above 2^53 - 1`);
-    return Number(v);
-  };
-  return {
-    maxShardBytes: n(s.max_shard_bytes, 'max_shard_bytes'), maxShardMemoryBytes: n(s.max_shard_memory_bytes, 'max_shard_memory_bytes'), minShardBytes: n(s.min_shard_bytes, 'min_shard_bytes'),
-    splitMethod: s.split_method as CopyMethod, shardCycles: s.shard_cycles, topUpBelowCycles: s.top_up_below_cycles, topUpCycles: s.top_up_cycles,
-  };
-}
-
 /** The manager's methods, served by every ShardORM canister (a shard answers them with an err, cluster_info as itself). */
 export class ShardOrmManagerMethods {
   @query([], ClusterInfoIdl)
@@ -205,7 +184,7 @@ export class ShardOrmManagerMethods {
       if (cluster === undefined) return { epoch: 0n, map: '', shards: [], migrations: [], queued: 0 };
       const shards = RangePartitioner.fromJSON(cluster.map).shards();
       const reportsNow = await reports(shards);
-      const migrations = [...(cluster.active === undefined ? [] : [cluster.active]), ...[...cluster.history].reverse()].map(migrationToCandid);
+      const migrations = [...(cluster.rollout === undefined ? [] : [rolloutAsMigration(cluster.rollout)]), ...[...(cluster.active === undefined ? [] : [cluster.active]), ...[...cluster.history].reverse()].map(migrationToCandid)];
       return { epoch: BigInt(cluster.map.epoch), map: JSON.stringify(cluster.map), shards: reportsNow.map((x) => ({ ...x, shard: Principal.fromText(x.shard), epoch: BigInt(x.epoch), entities: BigInt(x.entities), logical_bytes: BigInt(x.logicalBytes), memory_bytes: BigInt(x.memoryBytes), migration: x.migration === undefined ? [] : [{ ...x.migration, logged: BigInt(x.migration.logged) }] })), migrations, queued: cluster.requests.length };
     });
   }
@@ -266,6 +245,64 @@ export class ShardOrmManagerMethods {
       if (r.cluster !== undefined) manager(r).updateSettings(r.settings);
       save(r);
       return null;
+    });
+  }
+
+  /** Starts a rolling upgrade of every shard to a Wasm uploaded to this canister's chunk store. */
+  @update([StoredWasmIdl], Reply(IDL.Text))
+  async start_upgrade(arg: { wasm_hash: Uint8Array; chunk_hashes: Uint8Array[] }) {
+    return answer(async () => {
+      const r = controllerOnly('start_upgrade');
+      const wasm = storedWasm(arg);
+      await assertWasmStored(wasm, 'the new Wasm');
+      const id = manager(r).startRollout({ wasmHash: hex(wasm.hash), chunks: wasm.chunks.map(hex) });
+      armTimer();
+      return id;
+    });
+  }
+
+  @query([], Reply(IDL.Opt(RolloutStatusIdl)))
+  upgrade_status() {
+    return answer(() => {
+      const rollout = record().cluster?.rollout;
+      return rollout === undefined ? [] : [rolloutToCandid(rollout)];
+    });
+  }
+
+  /** Names the Wasm new shards are installed with (after its chunks were uploaded again, e.g. once a tool cleared the store). */
+  @update([StoredWasmIdl], Reply(IDL.Null))
+  async set_shard_wasm(arg: { wasm_hash: Uint8Array; chunk_hashes: Uint8Array[] }) {
+    return answer(async () => {
+      const r = controllerOnly('set_shard_wasm');
+      if (r.cluster?.rollout?.phase === 'running') throw new ValidationError(`roll-out ${r.cluster.rollout.id} is running: it sets the shard Wasm when it is done`);
+      const wasm = storedWasm(arg);
+      await assertWasmStored(wasm);
+      r.wasm = wasm;
+      save(r);
+      return null;
+    });
+  }
+
+  /**
+   * `shardorm clone`: this manager was restored onto a fresh canister beside the original. Takes
+   * the clone's ids (old → new), then gives every shard the renamed map and itself as manager
+   * (`rebind_shard`, which a shard accepts only from its controllers: this canister is one of the
+   * clone's). Answers the shards rebound; call again (idempotent) if some could not be reached.
+   */
+  @update([RenamesIdl], Reply(IDL.Vec(IDL.Principal)))
+  async rebind_cluster(renames: { from: Principal; to: Principal }[]) {
+    return answer(async () => {
+      const r = controllerOnly('rebind_cluster');
+      const caller = msgCaller().toText();
+      const map = manager(r).rebind({ renames: new Map(renames.map((x) => [x.from.toText(), x.to.toText()])), deployer: caller });
+      r.deployer = caller;
+      save(r);
+      const shards = map.ranges.map((x) => x.shard);
+      const failed: string[] = [];
+      await Promise.all(shards.map((s) => callReply({ target: s, method: 'rebind_shard', argType: RebindShardIdl, arg: { map: JSON.stringify(map), manager: canisterSelf() }, okType: IDL.Null, write: true })
+        .catch((e) => failed.push(`${s}: ${(e as Error).message}`))));
+      if (failed.length > 0) throw new UnavailableError(`rebound ${shards.length - failed.length} of ${shards.length} shards (${failed.join('; ')}): call rebind_cluster again`);
+      return shards.map((s) => Principal.fromText(s));
     });
   }
 

@@ -10,9 +10,10 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
 import { call, canisterSelf } from 'azle';
 import {
   canister_status_args, create_canister_args, create_canister_result, delete_canister_args, delete_canister_snapshot_args, deposit_cycles_args,
-  install_chunked_code_args, load_canister_snapshot_args, start_canister_args, stop_canister_args, take_canister_snapshot_args,
-  take_canister_snapshot_result,
+  install_chunked_code_args, load_canister_snapshot_args, start_canister_args, stop_canister_args, stored_chunks_args, stored_chunks_result,
+  take_canister_snapshot_args, take_canister_snapshot_result,
 } from 'azle/canisters/management/idl';
+import { ValidationError } from '../model/errors.js';
 import { callReply } from './peers.js';
 import { CopyProgressIdl, CutoverIdl, planToCandid, PlanIdl } from '../protocol/candid.js';
 import { InitArgIdl } from '../protocol/manager-candid.js';
@@ -29,12 +30,12 @@ export interface ManagerContext {
   deployer(): string;
 }
 
-async function management(method: string, argType: IDL.Type, arg: unknown, retType?: IDL.Type, cycles?: bigint): Promise<unknown> {
+export async function management(method: string, argType: IDL.Type, arg: unknown, retType?: IDL.Type, cycles?: bigint): Promise<unknown> {
   return call(MANAGEMENT, method, { paramIdlTypes: [argType], returnIdlType: retType, args: [arg], ...(cycles === undefined ? {} : { cycles }) });
 }
 
 /** The reject text of a failed call, for classification and for `lastError`. */
-function rejectText(e: unknown): string {
+export function rejectText(e: unknown): string {
   const f = e as { type?: string; rejectMessage?: string; message?: string };
   return f?.rejectMessage ?? f?.message ?? f?.type ?? String(e);
 }
@@ -44,12 +45,18 @@ export function shardInitArg(map: RangePartitionerJSON, settings: ClusterSetting
   return new Uint8Array(IDL.encode([InitArgIdl], [[{ role: { shard: null }, map: JSON.stringify(map), manager: [canisterSelf()], settings: shardSettings }]]));
 }
 
-export async function installShard(ctx: ManagerContext, canister: string, map: RangePartitionerJSON, mode: 'install' | 'reinstall'): Promise<void> {
-  const wasm = ctx.wasm();
+export type ShardWasm = { hash: Uint8Array; chunks: Uint8Array[] };
+
+/**
+ * Installs (or upgrades) a shard from the manager's own chunk store. An upgrade runs the new
+ * module's post_upgrade; a trap there leaves the shard on its old module and state (the IC's
+ * atomic install).
+ */
+export async function installShard(ctx: ManagerContext, canister: string, map: RangePartitionerJSON, mode: 'install' | 'reinstall' | 'upgrade', wasm: ShardWasm = ctx.wasm()): Promise<void> {
   await management('install_chunked_code', install_chunked_code_args, {
     arg: shardInitArg(map, ctx.settings()),
     wasm_module_hash: wasm.hash,
-    mode: { [mode]: null },
+    mode: mode === 'upgrade' ? { upgrade: [{ skip_pre_upgrade: [], wasm_memory_persistence: [] }] } : { [mode]: null },
     chunk_hashes_list: wasm.chunks.map((hash) => ({ hash })),
     target_canister: Principal.fromText(canister),
     store_canister: [canisterSelf()],
@@ -57,7 +64,26 @@ export async function installShard(ctx: ManagerContext, canister: string, map: R
   });
 }
 
+/**
+ * Refuses, with what to do next, when the manager's chunk store no longer holds every chunk of
+ * `wasm`: a tool that upgrades the manager (dfx, icp-cli, PocketIC's upgradeCanister) uploads its
+ * own chunks and clears the store afterwards, which deletes the shard Wasm new shards come from.
+ */
+export async function assertWasmStored(wasm: ShardWasm, what = 'the shard Wasm'): Promise<void> {
+  const stored = (await management('stored_chunks', stored_chunks_args, { canister_id: canisterSelf() }, stored_chunks_result)) as { hash: Uint8Array }[];
+  const have = new Set(stored.map((c) => bytesToHex(Uint8Array.from(c.hash))));
+  const missing = wasm.chunks.filter((c) => !have.has(bytesToHex(c))).length;
+  if (missing > 0) {
+    throw new ValidationError(
+      `the manager's chunk store lacks ${missing} of the ${wasm.chunks.length} chunks of ${what} ${bytesToHex(wasm.hash).slice(0, 16)}… ` +
+        '(a tool that upgraded the manager cleared it): upload it again with `shardorm upgrade` (or upload_chunk, then set_shard_wasm)',
+    );
+  }
+}
+
 export async function createShardCanister(ctx: ManagerContext): Promise<string> {
+  // Nothing is created that could not be installed.
+  await assertWasmStored(ctx.wasm());
   const controllers = [canisterSelf(), Principal.fromText(ctx.deployer())];
   const settings = { controllers: [controllers], freezing_threshold: [], reserved_cycles_limit: [], log_visibility: [], wasm_memory_limit: [], memory_allocation: [], compute_allocation: [] };
   const created = (await management('create_canister', create_canister_args, { settings: [settings], sender_canister_version: [] }, create_canister_result, ctx.settings().shardCycles)) as { canister_id: Principal };

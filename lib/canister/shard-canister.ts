@@ -9,6 +9,7 @@
 //   shard_report           members (the manager, the shards of the map, a migration partner) and controllers
 //   apply_rows, apply_delta the source of the migration this shard receives
 //   __routed               members (a @RoutedBy forward)
+//   rebind_shard           a controller of this canister only (a clone's new ids, lib/canister/rebind.ts)
 //   everything else        the manager, or a controller of this canister
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
@@ -28,7 +29,10 @@ import { defaultClusterSettings, isManagerCanister, resumeManager, ShardOrmManag
 import { replyOf } from './peers.js';
 import { serveRouted } from './routed-by.js';
 import { installUtf8Codecs } from './utf8.js';
-import { configureShard, setMemoryBytes, shardNode, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
+import { configureShard, setMemoryBytes, shardNode, shardRegistry, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
+import { RebindShardIdl, RewriteCursorIdl, RewriteProgressIdl } from '../protocol/lifecycle-candid.js';
+import { reboundState } from './rebind.js';
+import { assertCollectionsDeclared, upgradeRowsStep, type RewriteCursor } from './schema-upgrade.js';
 
 /** Seconds between maintenance ticks (pruning, memory size refresh). */
 export const MAINTENANCE_INTERVAL_S = 10;
@@ -81,7 +85,11 @@ let maintenanceArmedFor: string | undefined;
 /** One maintenance tick: a bounded number of prune steps, then the memory size from canister_status. */
 async function maintain(): Promise<void> {
   const node = shardNode();
-  for (let i = 0; i < PRUNE_STEPS_PER_TICK && node.pruneStep() > 0; i++);
+  // A restored clone before rebind_shard is not named by its map (it names the original's ids) and
+  // names a manager that does not control it: pruning would delete every row it holds.
+  const manager = persisted().manager;
+  const restoredElsewhere = !node.partitioner.shards().includes(node.id) && manager !== undefined && !isControllerText(manager);
+  for (let i = 0; !restoredElsewhere && i < PRUNE_STEPS_PER_TICK && node.pruneStep() > 0; i++);
   try {
     const status = (await call('aaaaa-aa', 'canister_status', {
       paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })],
@@ -148,6 +156,7 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
       REQUEST.prepare();
       RESPONSE.prepare();
       if (isManagerCanister()) return resumeManager();
+      assertCollectionsDeclared(shardStorage().kv, shardRegistry()); // a trap here keeps the old module
       applyUpgradeArg(decodeInitArg(msgArgData()));
     }
 
@@ -252,6 +261,24 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
         if (amount <= 0n) return 0n;
         await call('aaaaa-aa', 'deposit_cycles', { paramIdlTypes: [IDL.Record({ canister_id: IDL.Principal })], args: [{ canister_id: Principal.fromText(manager) }], cycles: amount });
         return amount;
+      });
+    }
+
+    @update([IDL.Opt(RewriteCursorIdl)], Reply(RewriteProgressIdl))
+    upgrade_rows(cursor: [] | [RewriteCursor]) {
+      return answer(() => {
+        const step = upgradeRowsStep(fromManager('upgrade_rows').ctx, shardRegistry(), cursor[0]);
+        return { next: step.next === undefined ? [] : [step.next], rewritten: step.rewritten };
+      });
+    }
+
+    @update([RebindShardIdl], Reply(IDL.Null))
+    rebind_shard(arg: { map: string; manager: Principal }) {
+      return answer(() => {
+        const state = reboundState({ state: persisted(), map: arg.map, manager: arg.manager.toText(), self: selfText(), callerIsController: isController(msgCaller()), caller: callerText() });
+        shardStorage().state.save(state);
+        startNode(); // rebuilt from the saved state: the new map and manager
+        return null;
       });
     }
 

@@ -55,3 +55,27 @@ export function emit(io: CliIo, json: boolean, value: unknown, human: () => stri
   if (json) io.stdout(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
   else for (const line of human()) io.stdout(line + '\n');
 }
+
+/** One bar per named item (a shard of a roll-out) on stderr when it is a terminal; nothing otherwise. */
+export function progressBars(io: CliIo, unit: string): { bar(name: string): Progress; stop(): void } {
+  if (!io.interactive) return { bar: () => ({ update() {}, stop() {} }), stop() {} };
+  const multi = new cliProgress.MultiBar(
+    { format: `{name} [{bar}] {value}/{total} ${unit} | ETA {eta_formatted} | {step}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  const bars = new Map<string, cliProgress.SingleBar>();
+  return {
+    bar(name) {
+      return {
+        update(done, total, step = '') {
+          let b = bars.get(name);
+          if (b === undefined) bars.set(name, (b = multi.create(total, done, { name, step })));
+          b.setTotal(total);
+          b.update(done, { name, step });
+        },
+        stop() {},
+      };
+    },
+    stop: () => multi.stop(),
+  };
+}

@@ -58,7 +58,10 @@ export function buildProgram(io: CliIo): Command {
       .option(kind === 'split' ? '--method <method>' : '--into <shard>', kind === 'split' ? 'copy method: snapshot or rows' : 'neighbour to merge into')
       .action((shard, options) => topologyCommand(kind, shard, options, io));
   }
-  common(program.command('upgrade [canister]').description('Rolling upgrade of every shard through the manager.')).action((canister, options) => upgradeCommand(canister, options, io));
+  common(program.command('upgrade [canister]').description('Rolling upgrade of every shard through the manager, one shard at a time (controllers only), then of the manager.'))
+    .option('--cluster <name>', 'recorded cluster (default: the only or last one)')
+    .option('--skip-manager', 'leave the manager on its module')
+    .action(async (canister, options) => void (await upgradeCommand(canister, options, io)));
   common(program.command('backup').description('Snapshot every shard (or --canister ids) and download the snapshots with a SHA-256 manifest.'))
     .requiredOption('--out <dir>', 'new directory for the backup')
     .option('--cluster <name>', 'recorded cluster (default: the only or last one)')

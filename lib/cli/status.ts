@@ -1,5 +1,6 @@
 // `shardorm status`: one line per shard (canister id, hash range, entities, a bar of the shard's
-// logical bytes against the split limit, its canister memory, cycles), then the epoch and the migrations in progress. `--watch` redraws every
+// logical bytes against the split limit, its canister memory, cycles), then the epoch, the migrations in progress and
+// the last rolling upgrade (one line per shard while it runs or after it failed). `--watch` redraws every
 // WATCH_INTERVAL_MS until Ctrl-C (with --json: one JSON document per line per refresh).
 import type { ClusterStatus } from '../client/client.js';
 import { ShardedClient } from '../client/client.js';
@@ -7,6 +8,9 @@ import { findCluster } from './clusters.js';
 import { CliError } from './errors.js';
 import { type CliIo, emit } from './output.js';
 import { type CommonOptions, openSession } from './session.js';
+import { formatRollout } from './upgrade.js';
+import { type RolloutStatus, rolloutStatus } from './upgrade-run.js';
+import { Principal } from '@dfinity/principal';
 
 export const WATCH_INTERVAL_MS = 1_000;
 /** Characters of the memory bar. */
@@ -19,12 +23,13 @@ export interface StatusCommandOptions extends CommonOptions {
 }
 
 /** The status as JSON (the documented shape: bigints as decimal strings). */
-export function statusToJSON(status: ClusterStatus, limitBytes?: number): unknown {
+export function statusToJSON(status: ClusterStatus, limitBytes?: number, upgrade?: RolloutStatus): unknown {
   return {
     epoch: status.epoch,
     limitBytes: limitBytes ?? null,
     shards: status.shards.map((s) => ({ ...s, range: [s.range[0].toString(), s.range[1].toString()], cycles: s.cycles.toString() })),
     migrations: status.migrations,
+    upgrade: upgrade ?? null,
   };
 }
 
@@ -67,10 +72,13 @@ export async function statusCommand(options: StatusCommandOptions, io: CliIo, un
     const client = await ShardedClient.connect({ agent: session.agent, entry: record.manager });
     do {
       const status = await client.status();
-      if (options.watch && session.json) io.stdout(JSON.stringify(statusToJSON(status, record.maxShardBytes)) + '\n');
+      const upgrade = await rolloutStatus({ agent: session.agent, manager: Principal.fromText(record.manager) });
+      const json = statusToJSON(status, record.maxShardBytes, upgrade);
+      if (options.watch && session.json) io.stdout(JSON.stringify(json) + '\n');
       else {
         if (options.watch && io.interactive) io.stdout('\x1b[H\x1b[2J');
-        emit(io, session.json, statusToJSON(status, record.maxShardBytes), () => [`cluster ${record.name} (manager ${record.manager})`, ...formatStatus(status, record.maxShardBytes)]);
+        const rollout = upgrade === undefined || upgrade.state === 'done' ? [] : formatRollout(upgrade);
+        emit(io, session.json, json, () => [`cluster ${record.name} (manager ${record.manager})`, ...formatStatus(status, record.maxShardBytes), ...rollout]);
       }
       if (options.watch) await Promise.race([end, new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS))]);
     } while (options.watch && !stop);

@@ -103,9 +103,12 @@ export async function deployCluster(options: DeployClusterOptions): Promise<Depl
   return { manager, entry: reply.ok };
 }
 
-/** Uploads `wasm` into `canister`'s chunk store (cleared first) and returns the chunk hashes. */
-export async function uploadChunks(management: ActorSubclass<ManagementCanister>, canister: Principal, wasm: Uint8Array, progress: (step: string, done: number, total: number) => void): Promise<Uint8Array[]> {
-  await management.clear_chunk_store({ canister_id: canister });
+/**
+ * Uploads `wasm` into `canister`'s chunk store and returns the chunk hashes. The store is cleared
+ * first unless `keep` (a rolling upgrade adds the new Wasm beside the one new shards come from).
+ */
+export async function uploadChunks(management: ActorSubclass<ManagementCanister>, canister: Principal, wasm: Uint8Array, progress: (step: string, done: number, total: number) => void, options: { keep?: boolean } = {}): Promise<Uint8Array[]> {
+  if (options.keep !== true) await management.clear_chunk_store({ canister_id: canister });
   const total = Math.ceil(wasm.length / CHUNK_BYTES);
   const hashes: Uint8Array[] = [];
   for (let i = 0; i < total; i++) {

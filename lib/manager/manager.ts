@@ -7,9 +7,10 @@ import { ForbiddenError, ValidationError } from '../model/errors.js';
 import { RangePartitioner, type RangePartitionerJSON, type ShardId } from '../partition/index.js';
 import type { CopyMethod, ShardReport } from '../protocol/housekeeping.js';
 import { fromTaggedJson, toTaggedJson } from '../protocol/tagged-json.js';
-import { drive, type EffectRunner, type ProgressListener } from '../topology/driver.js';
+import { drive, MAX_EFFECTS_PER_DRIVE, type EffectRunner, type ProgressListener } from '../topology/driver.js';
 import { currentMap, isTerminal, planMerge, planSplit, type Migration } from '../topology/migration.js';
 import { chooseChange, mergeTarget, type TopologyLimits } from '../topology/planning.js';
+import { applyRolloutResult, nextRolloutEffect, planRollout, type Rollout, type RolloutEffect, type RolloutResult } from './rollout.js';
 
 /** Finished migrations kept for `status` (older ones are dropped). */
 export const MAX_HISTORY = 32;
@@ -43,6 +44,14 @@ export interface ManagerState {
   history: Migration[];
   requests: TopologyRequest[];
   nextMigration: number;
+  /** The rolling upgrade in flight, or the last one (absent in records written before roll-outs existed). */
+  rollout?: Rollout;
+  nextRollout?: number;
+}
+
+/** Performs one effect of a roll-out (lib/manager/rollout.ts) against the IC. */
+export interface RolloutRunner {
+  perform(effect: RolloutEffect): Promise<RolloutResult>;
 }
 
 export interface ManagerHost {
@@ -60,6 +69,8 @@ export interface ManagerHost {
   save(state: ManagerState): void;
   /** Sends the map to shards whose reports show an older epoch (best effort; absent: announcements only). */
   announce?(shards: ShardId[], map: RangePartitionerJSON): Promise<void>;
+  /** Absent: this host cannot upgrade shards (MemoryCluster upgrades entity classes in-process). */
+  rollout?: RolloutRunner;
 }
 
 export interface TickOutcome {
@@ -108,6 +119,12 @@ export class ClusterManager {
 
   /** A controller asks for a split or merge now. */
   adminRequest(request: TopologyRequest): void {
+    const r = this.state.rollout;
+    if (this.migrationsBlocked && r !== undefined) {
+      throw new ValidationError(r.phase === 'running'
+        ? `roll-out ${r.id} is upgrading the shards: ask for the ${request.kind} once it is done (\`shardorm status\`)`
+        : `roll-out ${r.id} failed, so the shards run different modules: finish it with \`shardorm upgrade\` before a ${request.kind}`);
+    }
     const shards = this.map.shards();
     if (!shards.includes(request.shard)) throw new ValidationError(`${request.shard} is not a shard of this cluster (shards: ${shards.join(', ')})`);
     if (request.kind === 'merge') {
@@ -128,6 +145,57 @@ export class ClusterManager {
     }
     this.state.settings = settings;
     this.host.save(this.state);
+  }
+
+  /**
+   * A controller starts a rolling upgrade of every shard to the Wasm whose chunks are in the
+   * manager's chunk store. One at a time, never beside a migration (a split copies the source's
+   * module and a streamed one installs the store's: versions would mix mid-move).
+   */
+  startRollout(options: { wasmHash: string; chunks: string[] }): string {
+    if (this.host.rollout === undefined) throw new ValidationError('this manager cannot upgrade shards (no roll-out runner)');
+    const r = this.state.rollout;
+    if (r?.phase === 'running') throw new ValidationError(`roll-out ${r.id} is still running (${r.shards.filter((s) => s.step === 'done').length} of ${r.shards.length} shards done): wait for it, see \`shardorm status\``);
+    const m = this.state.active;
+    if (m !== undefined) throw new ValidationError(`${m.kind} ${m.id} of ${m.source} is in flight (phase ${m.phase}): upgrade once it is done, see \`shardorm status\``);
+    const id = `u${this.state.nextRollout ?? 1}`;
+    this.state.nextRollout = (this.state.nextRollout ?? 1) + 1;
+    this.state.rollout = planRollout({ id, shards: this.map.shards(), wasmHash: options.wasmHash, chunks: options.chunks, now: this.host.now() });
+    this.host.save(this.state);
+    return id;
+  }
+
+  /**
+   * A clone's manager takes the clone's canister ids (`shardorm clone`): its map with every shard
+   * renamed (same ranges, epoch + 1, so a shard still on the old ids is visibly behind), its
+   * journal's ids renamed, the queue dropped, and the cloning identity as deployer. Idempotent:
+   * a map that already names the new ids is answered as it is.
+   */
+  rebind(options: { renames: ReadonlyMap<ShardId, ShardId>; deployer: string }): RangePartitionerJSON {
+    const map = this.state.map;
+    const targets = new Set(options.renames.values());
+    if (targets.size !== options.renames.size) throw new ValidationError('two canisters are renamed to one id');
+    if (map.ranges.every((r) => targets.has(r.shard))) return map; // rebound already
+    if (this.state.active !== undefined) throw new ValidationError(`${this.state.active.kind} ${this.state.active.id} is in flight: a clone is restored from a backup taken between migrations`);
+    if (this.state.rollout?.phase === 'running') throw new ValidationError(`roll-out ${this.state.rollout.id} is running: a clone is restored from a backup taken between roll-outs`);
+    const rename = (id: ShardId): ShardId => {
+      const to = options.renames.get(id);
+      if (to === undefined) throw new ValidationError(`no new id for shard ${id}: name every shard of the map (${map.ranges.map((r) => r.shard).join(', ')})`);
+      return to;
+    };
+    const renamed = (id: ShardId | undefined) => (id === undefined ? undefined : options.renames.get(id) ?? id);
+    this.state.map = { ...map, epoch: map.epoch + 1, ranges: map.ranges.map((r) => ({ ...r, shard: rename(r.shard) })) };
+    this.state.history = this.state.history.map((m) => ({ ...m, source: renamed(m.source)!, target: renamed(m.target) }));
+    if (this.state.rollout !== undefined) this.state.rollout = { ...this.state.rollout, shards: this.state.rollout.shards.map((x) => ({ ...x, shard: renamed(x.shard)! })) };
+    this.state.requests = [];
+    this.state.deployer = options.deployer;
+    this.host.save(this.state);
+    return this.state.map;
+  }
+
+  /** Migrations wait while a roll-out runs, and after one failed (the shards run mixed modules) until a new one is done. */
+  get migrationsBlocked(): boolean {
+    return this.state.rollout !== undefined && this.state.rollout.phase !== 'done';
   }
 
   private enqueue(request: TopologyRequest): void {
@@ -169,7 +237,12 @@ export class ClusterManager {
     // "moved" forever (nothing else tells it). Each tick gives the map to shards reporting an older epoch.
     const behind = reports.filter((r) => r.epoch < this.state.map.epoch).map((r) => r.shard);
     if (behind.length > 0 && this.host.announce !== undefined) await this.host.announce(behind, this.state.map).catch(() => undefined);
-    if (this.state.active === undefined) {
+    const rollout = this.state.rollout;
+    if (rollout?.phase === 'running' && this.host.rollout !== undefined) {
+      outcome.effects = await this.driveRollout(rollout, this.host.rollout);
+      return outcome;
+    }
+    if (this.state.active === undefined && !this.migrationsBlocked) {
       const next = this.nextMigration(reports);
       if (next !== undefined) {
         this.state.active = next;
@@ -183,6 +256,25 @@ export class ClusterManager {
       if (isTerminal(m)) this.finish(m);
     }
     return outcome;
+  }
+
+  /** Performs due effects of the roll-out (one shard at a time) until it must wait, ends, or MAX_EFFECTS_PER_DRIVE ran. */
+  private async driveRollout(r: Rollout, runner: RolloutRunner): Promise<number> {
+    let performed = 0;
+    while (r.phase === 'running' && performed < MAX_EFFECTS_PER_DRIVE && this.host.now() >= r.retryAt) {
+      const effect = nextRolloutEffect(r);
+      if (effect === undefined) throw new Error(`roll-out ${r.id} is running but has nothing to do`);
+      let result: RolloutResult;
+      try {
+        result = await runner.perform(effect);
+      } catch (e) {
+        result = { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+      applyRolloutResult(r, effect, result, this.host.now());
+      this.host.save(this.state);
+      performed++;
+    }
+    return performed;
   }
 
   /** Persists the migration's progress; from the cutover on, the next map is the cluster's map. */
@@ -220,7 +312,7 @@ export class ClusterManager {
     return planMerge({ id: id(), source: change.shard, target: change.into, map, now });
   }
 
-  status(): { epoch: number; map: RangePartitionerJSON; active?: Migration; history: Migration[]; requests: TopologyRequest[] } {
-    return { epoch: this.state.map.epoch, map: this.state.map, active: this.state.active, history: this.state.history, requests: this.state.requests };
+  status(): { epoch: number; map: RangePartitionerJSON; active?: Migration; history: Migration[]; requests: TopologyRequest[]; rollout?: Rollout } {
+    return { epoch: this.state.map.epoch, map: this.state.map, active: this.state.active, history: this.state.history, requests: this.state.requests, rollout: this.state.rollout };
   }
 }

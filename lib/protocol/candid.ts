@@ -8,6 +8,7 @@ import { ValidationError, type WireError } from '../model/errors.js';
 import type { PartitionerJSON } from '../partition/index.js';
 import type { BatchAck, DeltaBatch, MigrationPlan, RowsBatch, ShardReport } from './housekeeping.js';
 import type { Op, OpResult, ShardRequest, ShardResponse } from './ops.js';
+import { RebindShardIdl, RewriteCursorIdl, RewriteProgressIdl } from './lifecycle-candid.js';
 
 const Key = { collection: IDL.Text, hash: IDL.Nat64, key: IDL.Vec(IDL.Nat8) };
 export const OpIdl = IDL.Variant({
@@ -88,6 +89,8 @@ export const shardIdlFactory: IDL.InterfaceFactory = () =>
     adopt_map: IDL.Func([IDL.Text], [Reply(IDL.Bool)], []),
     update_settings: IDL.Func([SettingsIdl], [Reply(IDL.Null)], []),
     drain_cycles: IDL.Func([], [Reply(IDL.Nat)], []),
+    upgrade_rows: IDL.Func([IDL.Opt(RewriteCursorIdl)], [Reply(RewriteProgressIdl)], []),
+    rebind_shard: IDL.Func([RebindShardIdl], [Reply(IDL.Null)], []),
   });
 
 // ---- conversions ---------------------------------------------------------------------------

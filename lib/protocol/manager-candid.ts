@@ -5,6 +5,10 @@ import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { ReportIdl, Reply, SettingsIdl, TopologyChangeRequestIdl } from './candid.js';
 
+import { RenamesIdl } from './lifecycle-candid.js';
+
+export { RewriteCursorIdl, RewriteProgressIdl } from './lifecycle-candid.js';
+
 export const ClusterSettingsIdl = IDL.Record({
   max_shard_bytes: IDL.Nat64,
   max_shard_memory_bytes: IDL.Nat64,
@@ -48,6 +52,30 @@ export const ClusterStatusIdl = IDL.Record({
 
 export const TickIdl = IDL.Record({ started: IDL.Opt(IDL.Text), effects: IDL.Nat32, topped_up: IDL.Vec(IDL.Principal) });
 
+/** A Wasm in the manager's chunk store: its SHA-256 and its chunks' hashes, in order. */
+export const StoredWasmIdl = IDL.Record({ wasm_hash: IDL.Vec(IDL.Nat8), chunk_hashes: IDL.Vec(IDL.Vec(IDL.Nat8)) });
+
+export const ShardUpgradeStatusIdl = IDL.Record({
+  shard: IDL.Principal,
+  /** pending | upgrading | done | failed */
+  state: IDL.Text,
+  /** The step inside `upgrading`: stopped | installed | rewriting | restarting. */
+  step: IDL.Text,
+  rewritten: IDL.Nat64,
+  error: IDL.Opt(IDL.Text),
+});
+
+export const RolloutStatusIdl = IDL.Record({
+  id: IDL.Text,
+  /** running | done | failed */
+  state: IDL.Text,
+  wasm_hash: IDL.Text,
+  shards: IDL.Vec(ShardUpgradeStatusIdl),
+  last_error: IDL.Opt(IDL.Text),
+  started_at: IDL.Nat64,
+  finished_at: IDL.Opt(IDL.Nat64),
+});
+
 export const managerIdlFactory: IDL.InterfaceFactory = () =>
   IDL.Service({
     cluster_info: IDL.Func([], [ClusterInfoIdl], ['query']),
@@ -58,6 +86,10 @@ export const managerIdlFactory: IDL.InterfaceFactory = () =>
     merge_shard: IDL.Func([IDL.Record({ shard: IDL.Principal, into: IDL.Opt(IDL.Principal) })], [Reply(IDL.Null)], []),
     update_cluster_settings: IDL.Func([ClusterSettingsIdl], [Reply(IDL.Null)], []),
     drive: IDL.Func([], [Reply(TickIdl)], []),
+    start_upgrade: IDL.Func([StoredWasmIdl], [Reply(IDL.Text)], []),
+    upgrade_status: IDL.Func([], [Reply(IDL.Opt(RolloutStatusIdl))], ['query']),
+    set_shard_wasm: IDL.Func([StoredWasmIdl], [Reply(IDL.Null)], []),
+    rebind_cluster: IDL.Func([RenamesIdl], [Reply(IDL.Vec(IDL.Principal))], []),
   });
 
 export interface ClusterInfo {
