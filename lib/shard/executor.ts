@@ -82,7 +82,11 @@ function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>, caller: Reques
   if (!sameBytes(addr.key, op.key) || addr.hash !== op.hash) {
     throw new ValidationError(`${meta.className}: the value's key fields do not match the key it is written under; re-encode the entity`);
   }
-  const old = ctx.kv.get(op.key);
+  // The stored row is read only when something needs it: an insert's conflict check, indexes to
+  // move, a @Version to check, or an access rule to show it (a store read is the dearest part of a
+  // write in a canister). An upsert without those overwrites blindly.
+  const needsOld = op.mode === 'insert' || meta.indexes.length > 0 || meta.versionField !== undefined || (needsRows(meta.access.write) && !caller.controller);
+  const old = needsOld ? ctx.kv.get(op.key) : undefined;
   if (old !== undefined && op.mode === 'insert') {
     throw new ConflictError(`${describeKey(meta, newRec)} already exists: use upsert() to overwrite or update() to patch it`);
   }
