@@ -17,7 +17,6 @@
 const CHUNK_UNITS = 4096;
 const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']);
 
-const NON_ASCII = /[^\x00-\x7f]/;
 const ALL_ASCII = /^[\x00-\x7f]*$/;
 /** Shorter strings are encoded by the JS loop (a native call costs about as much as 13 characters). */
 export const NATIVE_ENCODE_MIN_UNITS = 16;
@@ -118,7 +117,7 @@ export class Utf8Encoder {
     const native = s.length >= NATIVE_ENCODE_MIN_UNITS ? nativeCandidEncode() : undefined;
     const bytes = native === undefined ? undefined : encodeNatively(s, native);
     if (bytes !== undefined) return bytes;
-    if (!NON_ASCII.test(s)) {
+    if (ALL_ASCII.test(s)) {
       const ascii = new Uint8Array(s.length);
       for (let i = 0; i < s.length; i++) ascii[i] = s.charCodeAt(i);
       return ascii;
@@ -141,17 +140,16 @@ function bytesOf(input: unknown): Uint8Array {
   throw new TypeError('TextDecoder.decode: the input must be an ArrayBuffer or an ArrayBufferView');
 }
 
-/** Bytes below 0x80 only: their text, built by native calls (a loop over bytes in QuickJS costs thousands of instructions each). */
-function asciiText(bytes: Uint8Array): string | undefined {
+/** Each byte as one code unit, built by native calls (a loop over bytes in QuickJS costs thousands of instructions each). */
+function binaryText(bytes: Uint8Array): string {
+  if (bytes.length <= CHUNK_UNITS) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let text = '';
   for (let i = 0; i < bytes.length; i += CHUNK_UNITS) text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK_UNITS) as unknown as number[]);
-  return ALL_ASCII.test(text) ? text : undefined;
+  return text;
 }
 
-/** A fatal decode by the platform's URI decoder (native); undefined for the caller's loop to name the error. */
-function decodeWellFormed(bytes: Uint8Array, ignoreBOM: boolean): string | undefined {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += CHUNK_UNITS) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK_UNITS) as unknown as number[]);
+/** A fatal decode of a binary text by the platform's URI decoder (native); undefined when ill-formed. */
+function decodeWellFormed(binary: string, ignoreBOM: boolean): string | undefined {
   let text: string;
   try {
     text = decodeURIComponent(escape(binary));
@@ -163,11 +161,11 @@ function decodeWellFormed(bytes: Uint8Array, ignoreBOM: boolean): string | undef
 
 /** Decodes UTF-8 as the WHATWG decoder does (one U+FFFD per maximal invalid subpart). */
 export function decodeUtf8(bytes: Uint8Array, fatal: boolean, ignoreBOM: boolean): string {
-  const ascii = asciiText(bytes);
-  if (ascii !== undefined) return ascii;
+  const binary = binaryText(bytes);
+  if (ALL_ASCII.test(binary)) return binary; // bytes below 0x80 are their own text
   if (fatal) {
-    const text = decodeWellFormed(bytes, ignoreBOM);
-    if (text !== undefined) return text;
+    const text = decodeWellFormed(binary, ignoreBOM);
+    if (text !== undefined) return text; // else the loop below throws the decoder's TypeError
   }
   let out = '';
   const units: number[] = [];
@@ -245,13 +243,13 @@ export function utf8DecoderClass(fallback: DecoderClass | undefined): DecoderCla
       }
     }
 
-    decode(input?: unknown, options: { stream?: boolean } = {}): string {
+    decode(input?: unknown, options?: { stream?: boolean }): string {
       if (this.other) return this.other.decode(input, options);
-      if (options.stream === true || this.streaming) {
+      if (options?.stream === true || this.streaming) {
         if (fallback === undefined) throw new TypeError('TextDecoder: streaming decodes are not supported');
         this.streaming ??= new fallback('utf-8', { fatal: this.fatal, ignoreBOM: this.ignoreBOM });
         const text = this.streaming.decode(input, options);
-        if (options.stream !== true) this.streaming = undefined;
+        if (options?.stream !== true) this.streaming = undefined;
         return text;
       }
       return decodeUtf8(bytesOf(input), this.fatal, this.ignoreBOM);

@@ -34,7 +34,8 @@ export class Cursor {
   }
 
   byte(): number {
-    return this.bytes[this.skip(1)];
+    if (this.at >= this.bytes.length) throw new RangeError('candid: message ends early');
+    return this.bytes[this.at++];
   }
 
   /** Unsigned LEB128 as a bigint. */
@@ -62,7 +63,10 @@ export class Cursor {
 
   /** A length (LEB128), bounded by what is left of the message. */
   length(): number {
-    const n = this.index();
+    const first = this.at < this.bytes.length ? this.bytes[this.at] : 0x80;
+    let n: number;
+    if (first < 0x80) (n = first), this.at++; // one byte: most lengths
+    else n = this.index();
     if (n > this.bytes.length - this.at) throw new RangeError('candid: a length exceeds the message');
     return n;
   }
@@ -82,6 +86,15 @@ export class Cursor {
   }
 }
 
+/** Elements of zero bytes a compiled vector reader builds at most (IDL.decode takes longer ones). */
+export const MAX_ZERO_SIZED_ELEMENTS = 1 << 16;
+
+function zeroSized(t: IDL.Type): boolean {
+  if (t instanceof IDL.NullClass) return true;
+  if (t instanceof IDL.RecordClass) return t._fields.every(([, f]) => zeroSized(f)); // tuples are records
+  return false;
+}
+
 /** Compiles a reader for values of a type laid out exactly as its own canonical type table says. */
 class ReaderCompiler extends IDL.Visitor<null, Reader> {
   override visitType<T>(t: IDL.Type<T>): Reader {
@@ -98,7 +111,12 @@ class ReaderCompiler extends IDL.Visitor<null, Reader> {
     };
   }
   override visitText(): Reader {
-    return (r) => utf8FatalDecoder().decode(r.take(r.length()));
+    return (r) => {
+      const n = r.length();
+      const at = r.at;
+      r.at = at + n;
+      return utf8FatalDecoder().decode(r.bytes.subarray(at, at + n));
+    };
   }
   override visitNat(): Reader {
     return (r) => r.leb();
@@ -140,13 +158,23 @@ class ReaderCompiler extends IDL.Visitor<null, Reader> {
     };
   }
   override visitVec<T>(_t: IDL.VecClass<T>, ty: IDL.Type<T>): Reader {
-    if (ty instanceof IDL.FixedNatClass && ty._bits === 8) return (r) => r.take(r.length()).slice();
+    if (ty instanceof IDL.FixedNatClass && ty._bits === 8) {
+      return (r) => {
+        const n = r.length();
+        const at = r.at;
+        r.at = at + n;
+        return r.bytes.slice(at, at + n);
+      };
+    }
     if (ty instanceof IDL.FixedNatClass || ty instanceof IDL.FixedIntClass) {
       throw new Error(`no compiled reader for vec ${ty.display()} (IDL.decode makes a typed array of it)`);
     }
     const item = ty.accept(this, null);
+    // Elements of zero bytes (null, empty records) may outnumber the bytes left; others may not.
+    const zero = zeroSized(ty);
     return (r) => {
-      const n = r.length();
+      const n = zero ? r.index() : r.length();
+      if (zero && n > MAX_ZERO_SIZED_ELEMENTS) throw new RangeError('candid: a vector of zero-sized values too long for the compiled reader');
       const out: unknown[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = item(r);
       return out;

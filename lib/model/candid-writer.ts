@@ -2,10 +2,11 @@
 // IDL.encode, which rebuilds the type table for every message and allocates a buffer per value.
 // Inside an Azle canister (QuickJS) every JS operation costs hundreds of Wasm instructions, so a
 // write must be a few native calls (TypedArray.set, DataView setters, the platform's UTF-8
-// encoder) and no per-message type work. A compiled writer accepts exactly the values
-// `type.covariant` accepts and writes exactly the bytes `type.encodeValue` writes (tested against
-// IDL.encode); types it does not cover (reserved, empty, rec, func, service, vectors of
-// fixed-width numbers wider than a byte) make `compileWriter` throw, and callers keep IDL.encode.
+// encoder) and no per-message type work. A compiled writer accepts the values `type.covariant`
+// accepts (and records without a prototype, which IDL.encode cannot read) and writes exactly the
+// bytes `type.encodeValue` writes (tested against IDL.encode); types it does not cover (reserved,
+// empty, rec, func, service, vectors of fixed-width numbers wider than a byte) make
+// `compileWriter` throw, and callers keep IDL.encode.
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { isWellFormedText, utf8Encoder } from './text.js';
@@ -125,7 +126,7 @@ class WriterCompiler extends IDL.Visitor<null, Writer> {
   }
   override visitNat(): Writer {
     return (out, v) => {
-      if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER) return out.leb(v);
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v <= Number.MAX_SAFE_INTEGER ? out.leb(v) : bigLeb(out, BigInt(v));
       if (typeof v !== 'bigint' || v < 0n) return mismatch();
       bigLeb(out, v);
     };

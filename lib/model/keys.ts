@@ -62,6 +62,18 @@ export class ByteWriter {
     this.buf.set(bs, this.len);
     this.len += bs.length;
   }
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+  /** A view of bytes [from, length) written so far (valid until the next write). */
+  view(from: number): Uint8Array {
+    return this.buf.subarray(from, this.len);
+  }
+  /** Overwrites 8 bytes at `at` (already written) with `v` big-endian. */
+  setUint64(at: number, v: bigint): void {
+    new DataView(this.buf.buffer, this.buf.byteOffset).setBigUint64(at, v, false);
+  }
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
   }

@@ -6,7 +6,7 @@
 import { codecFor, readStoredVersion, type EntityCodec, type PlainRecord } from '../model/codec.js';
 import { ConflictError, ValidationError } from '../model/errors.js';
 import { indexEntryKey, rowAddress, rowPrefix } from '../model/entity-keys.js';
-import { compareBytes, hashOfStorageKey, prefixEnd } from '../model/keys.js';
+import { compareBytes, hashOfStorageKey, MAX_STORAGE_KEY_BYTES, prefixEnd } from '../model/keys.js';
 import { versionValue, type EntityMetadata, type FieldMeta } from '../model/metadata.js';
 import type { EntityRegistry } from '../model/registry.js';
 import type { Op, OpResult } from '../protocol/ops.js';
@@ -38,8 +38,11 @@ function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
+/** Byte equality by two native string builds (a byte loop costs ~1,000 instructions a byte in QuickJS). */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return compareBytes(a, b) === 0;
+  if (a.length !== b.length) return false;
+  if (a.length > MAX_STORAGE_KEY_BYTES) return compareBytes(a, b) === 0;
+  return String.fromCharCode.apply(null, a as unknown as number[]) === String.fromCharCode.apply(null, b as unknown as number[]);
 }
 
 function indexKeys(meta: EntityMetadata, rec: PlainRecord, hash: bigint): Uint8Array[] {
