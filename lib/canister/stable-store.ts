@@ -3,13 +3,8 @@
 // hold plain bytes (a raw-bytes Serializable, no JSON), so any tool reading the canister's stable
 // memory through ic-stable-structures sees exactly the keys and values ShardORM wrote.
 //
-// The leaves, directory and meta maps are rewritten by nearly every write (a leaf per key, the
-// counters always), and in the local replica and on the IC each StableBTreeMap operation is a few
-// hundred stable-memory reads and writes. They go through a WriteBackMap: within one message the
-// latest value of every key it touched is kept in the heap and written once, by a microtask the
-// first change schedules (Azle drains microtasks before an execution ends, and a trap rolls back
-// heap and stable memory together), so a batch of 256 writes stores the counters once and each
-// touched leaf once.
+// The leaves, directory and meta maps go through a WriteBackMap (write-back-map.ts): a batch of
+// 256 writes stores the counters once and each touched leaf once, not 256 times.
 //
 // Memory ids: ShardORM reserves 200–219 (SHARDORM_MEMORY_IDS). The shard store takes 200–203 by
 // default (SHARD_STORE_MEMORY_IDS); the rest of the range is kept for ShardORM's other stable
@@ -18,6 +13,7 @@
 import { StableBTreeMap } from 'azle';
 import { ValidationError } from '../model/errors.js';
 import { PagedKv, type ByteMap, type LeafLimits, type PagedKvMaps } from '../shard/paged-store.js';
+import { WriteBackMap } from './write-back-map.js';
 
 /** Memory ids ShardORM may use for its own stable structures (inclusive). */
 export const SHARDORM_MEMORY_IDS = { first: 200, last: 219 } as const;
@@ -91,96 +87,6 @@ export function stableByteMap(memoryId: number): ByteMap {
     len: () => native.stableBTreeMapLen(memoryId),
     items: (startIndex, length) => native.stableBTreeMapItems(memoryId, startIndex, length)
   };
-}
-
-/** Bytes of changed values a WriteBackMap holds before it writes them out at once (bounds the heap). */
-export const MAX_DEFERRED_WRITE_BYTES = 16 * 1024 * 1024;
-
-/** A key as a map key of the heap (String.fromCharCode: one native call). */
-function keyText(key: Uint8Array): string {
-  return String.fromCharCode.apply(null, key as unknown as number[]);
-}
-
-interface Touched {
-  key: Uint8Array;
-  /** The value now (undefined: absent, or removed in this message). */
-  value: Uint8Array | undefined;
-  changed: boolean;
-}
-
-/**
- * A ByteMap over another that keeps the keys it touched in this message (values read, and the
- * latest value of keys changed) and writes the changed ones at the end of the current job.
- * Semantics are the inner map's: `insert` and `remove` return the previous value, `len` and
- * `items` see every change (they write out first).
- */
-export class WriteBackMap implements ByteMap {
-  private touched = new Map<string, Touched>();
-  private changedBytes = 0;
-  private scheduled = false;
-
-  constructor(private readonly inner: ByteMap) {}
-
-  private entry(key: Uint8Array): { text: string; entry: Touched } {
-    const text = keyText(key);
-    let entry = this.touched.get(text);
-    if (entry === undefined) {
-      entry = { key: key.slice(), value: this.inner.get(key), changed: false };
-      this.touched.set(text, entry);
-      this.schedule();
-    }
-    return { text, entry };
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    void Promise.resolve().then(() => this.flush());
-  }
-
-  private change(entry: Touched, value: Uint8Array | undefined): Uint8Array | undefined {
-    const previous = entry.value;
-    entry.value = value;
-    entry.changed = true;
-    this.changedBytes += entry.key.length + (value?.length ?? 0);
-    if (this.changedBytes > MAX_DEFERRED_WRITE_BYTES) this.flush();
-    return previous;
-  }
-
-  get(key: Uint8Array): Uint8Array | undefined {
-    return this.entry(key).entry.value;
-  }
-
-  insert(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
-    return this.change(this.entry(key).entry, value.slice()); // copied: callers reuse buffers
-  }
-
-  remove(key: Uint8Array): Uint8Array | undefined {
-    return this.change(this.entry(key).entry, undefined);
-  }
-
-  len(): number {
-    this.flush();
-    return this.inner.len();
-  }
-
-  items(startIndex: number, length: number): [Uint8Array, Uint8Array][] {
-    this.flush();
-    return this.inner.items(startIndex, length);
-  }
-
-  /** Writes every changed key to the inner map and forgets what this message touched. */
-  flush(): void {
-    const touched = this.touched;
-    this.touched = new Map();
-    this.changedBytes = 0;
-    this.scheduled = false;
-    for (const e of touched.values()) {
-      if (!e.changed) continue;
-      if (e.value === undefined) this.inner.remove(e.key);
-      else this.inner.insert(e.key, e.value);
-    }
-  }
 }
 
 /** The shard store over stable memory. Call once per canister (at module load) per set of ids. */
