@@ -6,6 +6,7 @@
 import { codecFor, readStoredVersion, type EntityCodec, type PlainRecord } from '../model/codec.js';
 import { ConflictError, ValidationError } from '../model/errors.js';
 import { indexEntryKey, rowAddress, rowPrefix } from '../model/entity-keys.js';
+import { isRowAddressOf } from '../model/row-address-check.js';
 import { compareBytes, hashOfStorageKey, MAX_STORAGE_KEY_BYTES, prefixEnd } from '../model/keys.js';
 import { versionValue, type EntityMetadata, type FieldMeta } from '../model/metadata.js';
 import type { EntityRegistry } from '../model/registry.js';
@@ -81,9 +82,11 @@ function put(ctx: ShardContext, op: Extract<Op, { kind: 'put' }>, caller: Reques
   codec.assertSize(op.value.length);
   const decoded = codec.decode(op.value);
   const newRec = decoded.record;
-  const addr = rowAddress(meta, newRec);
-  if (!sameBytes(addr.key, op.key) || addr.hash !== op.hash) {
-    throw new ValidationError(`${meta.className}: the value's key fields do not match the key it is written under; re-encode the entity`);
+  if (isRowAddressOf(meta, newRec, op.key, op.hash) !== true) {
+    const addr = rowAddress(meta, newRec); // names a bad key value, if that is what is wrong
+    if (!sameBytes(addr.key, op.key) || addr.hash !== op.hash) {
+      throw new ValidationError(`${meta.className}: the value's key fields do not match the key it is written under; re-encode the entity`);
+    }
   }
   // The stored row is read only when something needs it: an insert's conflict check, indexes to
   // move, a @Version to check, or an access rule to show it (a store read is the dearest part of a
