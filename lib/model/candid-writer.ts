@@ -20,7 +20,7 @@ export class ByteSink {
   view: DataView;
   at = 0;
 
-  constructor(capacity = 256) {
+  constructor(capacity = 64) {
     this.buf = new Uint8Array(capacity);
     this.view = new DataView(this.buf.buffer);
   }
@@ -51,6 +51,16 @@ export class ByteSink {
       n = Math.floor(n / 0x80);
     }
     this.byte(n);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.at;
+  }
+
+  /** A view of the bytes written from `from` on (valid until the next write). */
+  written(from: number): Uint8Array {
+    return this.buf.subarray(from, this.at);
   }
 
   finish(): Uint8Array {

@@ -93,8 +93,8 @@ export function rowAddress(meta: EntityMetadata, key: unknown): RowAddress {
   w.bytes(NO_HASH);
   const skStart = w.length;
   writeKeyComponent(w, meta.shardKey.type, rec[meta.shardKey.name], plan.shardKeyWhere);
-  const hash = hashShardKey(w.view(skStart));
-  w.setUint64(prefix.length, hash);
+  const hash = hashShardKey(w.written(skStart));
+  w.view.setBigUint64(prefix.length, hash, false);
   const shardKeyEnd = w.length;
   for (const { f, where } of plan.rest) writeKeyComponent(w, f.type, rec[f.name], where);
   const full = finishKey(w, meta, 'key');

@@ -28,6 +28,7 @@ import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { hashToBytes, hashFromBytes } from '../partition/index.js';
 import { assertWellFormed, utf8Encoder } from './text.js';
+import { ByteSink as ByteWriter } from './candid-writer.js';
 import { DeclarationError, ValidationError } from './errors.js';
 
 /** Upper bound on one big nat/int key component (512 bits); larger values are not keys. */
@@ -43,41 +44,8 @@ function wellFormed(s: string): string {
   return s;
 }
 
-/** Growable byte buffer (no Node Buffer: this runs in QuickJS canisters). */
-export class ByteWriter {
-  private buf = new Uint8Array(64);
-  private len = 0;
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf);
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.len++] = b;
-  }
-  bytes(bs: Uint8Array): void {
-    this.reserve(bs.length);
-    this.buf.set(bs, this.len);
-    this.len += bs.length;
-  }
-  /** Bytes written so far. */
-  get length(): number {
-    return this.len;
-  }
-  /** A view of bytes [from, length) written so far (valid until the next write). */
-  view(from: number): Uint8Array {
-    return this.buf.subarray(from, this.len);
-  }
-  /** Overwrites 8 bytes at `at` (already written) with `v` big-endian. */
-  setUint64(at: number, v: bigint): void {
-    new DataView(this.buf.buffer, this.buf.byteOffset).setBigUint64(at, v, false);
-  }
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
+/** The growable byte buffer keys are written into (candid-writer.ts; no Node Buffer in QuickJS). */
+export { ByteWriter };
 
 type KeyEncoder = (w: ByteWriter, value: unknown) => void;
 
