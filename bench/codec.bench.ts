@@ -79,7 +79,7 @@ const rows: string[] = [];
 for (const c of cases) {
   const meta = getEntityMetadata(c.ctor as never);
   const codec = codecFor(meta);
-  const bytes = codec.encode(c.value);
+  const bytes = codec.encode(c.value).slice(); // a copy, as bytes arrive from a store or a request (not the in-process shortcut)
   // The same record as bare Candid: only the top-level opt field needs its [] / [v] form.
   const raw = { ...c.value, ...(c.value.editedAt === undefined ? {} : { editedAt: [c.value.editedAt] }) };
   const candid = new Uint8Array(IDL.encode([codec.writeType], [raw]));
@@ -100,7 +100,7 @@ for (const c of cases) {
 console.log(`## Candid codecs (encode/decode throughput)
 
 \`npx tsx bench/codec.bench.ts\` — Node ${process.version}, best of ${ROUNDS} × ≥${MIN_MS} ms per cell, one process.
-EntityCodec = validation + 3-byte header + self-describing Candid message; decode includes hydration into a class instance.
+EntityCodec = validation + 3-byte header + self-describing Candid message (compiled writers and readers); decode reads bytes that arrived from elsewhere and includes hydration into a class instance.
 
 | entity | stored bytes | EntityCodec encode | EntityCodec decode + hydrate | bare IDL encode / decode | JSON (reference) size · stringify / parse |
 |---|---:|---:|---:|---:|---:|

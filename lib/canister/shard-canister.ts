@@ -28,6 +28,7 @@ import { codecOf } from './fast-candid.js';
 import { defaultClusterSettings, isManagerCanister, resumeManager, ShardOrmManagerMethods, startManager } from './manager-canister.js';
 import { replyOf } from './peers.js';
 import { serveRouted } from './routed-by.js';
+import { installPrincipalTextCache } from './principal-text.js';
 import { installUtf8Codecs } from './utf8.js';
 import { configureShard, setMemoryBytes, shardNode, shardRegistry, shardStorage, startNode, whenNodeStarts, type ShardCanisterOptions } from './runtime.js';
 import { RebindShardIdl, RewriteCursorIdl, RewriteProgressIdl } from '../protocol/lifecycle-candid.js';
@@ -134,8 +135,12 @@ function selfText(): string {
 export function shardCanister(options: ShardCanisterOptions): new () => object {
   configureShard(options);
   whenNodeStarts(armMaintenance);
-  // Azle's own TextEncoder/TextDecoder cost ~14,000 instructions per character (see utf8.ts).
-  if ((globalThis as { _azleIcpReplicaWasmEnvironment?: boolean })._azleIcpReplicaWasmEnvironment === true) installUtf8Codecs();
+  // Azle's own TextEncoder/TextDecoder cost ~14,000 instructions per character (see utf8.ts), a
+  // principal's text ~810,000 (see principal-text.ts).
+  if ((globalThis as { _azleIcpReplicaWasmEnvironment?: boolean })._azleIcpReplicaWasmEnvironment === true) {
+    installUtf8Codecs();
+    installPrincipalTextCache();
+  }
 
   // Every canister of a cluster runs this class; the install argument picks the role. The
   // manager's methods are inherited, so the one Wasm serves both (a shard answers them with err).

@@ -6,12 +6,55 @@
 // decoder with the same results (WHATWG Encoding: lone surrogates encode as U+FFFD, each maximal
 // invalid subpart decodes as one U+FFFD or, with `fatal`, throws a TypeError; a leading BOM is
 // dropped unless `ignoreBOM`). Other labels and streaming decodes go to the decoder it replaced.
+// A loop over characters costs ~2,700 instructions per character in QuickJS, so the common cases
+// are native calls: a string of more than NATIVE_ENCODE_MIN_UNITS code units is encoded by Azle's
+// own Candid encoder (Rust) from a Candid text literal built by JSON.stringify; ASCII bytes become
+// text by String.fromCharCode and are recognised by one anchored regular expression; other bytes
+// of a fatal decode go through decodeURIComponent(escape(...)), which refuses exactly the
+// ill-formed sequences the WHATWG decoder refuses.
 
 /** Code units turned into a string per String.fromCharCode call (bounded argument count). */
 const CHUNK_UNITS = 4096;
 const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']);
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const ALL_ASCII = /^[\x00-\x7f]*$/;
+/** Shorter strings are encoded by the JS loop (a native call costs about as much as 13 characters). */
+export const NATIVE_ENCODE_MIN_UNITS = 16;
+/** What Azle's candidEncode writes before a lone text argument's length: "DIDL", no type table, one arg, text. */
+const TEXT_ARG_PREFIX = [0x44, 0x49, 0x44, 0x4c, 0x00, 0x01, 0x71];
+
+type CandidEncode = (candidText: string) => Uint8Array;
+
+function nativeCandidEncode(): CandidEncode | undefined {
+  const ic = (globalThis as { _azleIc?: { candidEncode?: CandidEncode } })._azleIc;
+  return typeof ic?.candidEncode === 'function' ? ic.candidEncode : undefined;
+}
+
+/**
+ * `s` as a Candid text literal: JSON.stringify's escapes are Candid's, except \b, \f and \uXXXX
+ * (control characters, and lone surrogates, which become U+FFFD as TextEncoder writes them).
+ */
+export function candidTextLiteral(s: string): string {
+  const json = JSON.stringify(s);
+  if (json.indexOf('\\u') < 0 && json.indexOf('\\b') < 0 && json.indexOf('\\f') < 0) return json;
+  return json.replace(/\\(?:u([0-9a-fA-F]{4})|([bf])|([\s\S]))/g, (whole, hex?: string, bf?: string) => {
+    if (hex !== undefined) {
+      const c = parseInt(hex, 16);
+      return c >= 0xd800 && c <= 0xdfff ? '\\u{fffd}' : `\\u{${hex}}`;
+    }
+    if (bf !== undefined) return bf === 'b' ? '\\u{8}' : '\\u{c}';
+    return whole;
+  });
+}
+
+/** The UTF-8 of `s` by Azle's Candid encoder, or undefined outside a canister (or if its output is not as expected). */
+function encodeNatively(s: string, encode: CandidEncode): Uint8Array | undefined {
+  const message = encode(`(${candidTextLiteral(s)})`);
+  for (let i = 0; i < TEXT_ARG_PREFIX.length; i++) if (message[i] !== TEXT_ARG_PREFIX[i]) return undefined;
+  let at = TEXT_ARG_PREFIX.length;
+  while (message[at] & 0x80) at++;
+  return message.slice(at + 1);
+}
 
 type DecoderOptions = { fatal?: boolean; ignoreBOM?: boolean };
 type DecoderClass = new (label?: string, options?: DecoderOptions) => { decode(input?: unknown, options?: { stream?: boolean }): string };
@@ -71,7 +114,10 @@ export class Utf8Encoder {
 
   encode(input: string = ''): Uint8Array {
     const s = String(input);
-    if (!NON_ASCII.test(s)) {
+    const native = s.length >= NATIVE_ENCODE_MIN_UNITS ? nativeCandidEncode() : undefined;
+    const bytes = native === undefined ? undefined : encodeNatively(s, native);
+    if (bytes !== undefined) return bytes;
+    if (ALL_ASCII.test(s)) {
       const ascii = new Uint8Array(s.length);
       for (let i = 0; i < s.length; i++) ascii[i] = s.charCodeAt(i);
       return ascii;
@@ -94,17 +140,33 @@ function bytesOf(input: unknown): Uint8Array {
   throw new TypeError('TextDecoder.decode: the input must be an ArrayBuffer or an ArrayBufferView');
 }
 
-/** Bytes below 0x80 only: their text, built by native calls (a loop over bytes in QuickJS costs thousands of instructions each). */
-function asciiText(bytes: Uint8Array): string | undefined {
+/** Each byte as one code unit, built by native calls (a loop over bytes in QuickJS costs thousands of instructions each). */
+function binaryText(bytes: Uint8Array): string {
+  if (bytes.length <= CHUNK_UNITS) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let text = '';
   for (let i = 0; i < bytes.length; i += CHUNK_UNITS) text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK_UNITS) as unknown as number[]);
-  return NON_ASCII.test(text) ? undefined : text;
+  return text;
+}
+
+/** A fatal decode of a binary text by the platform's URI decoder (native); undefined when ill-formed. */
+function decodeWellFormed(binary: string, ignoreBOM: boolean): string | undefined {
+  let text: string;
+  try {
+    text = decodeURIComponent(escape(binary));
+  } catch {
+    return undefined;
+  }
+  return !ignoreBOM && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Decodes UTF-8 as the WHATWG decoder does (one U+FFFD per maximal invalid subpart). */
 export function decodeUtf8(bytes: Uint8Array, fatal: boolean, ignoreBOM: boolean): string {
-  const ascii = asciiText(bytes);
-  if (ascii !== undefined) return ascii;
+  const binary = binaryText(bytes);
+  if (ALL_ASCII.test(binary)) return binary; // bytes below 0x80 are their own text
+  if (fatal) {
+    const text = decodeWellFormed(binary, ignoreBOM);
+    if (text !== undefined) return text; // else the loop below throws the decoder's TypeError
+  }
   let out = '';
   const units: number[] = [];
   const fail = (): void => {
@@ -181,13 +243,13 @@ export function utf8DecoderClass(fallback: DecoderClass | undefined): DecoderCla
       }
     }
 
-    decode(input?: unknown, options: { stream?: boolean } = {}): string {
+    decode(input?: unknown, options?: { stream?: boolean }): string {
       if (this.other) return this.other.decode(input, options);
-      if (options.stream === true || this.streaming) {
+      if (options?.stream === true || this.streaming) {
         if (fallback === undefined) throw new TypeError('TextDecoder: streaming decodes are not supported');
         this.streaming ??= new fallback('utf-8', { fatal: this.fatal, ignoreBOM: this.ignoreBOM });
         const text = this.streaming.decode(input, options);
-        if (options.stream !== true) this.streaming = undefined;
+        if (options?.stream !== true) this.streaming = undefined;
         return text;
       }
       return decodeUtf8(bytesOf(input), this.fatal, this.ignoreBOM);

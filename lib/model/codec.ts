@@ -4,7 +4,17 @@
 // work by Candid's subtyping rules: a record written by version N decodes under version N+1 when
 // N+1 only adds `opt` fields or fields with a default (read as `opt`, since T <: opt T), and any
 // Rust/Motoko tool can read the bytes with the .did of the collection.
+//
+// The hot path (every write and read of a shard) does no per-message type work: the type table
+// of the current version is computed once, values are written and read by functions compiled
+// from the field types (candid-writer.ts, candid-reader.ts; byte-identical to IDL.encode, values
+// as IDL.decode gives them), and IDL.encode/IDL.decode remain for what those do not take: older
+// versions' records, other libraries' type tables, malformed bytes (for the precise error), types
+// outside the compiled set. Bytes this codec encoded from immutable field values decode without
+// being read again (`encoded` below): a record written in-process is not decoded twice.
 import { IDL } from '@dfinity/candid';
+import { Cursor, compileReader, headerText, startsWithHeader, type Reader } from './candid-reader.js';
+import { ByteSink, canonicalHeader, compileWriter, ValueMismatch, type Writer } from './candid-writer.js';
 import { PayloadTooLargeError, ValidationError } from './errors.js';
 import { conforms, describeValue } from './keys.js';
 import { assertTextWellFormed, containsText } from './text.js';
@@ -23,6 +33,24 @@ export interface DecodedValue {
   storedVersion: number;
 }
 
+/** A field as the encoder and decoder walk it, with everything a call would otherwise work out. */
+interface FieldPlan {
+  readonly f: FieldMeta;
+  readonly name: string;
+  /** null is this field's value (a null or opt null field), not "absent". */
+  readonly nullIsValue: boolean;
+  /** Whether a JS value is exactly what decoding this field gives back (so it may be remembered). */
+  readonly decodedForm: (v: unknown) => boolean;
+}
+
+/** The compiled writer and reader of the current version's record, and its canonical header. */
+interface FastPath {
+  writer: Writer;
+  reader: Reader;
+  header: Uint8Array;
+  headerText: string;
+}
+
 export class EntityCodec {
   /** The record type written: every field with its declared type. */
   readonly writeType: IDL.RecordClass;
@@ -32,6 +60,11 @@ export class EntityCodec {
   readonly patchType: IDL.RecordClass;
   /** Fields whose values can hold text: checked for lone surrogates before encoding. */
   private readonly textFields: ReadonlySet<FieldMeta>;
+  private readonly plan: readonly FieldPlan[];
+  /** undefined: not compiled yet; null: the record type is outside the compiled set. */
+  private fastPath?: FastPath | null;
+  /** Records of the bytes this codec encoded, as decode would give them (see the file comment). */
+  private readonly encoded = new WeakMap<Uint8Array, PlainRecord>();
 
   constructor(
     readonly meta: EntityMetadata,
@@ -50,6 +83,23 @@ export class EntityCodec {
     this.readType = IDL.Record(read);
     this.patchType = IDL.Record(patch);
     this.textFields = new Set(meta.fields.filter((f) => containsText(f.type)));
+    this.plan = meta.fields.map((f) => {
+      const inner = f.optional ? (f.type as IDL.OptClass<unknown>)._type : f.type;
+      const form = decodedForm(inner);
+      return { f, name: f.name, nullIsValue: inner instanceof IDL.NullClass, decodedForm: f.optional ? (v) => v === undefined || form(v) : form };
+    });
+  }
+
+  private fast(): FastPath | null {
+    if (this.fastPath === undefined) {
+      try {
+        const header = canonicalHeader([this.writeType]);
+        this.fastPath = { writer: compileWriter(this.writeType, { strictText: true }), reader: compileReader(this.writeType), header, headerText: headerText(header) };
+      } catch {
+        this.fastPath = null;
+      }
+    }
+    return this.fastPath;
   }
 
   private where(f: FieldMeta): string {
@@ -63,9 +113,7 @@ export class EntityCodec {
     let v: unknown = value === null && !(inner instanceof IDL.NullClass) ? undefined : value;
     if (v === undefined && f.hasDefault) v = f.defaultValue();
     if (f.optional) v = v === undefined ? [] : [v];
-    if (v === undefined) {
-      throw new ValidationError(`${this.where(f)} is missing: set it to a ${f.type.display()} value${f.optional ? '' : ' (or declare the field IDL.Opt)'}`);
-    }
+    if (v === undefined) throw this.missing(f);
     if (check && !conforms(f.type, v)) {
       const shown = f.optional ? describeValue(value) : describeValue(v);
       throw new ValidationError(`${this.where(f)} expects ${f.type.display()}, got ${shown}: fix the value or the @Field type`);
@@ -77,10 +125,46 @@ export class EntityCodec {
   encode(entity: object): Uint8Array {
     const src = entity as PlainRecord;
     const rec: PlainRecord = {};
-    for (const f of this.meta.fields) {
-      rec[f.name] = this.candidField(f, src[f.name], false);
-      if (this.textFields.has(f)) assertTextWellFormed(f.type, rec[f.name], this.where(f));
+    let remembered: PlainRecord | undefined = {};
+    for (const p of this.plan) {
+      let v = src[p.name];
+      if (v === null && !p.nullIsValue) v = undefined; // null means "absent" except where null is the value
+      if (v === undefined && p.f.hasDefault) v = p.f.defaultValue();
+      if (p.f.optional) rec[p.name] = v === undefined ? [] : [v];
+      else if (v === undefined) throw this.missing(p.f);
+      else rec[p.name] = v;
+      if (remembered !== undefined) {
+        if (p.decodedForm(v)) remembered[p.name] = v;
+        else remembered = undefined;
+      }
     }
+    const out = this.encodeFast(rec) ?? this.encodeWithIdl(src, rec);
+    this.assertSize(out.length);
+    if (remembered !== undefined) this.encoded.set(out, remembered);
+    return out;
+  }
+
+  /** The stored value by the compiled writer, or undefined when it does not take this record. */
+  private encodeFast(rec: PlainRecord): Uint8Array | undefined {
+    const fast = this.fast();
+    if (fast === null) return undefined;
+    const out = new ByteSink(VALUE_HEADER_BYTES + fast.header.length + 256);
+    out.byte(VALUE_FORMAT);
+    out.byte(this.meta.version >> 8);
+    out.byte(this.meta.version & 0xff);
+    out.bytes(fast.header);
+    try {
+      fast.writer(out, rec);
+    } catch (e) {
+      if (e instanceof ValueMismatch) return undefined; // IDL's path gives the precise error (or takes it)
+      throw e;
+    }
+    return out.finish();
+  }
+
+  /** The stored value by IDL.encode, validating every field with a message naming it. */
+  private encodeWithIdl(src: PlainRecord, rec: PlainRecord): Uint8Array {
+    for (const f of this.meta.fields) if (this.textFields.has(f)) assertTextWellFormed(f.type, rec[f.name], this.where(f));
     let body: Uint8Array;
     try {
       body = new Uint8Array(IDL.encode([this.writeType], [rec])); // validates the whole record once
@@ -94,8 +178,11 @@ export class EntityCodec {
     out[1] = this.meta.version >> 8;
     out[2] = this.meta.version & 0xff;
     out.set(body, VALUE_HEADER_BYTES);
-    this.assertSize(out.length);
     return out;
+  }
+
+  private missing(f: FieldMeta): ValidationError {
+    return new ValidationError(`${this.where(f)} is missing: set it to a ${f.type.display()} value${f.optional ? '' : ' (or declare the field IDL.Opt)'}`);
   }
 
   assertSize(bytes: number): void {
@@ -109,10 +196,14 @@ export class EntityCodec {
 
   /** Decodes a stored value into a plain record of the current version (upgrade hook applied). */
   decode(bytes: Uint8Array, applyUpgrade = true): DecodedValue {
+    const remembered = this.encoded.get(bytes);
+    if (remembered !== undefined) return { record: { ...remembered }, storedVersion: this.meta.version };
     if (bytes.length < VALUE_HEADER_BYTES || bytes[0] !== VALUE_FORMAT) {
       throw new ValidationError(`${this.meta.name}: stored value has unknown format ${bytes[0]}; it was not written by ShardORM`);
     }
     const storedVersion = readStoredVersion(bytes);
+    const fast = storedVersion === this.meta.version ? this.decodeFast(bytes) : undefined;
+    if (fast !== undefined) return { record: fast, storedVersion };
     let raw: PlainRecord;
     try {
       // slice, not subarray: IDL.decode reads a view's whole underlying buffer, ignoring byteOffset.
@@ -134,6 +225,27 @@ export class EntityCodec {
       record = this.meta.upgrade(record, storedVersion);
     }
     return { record, storedVersion };
+  }
+
+  /** The record by the compiled reader when the bytes carry the canonical type table, else undefined. */
+  private decodeFast(bytes: Uint8Array): PlainRecord | undefined {
+    const fast = this.fast();
+    if (fast === null || !startsWithHeader(bytes, VALUE_HEADER_BYTES, fast.header, fast.headerText)) return undefined;
+    const cursor = new Cursor(bytes);
+    cursor.at = VALUE_HEADER_BYTES + fast.header.length;
+    let raw: PlainRecord;
+    try {
+      raw = fast.reader(cursor) as PlainRecord;
+    } catch {
+      return undefined; // malformed: IDL.decode gives the precise error
+    }
+    if (cursor.at !== bytes.length) return undefined;
+    for (const p of this.plan) {
+      if (!p.f.optional) continue;
+      const v = raw[p.name] as unknown[];
+      raw[p.name] = v.length === 0 ? undefined : v[0];
+    }
+    return raw;
   }
 
   /** Encodes a partial update; key fields may not be patched. */
@@ -177,6 +289,18 @@ export class EntityCodec {
 /** The entity version in a stored value's header (the caller has checked the format byte). */
 export function readStoredVersion(bytes: Uint8Array): number {
   return (bytes[1] << 8) | bytes[2];
+}
+
+/** Whether a JS value is exactly what decoding a value of `type` gives (only immutable values qualify). */
+function decodedForm(type: IDL.Type): (v: unknown) => boolean {
+  if (type instanceof IDL.TextClass) return (v) => typeof v === 'string';
+  if (type instanceof IDL.BoolClass) return (v) => typeof v === 'boolean';
+  if (type instanceof IDL.NullClass) return (v) => v === null;
+  if (type instanceof IDL.NatClass || type instanceof IDL.IntClass) return (v) => typeof v === 'bigint';
+  if (type instanceof IDL.FixedNatClass || type instanceof IDL.FixedIntClass) return type._bits === 64 ? (v) => typeof v === 'bigint' : (v) => typeof v === 'number';
+  if (type instanceof IDL.FloatClass) return type._bits === 64 ? (v) => typeof v === 'number' : (v) => typeof v === 'number' && Math.fround(v) === v;
+  if (type instanceof IDL.PrincipalClass) return (v) => (v as { _isPrincipal?: boolean } | null)?._isPrincipal === true;
+  return () => false; // vectors, records, variants, blobs: mutable, so never remembered
 }
 
 const codecs = new WeakMap<EntityMetadata, Map<number, EntityCodec>>();

@@ -65,17 +65,44 @@ export function shardKeyRowPrefix(meta: EntityMetadata, shardKeyValue: unknown):
   return { hash, prefix: concatBytes(hashedPrefix(rowPrefix(meta), hash), skBytes) };
 }
 
-/** Row address of a key (or of an entity: it carries its key fields). */
+/** What rowAddress would otherwise build on every call: field descriptions, the fields after the shard key. */
+const keyPlans = new WeakMap<EntityMetadata, { shardKeyWhere: string; rest: { f: EntityMetadata['keyFields'][number]; where: string }[] }>();
+
+function keyPlanOf(meta: EntityMetadata) {
+  let plan = keyPlans.get(meta);
+  if (plan === undefined) {
+    plan = {
+      shardKeyWhere: `${meta.className}.${meta.shardKey.name}`,
+      rest: meta.keyFields.slice(1).map((f) => ({ f, where: `${meta.className}.${f.name}` })),
+    };
+    keyPlans.set(meta, plan);
+  }
+  return plan;
+}
+
+/**
+ * Row address of a key (or of an entity: it carries its key fields). Built in one buffer: the
+ * prefix, room for the hash, enc(shard key) (hashed where it lies), then the other key fields.
+ */
 export function rowAddress(meta: EntityMetadata, key: unknown): RowAddress {
   const rec = keyRecord(meta, key);
-  const { hash, skBytes } = shardKeyHash(meta, rec[meta.shardKey.name]);
+  const plan = keyPlanOf(meta);
+  const prefix = rowPrefix(meta);
   const w = new ByteWriter();
-  w.bytes(hashedPrefix(rowPrefix(meta), hash));
-  w.bytes(skBytes);
-  const shardKeyBytes = w.finish();
-  writePkRest(w, meta, rec);
-  return { hash, key: finishKey(w, meta, 'key'), shardKeyBytes };
+  w.bytes(prefix);
+  w.bytes(NO_HASH);
+  const skStart = w.length;
+  writeKeyComponent(w, meta.shardKey.type, rec[meta.shardKey.name], plan.shardKeyWhere);
+  const hash = hashShardKey(w.written(skStart));
+  w.view.setBigUint64(prefix.length, hash, false);
+  const shardKeyEnd = w.length;
+  for (const { f, where } of plan.rest) writeKeyComponent(w, f.type, rec[f.name], where);
+  const full = finishKey(w, meta, 'key');
+  return { hash, key: full, shardKeyBytes: full.subarray(0, shardKeyEnd) };
 }
+
+/** Where the hash goes until it is known. */
+const NO_HASH = new Uint8Array(8);
 
 /**
  * Index entry key: indexPrefix ‖ hash ‖ enc(shardKey) ‖ enc(value) ‖ enc(pk rest); undefined when

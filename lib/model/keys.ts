@@ -27,7 +27,8 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { hashToBytes, hashFromBytes } from '../partition/index.js';
-import { assertWellFormed } from './text.js';
+import { assertWellFormed, utf8Encoder } from './text.js';
+import { ByteSink as ByteWriter } from './candid-writer.js';
 import { DeclarationError, ValidationError } from './errors.js';
 
 /** Upper bound on one big nat/int key component (512 bits); larger values are not keys. */
@@ -38,36 +39,23 @@ export const MAX_STORAGE_KEY_BYTES = 4096;
 export const KIND_ROW = 0x01;
 export const KIND_INDEX = 0x02;
 
-const utf8 = new TextEncoder();
-
 function wellFormed(s: string): string {
   assertWellFormed(s, 'a text key');
   return s;
 }
 
-/** Growable byte buffer (no Node Buffer: this runs in QuickJS canisters). */
-export class ByteWriter {
-  private buf = new Uint8Array(64);
-  private len = 0;
-  byte(b: number): void {
-    if (this.len === this.buf.length) {
-      const next = new Uint8Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.len++] = b;
-  }
-  bytes(bs: Uint8Array): void {
-    for (let i = 0; i < bs.length; i++) this.byte(bs[i]);
-  }
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
+/** The growable byte buffer keys are written into (candid-writer.ts; no Node Buffer in QuickJS). */
+export { ByteWriter };
 
 type KeyEncoder = (w: ByteWriter, value: unknown) => void;
 
 function escaped(w: ByteWriter, bs: Uint8Array): void {
+  if (bs.indexOf(0x00) < 0) {
+    w.bytes(bs); // nothing to escape: one native copy instead of a loop over bytes
+    w.byte(0x00);
+    w.byte(0x01);
+    return;
+  }
   for (let i = 0; i < bs.length; i++) {
     w.byte(bs[i]);
     if (bs[i] === 0x00) w.byte(0xff);
@@ -89,9 +77,17 @@ function magnitude(v: bigint): number[] {
   return out;
 }
 
-/** The key encoder for a Candid type, or undefined when that type cannot be a key. */
+const encoders = new WeakMap<IDL.Type, KeyEncoder | null>();
+
+/** The key encoder for a Candid type (made once per type object), or undefined when that type cannot be a key. */
 function encoderFor(type: IDL.Type): KeyEncoder | undefined {
-  if (type instanceof IDL.TextClass) return (w, v) => escaped(w, utf8.encode(wellFormed(v as string)));
+  let e = encoders.get(type);
+  if (e === undefined) encoders.set(type, (e = makeEncoder(type) ?? null));
+  return e ?? undefined;
+}
+
+function makeEncoder(type: IDL.Type): KeyEncoder | undefined {
+  if (type instanceof IDL.TextClass) return (w, v) => escaped(w, utf8Encoder().encode(wellFormed(v as string)));
   if (type instanceof IDL.BoolClass) return (w, v) => w.byte(v ? 1 : 0);
   if (type instanceof IDL.PrincipalClass) return (w, v) => escaped(w, (v as Principal).toUint8Array());
   if (type instanceof IDL.VecClass && type._type instanceof IDL.FixedNatClass && type._type._bits === 8) {
@@ -157,13 +153,13 @@ export function encodeKeyComponent(type: IDL.Type, value: unknown, where: string
 /** The keyspace prefix: rows of a collection, or one index of it. */
 export function keyspacePrefix(collection: string, index?: string): Uint8Array {
   const w = new ByteWriter();
-  w.bytes(utf8.encode(collection));
+  w.bytes(utf8Encoder().encode(collection));
   w.byte(0x00);
   if (index === undefined) {
     w.byte(KIND_ROW);
   } else {
     w.byte(KIND_INDEX);
-    w.bytes(utf8.encode(index));
+    w.bytes(utf8Encoder().encode(index));
     w.byte(0x00);
   }
   return w.finish();

@@ -1,0 +1,61 @@
+// A shard checks that every written value belongs under the key it is written to: the key
+// fields of the decoded record must give exactly the op's storage key and hash. Building the key
+// again (rowAddress) UTF-8-encodes every key text and copies bytes in JS, which in QuickJS costs
+// ~250,000 instructions of a ~400,000 check. Here the expected key is built as a binary string
+// (one code unit per byte) from native calls — unescape(encodeURIComponent(text)) is a text's
+// UTF-8, String.fromCharCode a key's bytes — compared with the op's key as a string, and only the
+// shard key's bytes (a view of the op's key, not a copy) are hashed. Key types other than text,
+// principal and blob answer `undefined`: the caller then builds the key with rowAddress, which
+// also names a bad key value.
+import { hashShardKey } from '../partition/index.js';
+import { rowPrefix } from './entity-keys.js';
+import { MAX_STORAGE_KEY_BYTES } from './keys.js';
+import type { PlainRecord } from './codec.js';
+import type { EntityMetadata, FieldMeta } from './metadata.js';
+import { IDL } from '@dfinity/candid';
+import { isWellFormedText } from './text.js';
+
+const binary = (bytes: Uint8Array): string => String.fromCharCode.apply(null, bytes as unknown as number[]);
+
+/** enc(value) as a binary string (keys.ts: escaped bytes ‖ 0x00 0x01), or undefined when not covered here. */
+function componentText(f: FieldMeta, value: unknown): string | undefined {
+  let raw: string;
+  if (f.type instanceof IDL.TextClass) {
+    if (typeof value !== 'string' || !isWellFormedText(value)) return undefined;
+    raw = unescape(encodeURIComponent(value));
+  } else if (f.type instanceof IDL.PrincipalClass) {
+    if (!(value as { _isPrincipal?: boolean } | null)?._isPrincipal) return undefined;
+    raw = binary((value as { toUint8Array(): Uint8Array }).toUint8Array());
+  } else if (f.type instanceof IDL.VecClass && value instanceof Uint8Array) {
+    raw = binary(value);
+  } else {
+    return undefined;
+  }
+  return (raw.indexOf('\x00') < 0 ? raw : raw.replace(/\x00/g, '\x00\xff')) + '\x00\x01';
+}
+
+const prefixTexts = new WeakMap<EntityMetadata, string>();
+
+/**
+ * Whether `key` and `hash` are what rowAddress(meta, record) gives; undefined when this check
+ * does not cover the record's key types or values (use rowAddress).
+ */
+export function isRowAddressOf(meta: EntityMetadata, record: PlainRecord, key: Uint8Array, hash: bigint): boolean | undefined {
+  let prefix = prefixTexts.get(meta);
+  if (prefix === undefined) prefixTexts.set(meta, (prefix = binary(rowPrefix(meta))));
+  const shardKey = componentText(meta.shardKey, record[meta.shardKey.name]);
+  if (shardKey === undefined || key.length > MAX_STORAGE_KEY_BYTES) return undefined;
+  let rest = '';
+  for (const f of meta.keyFields) {
+    if (f === meta.shardKey) continue;
+    const part = componentText(f, record[f.name]);
+    if (part === undefined) return undefined;
+    rest += part;
+  }
+  const start = prefix.length + 8;
+  if (key.length !== start + shardKey.length + rest.length) return false;
+  const text = binary(key);
+  if (!text.startsWith(prefix) || text.substring(start) !== shardKey + rest) return false;
+  const embedded = new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(prefix.length, false);
+  return embedded === hash && hashShardKey(key.subarray(start, start + shardKey.length)) === hash;
+}
