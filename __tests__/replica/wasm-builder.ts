@@ -55,6 +55,8 @@ export class ModuleBuilder {
   private customs: number[][] = [];
   /** Name the memory is exported under (the IC accepts any). */
   memoryName = 'memory';
+  /** Initial size of the memory, in 64 KiB pages. */
+  memoryPages = 2;
 
   private type(params: number[], results: number[]): number {
     const key = [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))].join(',');
@@ -104,7 +106,7 @@ export class ModuleBuilder {
       ...section(2, vec(this.imports)),
       ...section(3, vec(this.funcs.map((f) => u32(f.type)))),
       ...section(4, n ? vec([[0x70, 0, ...u32(n)]]) : []),
-      ...section(5, vec([[0, 2]])),
+      ...section(5, vec([[0, ...u32(this.memoryPages)]])),
       ...section(6, this.globals.length ? vec(this.globals) : []),
       ...section(7, vec([[...str(this.memoryName), 2, 0], ...this.exports])),
       ...section(9, n ? vec([[0, ...op.i32(0), 0x0b, ...vec(this.elements.map((e) => u32(e)))]]) : []),
