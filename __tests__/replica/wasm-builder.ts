@@ -1,27 +1,12 @@
 // A tiny WebAssembly module builder for hand-written test canisters (no wat2wasm offline): enough
 // to exercise semantics Azle cannot reach (non-exported globals, best-effort calls, persistence).
+import { sleb, uleb } from '../../lib/replica/wasm-binary.js';
+
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 
-const u32 = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-export const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
+export const u32 = uleb;
+export { sleb };
 const str = (s: string): number[] => [...u32(Buffer.byteLength(s)), ...Buffer.from(s)];
 const vec = (items: number[][]): number[] => [...u32(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => (body.length ? [id, ...u32(body.length), ...body] : []);

@@ -6,29 +6,15 @@
 // whole-heap compare) must agree on every byte and every counted instruction.
 import type { Principal } from '@dfinity/principal';
 import { LocalReplica, type LocalReplicaOptions } from '../../lib/replica/index.js';
-import { I32, ModuleBuilder, op } from './wasm-builder.js';
+import { I32, ModuleBuilder, op, u32 } from './wasm-builder.js';
 
 const PAGE = 65536;
 const PAGES = 20;
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
 /** A store instruction: opcode, alignment, static offset. */
-const store = (opcode: number, offset = 0): number[] => [opcode, 0, ...uleb(offset)];
-const I64_STORE = 0x37;
-const F64_STORE = 0x39;
-const I32_STORE8 = 0x3a;
-const I32_STORE16 = 0x3b;
-const I64_STORE16 = 0x3d;
-const I64_STORE32 = 0x3e;
+const store = (opcode: number, offset = 0): number[] => [opcode, 0, ...u32(offset)];
+/** Store opcodes by name. */
+const OP = { i32: 0x36, i64: 0x37, f64: 0x39, i32x8: 0x3a, i32x16: 0x3b, i64x16: 0x3d, i64x32: 0x3e };
 
 function scribbler(): Uint8Array {
   const m = new ModuleBuilder();
@@ -43,26 +29,26 @@ function scribbler(): Uint8Array {
   const everyFourthPage = [
     ...op.i32(0), 0x21, 0,
     ...op.loop([
-      ...op.localGet(0), ...op.i32(16), 0x74, ...gPlus(0), ...op.localGet(0), ...op.i32Add, ...store(0x36, 1000),
+      ...op.localGet(0), ...op.i32(16), 0x74, ...gPlus(0), ...op.localGet(0), ...op.i32Add, ...store(OP.i32, 1000),
       ...op.localGet(0), ...op.i32(4), ...op.i32Add, 0x22, 0, ...op.i32(PAGES), 0x49, 0x0d, 0
     ])
   ];
   const scribble = m.func(
     [
       ...everyFourthPage, // pages 0, 4, 8, 12, 16
-      ...op.i32(6 * PAGE - 4), ...notG, ...store(I64_STORE), // straddles pages 5 and 6
+      ...op.i32(6 * PAGE - 4), ...notG, ...store(OP.i64), // straddles pages 5 and 6
       ...op.i32(9 * PAGE + 10), ...gPlus(1), ...op.i32(100), 0xfc, 0x0b, 0x00, // memory.fill in page 9 ...
-      ...op.i32(10 * PAGE - 4), ...notG, ...store(I64_STORE), // ... then a store from page 9 into 10
+      ...op.i32(10 * PAGE - 4), ...notG, ...store(OP.i64), // ... then a store from page 9 into 10
       ...op.i32(2 * PAGE + 10), ...gPlus(1), ...op.i32(5000), 0xfc, 0x0b, 0x00, // only memory.fill writes page 2
       ...op.i32(3 * PAGE + 100), ...op.i32(0), ...op.call(argSize), ...op.call(argCopy), // only the System API writes page 3
       ...op.i32(13 * PAGE + 100), ...op.i32(0), ...op.call(argSize), ...op.call(argCopy), // it writes page 13 ...
-      ...op.i32(14 * PAGE - 4), ...notG, ...store(I64_STORE), // ... then a store from page 13 into 14
+      ...op.i32(14 * PAGE - 4), ...notG, ...store(OP.i64), // ... then a store from page 13 into 14
       ...op.i32(17 * PAGE - 100), ...op.i32(6 * PAGE - 4), ...op.i32(200), 0xfc, 0x0a, 0x00, 0x00, // memory.copy over pages 16-17
-      ...op.i32(0), ...gPlus(7), ...store(I32_STORE8, 18 * PAGE + 7), // the page comes from the static offset
-      ...op.i32(19 * PAGE + 8), ...gPlus(1), 0xb7, ...store(F64_STORE),
-      ...op.i32(11 * PAGE + 4), ...notG, ...store(I64_STORE32),
-      ...op.i32(7 * PAGE), ...notG, ...store(I64_STORE16),
-      ...op.i32(15 * PAGE + 2), ...gPlus(1), ...store(I32_STORE16),
+      ...op.i32(0), ...gPlus(7), ...store(OP.i32x8, 18 * PAGE + 7), // the page comes from the static offset
+      ...op.i32(19 * PAGE + 8), ...gPlus(1), 0xb7, ...store(OP.f64),
+      ...op.i32(11 * PAGE + 4), ...notG, ...store(OP.i64x32),
+      ...op.i32(7 * PAGE), ...notG, ...store(OP.i64x16),
+      ...op.i32(15 * PAGE + 2), ...gPlus(1), ...store(OP.i32x16),
       ...gPlus(1), ...op.globalSet(g)
     ],
     { locals: 1 }

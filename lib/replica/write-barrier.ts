@@ -15,7 +15,7 @@
 // two), so a store that straddles a page boundary needs no second check; the replica treats both
 // pages of every marked entry as dirty.
 // Only for 32-bit memories: a memory64 module keeps the full compare (heap.ts).
-import type { Writer } from './wasm-binary.js';
+import { sleb, uleb as u32, type Writer } from './wasm-binary.js';
 
 export const BARRIER_PAGE_SHIFT = 16;
 /** Table entries: one per 64 KiB page of a 4 GiB memory. */
@@ -155,25 +155,4 @@ function localOp(w: Writer, op: number, index: number): void {
 function call(w: Writer, fn: number): void {
   w.byte(0x10);
   w.u32(fn);
-}
-
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
 }
