@@ -12,6 +12,7 @@ import { DirtyPages } from './dirty-pages.js';
 import { CALL_BASE_FEE, CALL_BYTE_FEE } from './fees.js';
 import { HeapStore } from './heap.js';
 import { BUDGET_EXPORT } from './instrument.js';
+import { STRADDLE_BYTES } from './write-barrier.js';
 import type { LoadedModule } from './module-cache.js';
 import { StableMemory, WASM_PAGE } from './stable-memory.js';
 import { createSystemApi, ic0Imports } from './system-api.js';
@@ -239,7 +240,7 @@ export class Canister {
     this.current = undefined;
     this.instructionsExecuted += instructions;
     this.appendLogs(exec, trap);
-    const written = live.dirty?.take(live.memory.buffer.byteLength / WASM_PAGE);
+    const written = this.writtenPages(live);
     if (this.tentative) {
       if (written) for (const p of written) this.tentative.pages.add(p);
       else this.tentative.complete = false;
@@ -248,6 +249,12 @@ export class Canister {
     else this.commit(exec, live, written);
     this.verifyHeap(`${exec.kind} ${exec.input.methodName}`);
     return { trap, instructions };
+  }
+
+  /** The heap pages the execution may have changed (undefined without a write barrier); clears the marks. */
+  private writtenPages(live: LiveInstance): number[] | undefined {
+    const taken = live.dirty?.take(live.memory.buffer.byteLength / WASM_PAGE);
+    return taken && this.state.heap.withChangedHeads(live.memory, taken.marked, taken.heads, STRADDLE_BYTES);
   }
 
   /** With verifyWriteBarrier: the live heap must equal the committed one after every commit or rollback. */

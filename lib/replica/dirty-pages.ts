@@ -29,17 +29,21 @@ export class DirtyPages {
 
   /**
    * The pages below `pages` (the memory's size in 64 KiB pages) that may have been written,
-   * ascending: each marked entry's page and the one after it (write-barrier.ts). Clears the marks.
+   * ascending, and clears the marks. `marked`: every byte may have changed; `heads`: pages after a
+   * marked one that are not marked themselves, of which only the first STRADDLE_BYTES may have
+   * changed (a store that began in the marked page and straddled into them; write-barrier.ts).
    */
-  take(pages: number): number[] {
-    const written: number[] = [];
+  take(pages: number): { marked: number[]; heads: number[] } {
+    const marked: number[] = [];
+    const heads: number[] = [];
     const table = this.table;
     for (let p = 0; p < pages; p++) {
       if (table.get(p) !== null) continue;
       table.set(p, CLEAN);
-      if (written[written.length - 1] !== p) written.push(p);
-      if (p + 1 < pages) written.push(p + 1);
+      if (heads[heads.length - 1] === p) heads.pop();
+      marked.push(p);
+      if (p + 1 < pages) heads.push(p + 1);
     }
-    return written;
+    return { marked, heads };
   }
 }

@@ -87,6 +87,20 @@ export class HeapStore {
     return true;
   }
 
+  /**
+   * `marked` plus those of `heads` whose first `headBytes` differ from the committed state, sorted:
+   * the pages a commit or restore must visit when only those bytes of the heads may have changed.
+   */
+  withChangedHeads(memory: WebAssembly.Memory, marked: readonly number[], heads: readonly number[], headBytes: number): number[] {
+    const bytes = new Uint8Array(memory.buffer);
+    const changed = heads.filter((p) => {
+      const live = bytes.subarray(p * WASM_PAGE, p * WASM_PAGE + headBytes);
+      const committed = this.pages.get(p);
+      return committed ? Buffer.compare(live, committed.subarray(0, headBytes)) !== 0 : live.some((b) => b !== 0);
+    });
+    return changed.length === 0 ? [...marked] : [...marked, ...changed].sort((a, b) => a - b);
+  }
+
   /** The first page where the live memory differs from the committed state, or -1 (checks the write barrier). */
   firstDifference(memory: WebAssembly.Memory): number {
     const bytes = new Uint8Array(memory.buffer);

@@ -11,15 +11,17 @@
 // runtime call, so a store reads its page's entry (shift, load, compare, branch) and calls the
 // marking function only when the page is still clean: about once per page per execution. (A
 // cache of the last pages marked, in globals, missed on ~40 % of an Azle query's 46,000 stores.)
-// An entry stands for its page and the next one (a store of up to 8 bytes touches at most those
-// two), so a store that straddles a page boundary needs no second check; the replica treats both
-// pages of every marked entry as dirty.
+// An entry stands for its page and the first STRADDLE_BYTES of the next (a store of up to 8 bytes
+// that starts in a page reaches at most 7 bytes into the next), so a store that straddles a page
+// boundary needs no second check; the replica compares those few bytes of the next page too.
 // Only for 32-bit memories: a memory64 module keeps the full compare (heap.ts).
 import { sleb, uleb as u32, type Writer } from './wasm-binary.js';
 
 export const BARRIER_PAGE_SHIFT = 16;
 /** Table entries: one per 64 KiB page of a 4 GiB memory. */
 export const BARRIER_TABLE_SIZE = 2 ** (32 - BARRIER_PAGE_SHIFT);
+/** How far a store that starts in a page can reach into the next one (8-byte stores). */
+export const STRADDLE_BYTES = 7;
 export const DIRTY_TABLE_EXPORT = '__shardorm_dirty';
 export const DIRTY_RESET_EXPORT = '__shardorm_dirty_reset';
 
