@@ -16,6 +16,8 @@ const QUERIES = 1000;
 const UPDATES = 500;
 /** Throughput is measured in this many alternating slices per replica (side by side on a noisy machine). */
 const SLICES = 5;
+/** Calls of each kind before measuring: V8 first runs Wasm unoptimized and optimizes hot functions in the background. */
+const WARMUP = 300;
 const ROUND_TRIPS = 50;
 const IDLE_CANISTERS = 100;
 const fixtures = join(process.cwd(), '__tests__/fixtures');
@@ -96,7 +98,7 @@ async function throughput(replica: LocalReplica, id: Principal, wasm: Uint8Array
   ];
   const rows: [string, string][] = [];
   for (const kind of kinds) {
-    for (const s of setups) for (let i = 0; i < 20; i++) await kind.run(s.replica, s.id); // warm up (tier-up)
+    for (const s of setups) for (let i = 0; i < WARMUP; i++) await kind.run(s.replica, s.id); // until V8 has optimized the hot code
     const spent = setups.map(() => ({ ms: 0, cpuUs: 0 }));
     for (let slice = 0; slice < SLICES; slice++) {
       for (const [i, s] of setups.entries()) {
