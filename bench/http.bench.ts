@@ -67,7 +67,8 @@ try {
   console.log('process, running the Azle-built `http_probe` canister; each client calls `inc` in a loop.');
   console.log('"Engine direct": the same update (inspect_message included) on an in-process LocalReplica, no HTTP,');
   console.log('measured just before each row.');
-  console.log('Calls that arrive together run in one round and share one BLS signature. "CPU" is each');
+  console.log('Calls that arrive together run in one round; a BLS signature waits (at most 50 ms) until every');
+  console.log('caller active in the last second has a call in it. "CPU" is each');
   console.log('process\'s CPU time over wall time (100 % = one core; the clients\' JS runs on one thread);');
   console.log('"ms/update" is CPU time per update, which a shared machine disturbs far less than wall rates.');
   console.log('The last column compares CPU per update on the engine alone with the replica process serving');

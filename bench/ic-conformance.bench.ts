@@ -12,7 +12,7 @@
 // Run: AZLE_REPO=<checkout of demergent-labs/azle at tag 0.33.0> npm run bench -- ic-conformance
 // (IC_CONFORMANCE_MAX_LOOP lowers the largest loop of the `benchmarks` example, 1,000,000 as on the IC.
 // IC_CONFORMANCE_ONLY=<dir,dir> runs only those examples.)
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDL } from '@dfinity/candid';
@@ -124,8 +124,20 @@ function workCopy(repo: string, dir: string): string {
   const root = join(tmpdir(), 'shardorm-ic-conformance', dir.replaceAll('/', '_'));
   mkdirSync(root, { recursive: true });
   cpSync(join(repo, EXAMPLES_DIR, dir), root, { recursive: true, filter: (src) => !/\/(node_modules|\.azle|\.dfx)(\/|$)/.test(src) });
-  if (!existsSync(join(root, 'node_modules'))) symlinkSync(join(projectRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
+  // A link left by a run from another checkout may point elsewhere (or nowhere): point it here.
+  const link = join(root, 'node_modules');
+  const target = join(projectRoot, 'node_modules');
+  if (isSymlink(link) && readlinkSync(link) !== target) unlinkSync(link);
+  if (!isSymlink(link) && !existsSync(link)) symlinkSync(target, link, 'dir');
   return root;
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function icBenchmarks(root: string, canister: string): Record_[] {

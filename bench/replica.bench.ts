@@ -1,4 +1,5 @@
-// Local replica benchmarks: Azle message throughput, install time, inter-canister round trip,
+// Local replica benchmarks: Azle message throughput (with the write barrier and, side by side,
+// without it: the whole-heap compare it replaced), install time, inter-canister round trip,
 // snapshot take+load for 64 MiB and 512 MiB of stable memory, instructions counted by the
 // replica's metering (stable run to run, unlike msg/s), Node memory of 100 idle canisters.
 // Run: npx tsx --expose-gc bench/replica.bench.ts   (prints a markdown section)
@@ -11,8 +12,12 @@ import { buildAzleCanister } from '../lib/build/azle.js';
 import { LocalReplica } from '../lib/replica/index.js';
 import { WASM_PAGE } from '../lib/replica/stable-memory.js';
 
-const QUERIES = 300;
-const UPDATES = 150;
+const QUERIES = 1000;
+const UPDATES = 500;
+/** Throughput is measured in this many alternating slices per replica (side by side on a noisy machine). */
+const SLICES = 5;
+/** Calls of each kind before measuring: V8 first runs Wasm unoptimized and optimizes hot functions in the background. */
+const WARMUP = 300;
 const ROUND_TRIPS = 50;
 const IDLE_CANISTERS = 100;
 const fixtures = join(process.cwd(), '__tests__/fixtures');
@@ -51,15 +56,7 @@ async function main(): Promise<void> {
   await replica.updateCall({ canisterId: id, method: 'setMessage', arg: new Uint8Array(IDL.encode([IDL.Text], ['counted'])) });
   rows.push(['counted instructions: Azle update (setMessage)', counted()]);
 
-  const [, qMs] = await timed(async () => {
-    for (let i = 0; i < QUERIES; i++) await replica.queryCall({ canisterId: id, method: 'getMessage', arg: empty });
-  });
-  rows.push([`Azle query (getMessage), ${QUERIES} sequential`, `${((QUERIES / qMs) * 1000).toFixed(0)} msg/s`]);
-  const arg = new Uint8Array(IDL.encode([IDL.Text], ['hello']));
-  const [, uMs] = await timed(async () => {
-    for (let i = 0; i < UPDATES; i++) await replica.updateCall({ canisterId: id, method: 'setMessage', arg: arg });
-  });
-  rows.push([`Azle update (setMessage), ${UPDATES} sequential`, `${((UPDATES / uMs) * 1000).toFixed(0)} msg/s`]);
+  rows.push(...(await throughput(replica, id, hello)));
 
   const a = await replica.createCanister();
   const b = await replica.createCanister();
@@ -80,6 +77,46 @@ async function main(): Promise<void> {
   console.log('`npx tsx --expose-gc bench/replica.bench.ts`\n');
   console.log('| measurement | result |\n|---|---|');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+}
+
+/**
+ * Sequential getMessage queries and setMessage updates on `id` and, alternating slice by slice, on
+ * a replica without the write barrier; wall rates and CPU time per message.
+ */
+async function throughput(replica: LocalReplica, id: Principal, wasm: Uint8Array): Promise<[string, string][]> {
+  const unmarked = await LocalReplica.create({ seed: 1, writeBarrier: false });
+  const unmarkedId = await unmarked.createCanister();
+  await unmarked.installCode({ canisterId: unmarkedId, wasm });
+  const arg = new Uint8Array(IDL.encode([IDL.Text], ['hello']));
+  const kinds = [
+    { name: `Azle query (getMessage), ${QUERIES} sequential`, count: QUERIES, run: (r: LocalReplica, c: Principal) => r.queryCall({ canisterId: c, method: 'getMessage', arg: empty }) },
+    { name: `Azle update (setMessage), ${UPDATES} sequential`, count: UPDATES, run: (r: LocalReplica, c: Principal) => r.updateCall({ canisterId: c, method: 'setMessage', arg }) }
+  ];
+  const setups = [
+    { label: 'write barrier', replica, id },
+    { label: 'whole-heap compare (writeBarrier: false)', replica: unmarked, id: unmarkedId }
+  ];
+  const rows: [string, string][] = [];
+  for (const kind of kinds) {
+    for (const s of setups) for (let i = 0; i < WARMUP; i++) await kind.run(s.replica, s.id); // until V8 has optimized the hot code
+    const spent = setups.map(() => ({ ms: 0, cpuUs: 0 }));
+    for (let slice = 0; slice < SLICES; slice++) {
+      for (const [i, s] of setups.entries()) {
+        const cpu = process.cpuUsage();
+        const [, ms] = await timed(async () => {
+          for (let n = 0; n < kind.count / SLICES; n++) await kind.run(s.replica, s.id);
+        });
+        const used = process.cpuUsage(cpu);
+        spent[i].ms += ms;
+        spent[i].cpuUs += used.user + used.system;
+      }
+    }
+    setups.forEach((s, i) => {
+      rows.push([`${kind.name}, ${s.label}`, `${((kind.count / spent[i].ms) * 1000).toFixed(0)} msg/s, ${(spent[i].cpuUs / kind.count).toFixed(0)} µs CPU/msg`]);
+    });
+  }
+  await unmarked.tearDown();
+  return rows;
 }
 
 /** Fills `mib` MiB of stable memory (directly, bench setup only), then times take + load. */

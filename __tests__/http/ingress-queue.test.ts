@@ -4,7 +4,7 @@
 import { Principal } from '@dfinity/principal';
 import { CertifiedState } from '../../lib/replica/http/certificate.js';
 import type { AuthenticatedRequest } from '../../lib/replica/http/envelope.js';
-import { IngressQueue } from '../../lib/replica/http/ingress-queue.js';
+import { IngressQueue, MAX_CERTIFICATION_WAIT_MS } from '../../lib/replica/http/ingress-queue.js';
 import { deriveReplicaKeys } from '../../lib/replica/http/keys.js';
 import { RequestLog } from '../../lib/replica/http/request-log.js';
 import { stateContent, subnetTrees } from '../../lib/replica/http/state-tree.js';
@@ -30,10 +30,10 @@ function setup(execute: IngressBackend['executeIngress']) {
   const errors: unknown[] = [];
   const queue = new IngressQueue({ backend, log, certified, onEngineError: error => errors.push(error) });
   let n = 0;
-  const submit = (argBytes = 0): AuthenticatedRequest => {
+  const submit = (argBytes = 0, sender = Principal.anonymous()): AuthenticatedRequest => {
     const requestId = new Uint8Array(32);
     new DataView(requestId.buffer).setUint32(0, ++n);
-    const request: AuthenticatedRequest = { requestType: 'call', requestId, sender: Principal.anonymous(), ingressExpiryNs: 10n ** 12n, canisterId: canister, methodName: 'm', arg: new Uint8Array(argBytes) };
+    const request: AuthenticatedRequest = { requestType: 'call', requestId, sender, ingressExpiryNs: 10n ** 12n, canisterId: canister, methodName: 'm', arg: new Uint8Array(argBytes) };
     const message: IngressMessage = { sender: request.sender, canisterId: canister, methodName: 'm', arg: request.arg!, effectiveCanisterId: canister };
     queue.accept(request, message);
     return request;
@@ -97,4 +97,23 @@ test('calls that arrive while a round runs form the next round, and one signatur
   const first = [submit(), submit()];
   expect(await Promise.all(first.map(request => queue.waitForCertified(request.requestId, 1_000)))).toEqual([true, true]);
   expect([batches, signatures.size]).toEqual([[2, 1], 1]);
+});
+
+test('a certification waits, within its bound, until every caller seen lately has a call in it', async () => {
+  const { submit, queue, signatures } = setup((messages, settle) => messages.forEach((_, i) => settle(i, replied)));
+  const [alice, bob] = [1, 2].map(n => Principal.selfAuthenticating(new Uint8Array(32).fill(n)));
+  const both = [submit(0, alice), submit(0, bob)]; // both callers are active now
+  expect(await Promise.all(both.map(request => queue.waitForCertified(request.requestId, 1_000)))).toEqual([true, true]);
+  const signed = signatures.size;
+  // Alice calls again; bob is probably sending his next call: her certificate waits for it ...
+  const again = submit(0, alice);
+  expect(await queue.waitForCertified(again.requestId, MAX_CERTIFICATION_WAIT_MS / 5)).toBe(false);
+  const late = submit(0, bob);
+  // ... and one signature covers both.
+  expect(await Promise.all([again, late].map(request => queue.waitForCertified(request.requestId, 1_000)))).toEqual([true, true]);
+  expect(signatures.size).toBe(signed + 1);
+  // Bob stopped calling: alice's next call is certified without him once the wait ends.
+  const alone = submit(0, alice);
+  expect(await queue.waitForCertified(alone.requestId, 1_000)).toBe(true);
+  expect(signatures.size).toBe(signed + 2);
 });

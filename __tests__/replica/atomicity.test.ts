@@ -1,7 +1,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { CallRejectedError } from '../../lib/replica/index.js';
-import { FEE_PER_10_INSTRUCTIONS, UPDATE_BASE_FEE } from '../../lib/replica/canister.js';
+import { FEE_PER_10_INSTRUCTIONS, UPDATE_BASE_FEE } from '../../lib/replica/fees.js';
 import { noArgs, replicaWithProbes } from './helpers.js';
 
 describe('message atomicity on Azle canisters', () => {
@@ -57,6 +57,20 @@ describe('message atomicity on Azle canisters', () => {
     for (let i = 0; i < 3; i++) await actors[0].getCounter();
     expect(await actors[0].getCounter()).toBe(1n);
     expect((await replica.canisterStatus({ canisterId: ids[0] })).memoryMetrics).toEqual(before.memoryMetrics);
+  });
+
+  test('the write barrier misses no page Azle writes: every execution checked against a whole-heap compare', async () => {
+    // 'verified' compares the whole heap after each execution and fails the call on a missed page.
+    const { replica, ids, actors } = await replicaWithProbes(2, { writeBarrier: 'verified' });
+    await actors[0].increment();
+    await expect(actors[0].trapAfterChanges('boom')).rejects.toMatchObject({ errorCode: 'IC0503' });
+    await expect(actors[0].incrementThenCallThenTrap(ids[1])).rejects.toMatchObject({ errorCode: 'IC0503' });
+    for (let i = 0; i < 3; i++) expect(await actors[0].getCounter()).toBe(2n); // each query allocates, then rolls back
+    expect(await actors[0].compositeTwice(ids[1])).toHaveLength(2);
+    expect(await actors[1].compositeBump()).toBe((await actors[1].getCounter()) + 1000n); // a query that writes, then returns
+    expect(await actors[1].getCounter()).toBe(1n); // ... and keeps nothing
+    await replica.advanceTime(5_000);
+    await replica.runUntilIdle();
   });
 
   test('replying twice traps; returning without a reply is IC0506', async () => {

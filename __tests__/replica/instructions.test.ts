@@ -1,4 +1,4 @@
-import { FEE_PER_10_INSTRUCTIONS } from '../../lib/replica/canister.js';
+import { FEE_PER_10_INSTRUCTIONS } from '../../lib/replica/fees.js';
 import { LocalReplica } from '../../lib/replica/index.js';
 import { replicaWithProbes } from './helpers.js';
 import { ModuleBuilder, op } from './wasm-builder.js';

@@ -6,6 +6,9 @@ import { Xoshiro128, randomBelow, randomBytes, shuffle } from '../../lib/random/
 import { StableMemory, WASM_PAGE } from '../../lib/replica/stable-memory.js';
 import { createSystemApi, type SystemApiHost } from '../../lib/replica/system-api.js';
 import { SUPPORTED_SYSTEM_API } from '../../lib/replica/system-api-support.js';
+import { bls12_381 } from '@noble/curves/bls12-381';
+import { signShort } from '../../lib/replica/http/bls-sign.js';
+import { deriveReplicaKeys } from '../../lib/replica/http/keys.js';
 import { I32, ModuleBuilder, op } from './wasm-builder.js';
 
 describe('prng', () => {
@@ -121,5 +124,18 @@ describe('instrumentation', () => {
     const reserved = new ModuleBuilder();
     reserved.func([], { export: '__shardorm_mine' });
     expect(() => instrument(reserved.build())).toThrow(/"__shardorm_mine".*reserved/);
+  });
+});
+
+describe('certificate signing', () => {
+  test('the GLV short signature is byte for byte the one @noble/curves signs, and verifies', () => {
+    for (const [seed, text] of [['units', ''], ['units', 'state root'], ['other seed', 'x'.repeat(100)]]) {
+      const keys = deriveReplicaKeys(seed);
+      const scalar = BigInt(`0x${Buffer.from(keys.blsSecretKey).toString('hex')}`);
+      const message = new TextEncoder().encode(text);
+      const signature = signShort(message, scalar);
+      expect(Buffer.from(signature).toString('hex')).toBe(Buffer.from(bls12_381.signShortSignature(message, keys.blsSecretKey)).toString('hex'));
+      expect(bls12_381.verifyShortSignature(signature, message, bls12_381.getPublicKeyForShortSignatures(keys.blsSecretKey))).toBe(true);
+    }
   });
 });

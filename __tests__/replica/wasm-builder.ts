@@ -1,27 +1,12 @@
 // A tiny WebAssembly module builder for hand-written test canisters (no wat2wasm offline): enough
 // to exercise semantics Azle cannot reach (non-exported globals, best-effort calls, persistence).
+import { sleb, uleb } from '../../lib/replica/wasm-binary.js';
+
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 
-const u32 = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-export const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
+export const u32 = uleb;
+export { sleb };
 const str = (s: string): number[] => [...u32(Buffer.byteLength(s)), ...Buffer.from(s)];
 const vec = (items: number[][]): number[] => [...u32(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => (body.length ? [id, ...u32(body.length), ...body] : []);
@@ -55,6 +40,8 @@ export class ModuleBuilder {
   private customs: number[][] = [];
   /** Name the memory is exported under (the IC accepts any). */
   memoryName = 'memory';
+  /** Initial size of the memory, in 64 KiB pages. */
+  memoryPages = 2;
 
   private type(params: number[], results: number[]): number {
     const key = [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))].join(',');
@@ -104,7 +91,7 @@ export class ModuleBuilder {
       ...section(2, vec(this.imports)),
       ...section(3, vec(this.funcs.map((f) => u32(f.type)))),
       ...section(4, n ? vec([[0x70, 0, ...u32(n)]]) : []),
-      ...section(5, vec([[0, 2]])),
+      ...section(5, vec([[0, ...u32(this.memoryPages)]])),
       ...section(6, this.globals.length ? vec(this.globals) : []),
       ...section(7, vec([[...str(this.memoryName), 2, 0], ...this.exports])),
       ...section(9, n ? vec([[0, ...op.i32(0), 0x0b, ...vec(this.elements.map((e) => u32(e)))]]) : []),

@@ -7,10 +7,14 @@ import { Principal } from '@dfinity/principal';
 import { CanisterTrap, ErrorCode, invariant } from './errors.js';
 import type { Execution } from './execution.js';
 import { CanisterHistory } from './canister-history.js';
+import { CanisterLog } from './canister-logs.js';
+import { DirtyPages } from './dirty-pages.js';
+import { CALL_BASE_FEE, CALL_BYTE_FEE } from './fees.js';
 import { HeapStore } from './heap.js';
 import { BUDGET_EXPORT } from './instrument.js';
+import { STRADDLE_BYTES } from './write-barrier.js';
 import type { LoadedModule } from './module-cache.js';
-import { StableMemory } from './stable-memory.js';
+import { StableMemory, WASM_PAGE } from './stable-memory.js';
 import { createSystemApi, ic0Imports } from './system-api.js';
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
@@ -27,26 +31,6 @@ export interface CanisterSettings {
 }
 
 export const MAX_CONTROLLERS = 10;
-/** Canister log records kept per canister (oldest dropped first), served by fetch_canister_logs. */
-export const MAX_LOG_RECORDS = 1000;
-
-export interface LogRecord {
-  idx: bigint;
-  timestamp_nanos: bigint;
-  content: Uint8Array;
-}
-/** Cycles: base fee of a call and per payload byte (13-node subnet prices). */
-export const CALL_BASE_FEE = 260_000n;
-export const CALL_BYTE_FEE = 1_000n;
-/** Fees on a 13-node subnet: base fee per update execution, and cycles per 10 instructions. */
-export const UPDATE_BASE_FEE = 5_000_000n;
-export const FEE_PER_10_INSTRUCTIONS = 4n;
-
-/** Cycles a replicated execution costs: its base fee plus its metered instructions. */
-export function executionFee(instructions: bigint, baseFee = UPDATE_BASE_FEE): bigint {
-  return baseFee + (instructions * FEE_PER_10_INSTRUCTIONS) / 10n;
-}
-
 /** Wasm-visible state; cloned (O(pages)) by snapshots and to make install/upgrade atomic. */
 export interface ExecutionState {
   module?: LoadedModule;
@@ -74,6 +58,8 @@ interface LiveInstance {
   globals: WebAssembly.Global[];
   budget: WebAssembly.Global;
   table?: WebAssembly.Table;
+  /** The write barrier's marks (absent for memory64 modules: every page is compared). */
+  dirty?: DirtyPages;
 }
 
 export interface CanisterEnvironment {
@@ -82,6 +68,8 @@ export interface CanisterEnvironment {
   touched(canister: Canister): void;
   /** Sees every debug_print and trap message (e.g. to print them like dfx/PocketIC do). */
   log?(canister: Canister, line: string): void;
+  /** After every execution, compare the whole heap with the committed state (tests of the write barrier). */
+  verifyWriteBarrier?: boolean;
 }
 
 export class Canister {
@@ -97,12 +85,13 @@ export class Canister {
   deleted = false;
   /** Instructions of every execution so far, queries and traps included (benchmarks read it). */
   instructionsExecuted = 0n;
-  readonly logs: LogRecord[] = [];
-  private nextLogIndex = 0n;
+  readonly log = new CanisterLog();
   /** Whether committed state changed since the last checkpoint (the IC's unflushed page deltas). */
   private changedSinceCheckpoint = false;
   private live?: LiveInstance;
   private current?: Execution;
+  /** Heap pages written since beginTentative (incomplete: some execution had no marks). */
+  private tentative?: { pages: Set<number>; complete: boolean };
 
   constructor(
     readonly id: Principal,
@@ -190,14 +179,27 @@ export class Canister {
   }
 
   /**
-   * Goes back to a state cloned earlier from this canister with the same module (end of a
-   * composite query): the live instance is rolled back in place instead of re-instantiated.
+   * Starts executions whose commits are undone at the end (a composite query's node on this
+   * canister): returns the state restoreTo goes back to, and collects the pages they write.
+   */
+  beginTentative(): ExecutionState {
+    invariant(!this.tentative, `canister ${this.idText} is already running tentatively`);
+    this.tentative = { pages: new Set(), complete: true };
+    return this.cloneState();
+  }
+
+  /**
+   * Goes back to the state beginTentative returned (end of a composite query node): the live
+   * instance is rolled back in place, over the pages written since, instead of re-instantiated.
    */
   restoreTo(saved: ExecutionState): void {
     const live = this.live;
+    const tentative = this.tentative;
+    this.tentative = undefined;
     this.state = saved;
-    if (live && saved.module === live.module) this.rollback(live);
+    if (live && saved.module === live.module) this.rollback(live, tentative?.complete ? [...tentative.pages] : undefined);
     else this.live = undefined;
+    this.verifyHeap('end of a composite query');
   }
 
   /** Installs a module with a fresh heap (or the old one, for `keep`); stable memory untouched. */
@@ -211,6 +213,7 @@ export class Canister {
       old.heap.load(live.memory);
       this.state.heap = old.heap.clone();
     } else this.state.heap = HeapStore.capture(live.memory);
+    live.dirty?.take(live.memory.buffer.byteLength / WASM_PAGE); // committed as a whole
     this.state.globals = live.globals.map((g) => g.value);
   }
 
@@ -237,19 +240,35 @@ export class Canister {
     this.current = undefined;
     this.instructionsExecuted += instructions;
     this.appendLogs(exec, trap);
-    if (trap || !exec.commits) this.rollback(live);
-    else this.commit(exec, live);
+    const written = this.writtenPages(live);
+    if (this.tentative) {
+      if (written) for (const p of written) this.tentative.pages.add(p);
+      else this.tentative.complete = false;
+    }
+    if (trap || !exec.commits) this.rollback(live, written);
+    else this.commit(exec, live, written);
+    this.verifyHeap(`${exec.kind} ${exec.input.methodName}`);
     return { trap, instructions };
+  }
+
+  /** The heap pages the execution may have changed (undefined without a write barrier); clears the marks. */
+  private writtenPages(live: LiveInstance): number[] | undefined {
+    const taken = live.dirty?.take(live.memory.buffer.byteLength / WASM_PAGE);
+    return taken && this.state.heap.withChangedHeads(live.memory, taken.marked, taken.heads, STRADDLE_BYTES);
+  }
+
+  /** With verifyWriteBarrier: the live heap must equal the committed one after every commit or rollback. */
+  private verifyHeap(after: string): void {
+    if (!this.env.verifyWriteBarrier || !this.live) return;
+    const page = this.state.heap.firstDifference(this.live.memory);
+    invariant(page < 0, `write barrier missed heap page ${page} of canister ${this.idText} (${after})`);
   }
 
   /** Canister logs survive traps, as on the IC (they are how a developer learns why). */
   private appendLogs(exec: Execution, trap: CanisterTrap | undefined): void {
     const lines = trap ? [...exec.logs, `[TRAP]: ${trap.message}`] : exec.logs;
-    for (const line of lines) {
-      this.logs.push({ idx: this.nextLogIndex++, timestamp_nanos: exec.input.time, content: new TextEncoder().encode(line) });
-      this.env.log?.(this, line);
-    }
-    if (this.logs.length > MAX_LOG_RECORDS) this.logs.splice(0, this.logs.length - MAX_LOG_RECORDS);
+    this.log.append(lines, exec.input.time);
+    for (const line of lines) this.env.log?.(this, line);
   }
 
   /** Metered Wasm and System API charges alike come out of the budget global, as on the IC. */
@@ -272,9 +291,9 @@ export class Canister {
     return new CanisterTrap(`Canister trapped: local replica internal error: ${(error as Error)?.stack ?? String(error)}`, ErrorCode.CanisterTrapped);
   }
 
-  private commit(exec: Execution, live: LiveInstance): void {
+  private commit(exec: Execution, live: LiveInstance, written: readonly number[] | undefined): void {
     this.changedSinceCheckpoint = true;
-    this.state.heap.commit(live.memory);
+    this.state.heap.commit(live.memory, written);
     invariant(this.state.heap.byteLength === live.memory.buffer.byteLength, 'committed heap size differs from the live memory');
     invariant(exec.cyclesAccepted >= 0n && exec.cyclesBurned >= 0n && exec.cyclesSent >= 0n, 'negative cycles movement');
     this.state.globals = live.globals.map((g) => g.value);
@@ -284,9 +303,10 @@ export class Canister {
     this.cycles += exec.cyclesAccepted - exec.cyclesBurned - exec.cyclesSent;
   }
 
-  private rollback(live: LiveInstance): void {
+  /** `written`: the pages the execution may have changed (undefined: compare every page). */
+  private rollback(live: LiveInstance, written: readonly number[] | undefined): void {
     this.state.stable.rollback();
-    if (!this.state.heap.restore(live.memory)) {
+    if (!this.state.heap.restore(live.memory, written)) {
       this.live = undefined;
       return;
     }
@@ -308,6 +328,7 @@ export class Canister {
         return this.current;
       },
       memory: () => new Uint8Array(this.live!.memory.buffer),
+      written: (ptr, length) => this.live!.dirty?.mark(ptr, length),
       selfId: this.id.toUint8Array(),
       balance: () => this.cycles,
       status: () => (this.status === 'running' ? 1 : this.status === 'stopping' ? 2 : 3),
@@ -330,7 +351,8 @@ export class Canister {
       memory,
       globals: module.globalExports.map((n) => exports[n] as WebAssembly.Global),
       budget: exports[BUDGET_EXPORT] as WebAssembly.Global,
-      table: module.tableExport ? (exports[module.tableExport] as WebAssembly.Table) : undefined
+      table: module.tableExport ? (exports[module.tableExport] as WebAssembly.Table) : undefined,
+      dirty: module.barrier ? DirtyPages.of(exports) : undefined
     };
     this.env.touched(this);
     return this.live;

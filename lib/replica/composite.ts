@@ -48,7 +48,7 @@ export function runCompositeQuery(engine: QueryGraphHost, canister: Canister, me
 
 /** Runs `fn` on canister `c` and puts back its committed state and cycles afterwards. */
 function onFreshCopy<T>(c: Canister, fn: () => T): T {
-  const saved = { state: c.cloneState(), cycles: c.cycles };
+  const saved = { state: c.beginTentative(), cycles: c.cycles };
   try {
     return fn();
   } finally {

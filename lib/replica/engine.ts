@@ -5,7 +5,8 @@
 // nothing, are in queries.ts.
 import { createHash, type Hash } from 'node:crypto';
 import { Principal } from '@dfinity/principal';
-import { executionFee, UPDATE_BASE_FEE, type Canister } from './canister.js';
+import type { Canister } from './canister.js';
+import { executionFee, UPDATE_BASE_FEE } from './fees.js';
 import { CanisterTrap, canisterNotFound, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
 import { concatChunks, Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import type { QueryHost } from './queries.js';

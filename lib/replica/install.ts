@@ -1,7 +1,8 @@
 // install_code as one atomic step: install/reinstall (fresh heap and stable memory, canister_init)
 // or upgrade (canister_pre_upgrade on the old module, stable memory kept, heap replaced unless
 // `wasm_memory_persistence = keep`, canister_post_upgrade). Any trap restores the previous state.
-import { Canister, executionFee } from './canister.js';
+import { Canister } from './canister.js';
+import { executionFee } from './fees.js';
 import { CanisterTrap, ErrorCode, InvalidWasmError, RejectCode } from './errors.js';
 import type { ExecutionKind } from './execution.js';
 import { refuse, refuseWith, type EngineView, type ManagementCall } from './management-call.js';

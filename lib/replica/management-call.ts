@@ -7,6 +7,7 @@ import type { ChangeDetails, ChangeOrigin } from './canister-history.js';
 import { reject, type Rejection } from './errors.js';
 import type { Execution, ExecutionInput, ExecutionKind } from './execution.js';
 import type { Request } from './messages.js';
+import type { LoadedModule } from './module-cache.js';
 
 export interface ManagementCall {
   request: Request;
@@ -49,4 +50,6 @@ export interface CanisterGate {
   /** Caller must control the canister (`orSelf`: or be the canister itself). */
   controlled(call: ManagementCall, id: Principal, method: string, orSelf?: boolean): Canister;
   recordChange(c: Canister, call: ManagementCall, details: ChangeDetails): void;
+  /** Instruments and compiles a module with the replica's module options. */
+  loadModule(wasm: Uint8Array): LoadedModule;
 }

@@ -8,7 +8,7 @@ import { Canister, MAX_CONTROLLERS, type CanisterSettings } from './canister.js'
 import { canisterNotFound, ErrorCode, InvalidWasmError, RejectCode, reject } from './errors.js';
 import { MANAGEMENT_METHODS, type ManagementMethod } from './management-idl.js';
 import type { CallResult, Request } from './messages.js';
-import { loadModule, sha256 } from './module-cache.js';
+import { loadModule, sha256, type LoadedModule, type ModuleOptions } from './module-cache.js';
 import { randomBytes } from '../random/prng.js';
 import { Engine, MANAGEMENT_ID, type ManagementHandler } from './engine.js';
 import { SnapshotManager } from './snapshots.js';
@@ -42,8 +42,16 @@ export class Management implements ManagementHandler, CanisterGate {
   private stopWaiters = new Map<string, Request[]>();
   readonly snapshots: SnapshotManager;
 
-  constructor(private readonly engine: Engine) {
+  constructor(
+    private readonly engine: Engine,
+    private readonly modules: ModuleOptions = {}
+  ) {
     this.snapshots = new SnapshotManager(engine, this);
+  }
+
+  /** Instruments and compiles a module as this replica was configured to (module-cache.ts). */
+  loadModule(wasm: Uint8Array): LoadedModule {
+    return loadModule(wasm, this.modules);
   }
 
   handle(request: Request): void {
@@ -87,7 +95,7 @@ export class Management implements ManagementHandler, CanisterGate {
       if (c.settings.logVisibility !== 'public' && !c.isController(sender)) {
         refuse(RejectCode.CanisterReject, ErrorCode.CanisterRejectedMessage, `Caller ${sender.toText()} is not allowed to read the logs of canister ${c.idText}`);
       }
-      return { reply: new Uint8Array(IDL.encode(results, [{ canister_log_records: c.logs }])) };
+      return { reply: new Uint8Array(IDL.encode(results, [{ canister_log_records: c.log.records }])) };
     } catch (error) {
       if (error instanceof Refusal) return { reject: error.rejection };
       throw error;
@@ -150,7 +158,7 @@ export class Management implements ManagementHandler, CanisterGate {
       }
       case 'install_code': {
         const c = this.controlled(call, a.canister_id, method);
-        installCode(this.engine, c, call, fromCandidInstallMode(a.mode), loadModule(a.wasm_module), a.arg);
+        installCode(this.engine, c, call, fromCandidInstallMode(a.mode), this.loadModule(a.wasm_module), a.arg);
         return [];
       }
       case 'install_chunked_code': {
@@ -165,7 +173,7 @@ export class Management implements ManagementHandler, CanisterGate {
         if (Buffer.compare(sha256(wasm), Buffer.from(a.wasm_module_hash)) !== 0) {
           refuse(RejectCode.CanisterReject, ErrorCode.InvalidManagementPayload, `the chunks' SHA-256 ${Buffer.from(sha256(wasm)).toString('hex')} does not match wasm_module_hash ${Buffer.from(a.wasm_module_hash).toString('hex')}`);
         }
-        installCode(this.engine, c, call, fromCandidInstallMode(a.mode), loadModule(wasm), a.arg);
+        installCode(this.engine, c, call, fromCandidInstallMode(a.mode), this.loadModule(wasm), a.arg);
         return [];
       }
       case 'upload_chunk': {
@@ -243,7 +251,8 @@ export class Management implements ManagementHandler, CanisterGate {
     const c = new Canister(id, settings ? applySettings(base, settings) : base, cycles, {
       canEnqueue: (from, to, pending) => this.engine.canEnqueue(from, to, pending),
       touched: (canister) => this.onTouched?.(canister),
-      log: (canister, line) => this.onLog?.(canister, line)
+      log: (canister, line) => this.onLog?.(canister, line),
+      verifyWriteBarrier: this.modules.writeBarrier === 'verified'
     });
     this.engine.canisters.set(id.toText(), c);
     this.recordChange(c, call, { kind: 'creation', controllers: c.settings.controllers });

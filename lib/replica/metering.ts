@@ -1,10 +1,12 @@
 // Metering of function bodies, the third job of the instrumentation (instrument.ts): where the
 // IC's instrumentation would put its instruction-counter decrements, and how much each one
-// charges (instruction-costs.ts). Also the instruction decoder both passes need to skip
-// immediates.
+// charges (instruction-costs.ts). The same pass splices in the write barrier (write-barrier.ts)
+// around stores; charges are computed from the original instructions only, so the barrier is
+// never charged. Also the instruction decoder both passes need to skip immediates.
 import { InvalidWasmError } from './errors.js';
 import { FC_MEMORY_COPY, FC_MEMORY_FILL, Op, hasDynamicCost, opcodeCost, prefixedCost } from './instruction-costs.js';
 import { Reader, Writer } from './wasm-binary.js';
+import { BARRIER_LOCALS, barrierPrefix, barrierSuffix, isBulkWrite, isStore, type BarrierIndices, type BarrierSite } from './write-barrier.js';
 
 /** A metering point: a static charge for the segment starting here, or a run-time size charge. */
 interface Site {
@@ -15,55 +17,109 @@ interface Site {
   dynamic?: 'i32' | 'i64';
 }
 
+interface Body {
+  /** Byte range in the code section: the local declarations start at `start` (their entries at `entries`), code at `code`. */
+  start: number;
+  entries: number;
+  code: number;
+  end: number;
+  /** Declared locals (not counting parameters) and entries declaring them. */
+  locals: number;
+  localEntries: number;
+  sites: Site[];
+  /** Stores and bulk memory writes, for the write barrier (empty when it is off). */
+  writes: BarrierSite[];
+}
+
 export interface CodeLayout {
-  /** Per function body: its byte range in the code section and its metering sites. */
-  bodies: { start: number; end: number; sites: Site[] }[];
+  bodies: Body[];
   /** Whether any body needs the run-time charging helper. */
   dynamic: boolean;
 }
 
-export function analyzeCode(body: Uint8Array, memory64: boolean): CodeLayout {
+/** What meterCode splices in: the budget global, the charging helper, the barrier (optional). */
+export interface MeterContext {
+  budget: number;
+  helper: number | undefined;
+  /** Appended function bodies (after the helper), already encoded. */
+  appended: Uint8Array[];
+  barrier?: BarrierIndices & { paramCounts: number[] };
+}
+
+export function analyzeCode(body: Uint8Array, options: { memory64: boolean; barrier: boolean }): CodeLayout {
   const r = new Reader(body);
-  const bodies: CodeLayout['bodies'] = [];
+  const bodies: Body[] = [];
   let dynamic = false;
   for (let count = r.u32(); count > 0; count--) {
     const size = r.u32();
     const start = r.offset;
     const end = start + size;
     const fr = new Reader(body, start, end);
-    for (let n = fr.u32(); n > 0; n--) {
-      fr.u32();
+    let locals = 0;
+    const localEntries = fr.u32();
+    const entries = fr.offset;
+    for (let n = localEntries; n > 0; n--) {
+      locals += fr.u32();
       fr.byte();
     }
-    const sites = findSites(fr, end, memory64);
+    const code = fr.offset;
+    const writes: BarrierSite[] = [];
+    const sites = findSites(fr, end, options.memory64, options.barrier ? writes : undefined);
     dynamic ||= sites.some((s) => s.dynamic);
-    bodies.push({ start, end, sites });
+    bodies.push({ start, entries, code, end, locals, localEntries, sites, writes });
     r.offset = end;
   }
   return { bodies, dynamic };
 }
 
-export function meterCode(body: Uint8Array, layout: CodeLayout, budget: number, helper: number | undefined): Uint8Array {
+/** Insertions at one offset run in this order: a store's barrier ends before the next instruction's metering. */
+const enum Rank {
+  BarrierSuffix,
+  Meter,
+  Barrier
+}
+
+export function meterCode(body: Uint8Array, layout: CodeLayout, ctx: MeterContext): Uint8Array {
   const w = new Writer();
-  w.u32(layout.bodies.length + (helper === undefined ? 0 : 1));
-  for (const { start, end, sites } of layout.bodies) {
+  w.u32(layout.bodies.length + (ctx.helper === undefined ? 0 : 1) + ctx.appended.length);
+  layout.bodies.forEach((fn, index) => {
     const fw = new Writer();
-    let from = start;
-    for (const site of sites) {
-      fw.bytes(body.subarray(from, site.at));
-      if (site.dynamic) dynamicSnippet(fw, helper!, site.dynamic);
-      else meteringSnippet(fw, budget, site.cost);
-      from = site.at;
+    const barrier = fn.writes.length > 0 ? ctx.barrier : undefined;
+    const base = barrier ? barrier.paramCounts[index] + fn.locals : 0;
+    if (barrier) {
+      fw.u32(fn.localEntries + BARRIER_LOCALS.length);
+      fw.bytes(body.subarray(fn.entries, fn.code));
+      for (const [count, type] of BARRIER_LOCALS) {
+        fw.u32(count);
+        fw.byte(type);
+      }
+    } else fw.bytes(body.subarray(fn.start, fn.code));
+    const inserts: { at: number; rank: Rank; emit: () => void }[] = fn.sites.map((site) => ({
+      at: site.at,
+      rank: Rank.Meter,
+      emit: () => (site.dynamic ? dynamicSnippet(fw, ctx.helper!, site.dynamic) : meteringSnippet(fw, ctx.budget, site.cost))
+    }));
+    if (barrier) {
+      for (const site of fn.writes) {
+        inserts.push({ at: site.at, rank: Rank.Barrier, emit: () => barrierPrefix(fw, site, base) });
+        inserts.push({ at: site.end, rank: Rank.BarrierSuffix, emit: () => barrierSuffix(fw, site, base, barrier) });
+      }
+      inserts.sort((a, b) => a.at - b.at || a.rank - b.rank);
     }
-    fw.bytes(body.subarray(from, end));
+    let from = fn.code;
+    for (const insert of inserts) {
+      fw.bytes(body.subarray(from, insert.at));
+      insert.emit();
+      from = insert.at;
+    }
+    fw.bytes(body.subarray(from, fn.end));
     const fnBytes = fw.finish();
     w.u32(fnBytes.length);
     w.bytes(fnBytes);
-  }
-  if (helper !== undefined) {
-    const h = helperBody(budget);
-    w.u32(h.length);
-    w.bytes(h);
+  });
+  for (const extra of [...(ctx.helper === undefined ? [] : [helperBody(ctx.budget)]), ...ctx.appended]) {
+    w.u32(extra.length);
+    w.bytes(extra);
   }
   return w.finish();
 }
@@ -79,7 +135,7 @@ const SEGMENT_END = new Set<number>([Op.loop, Op.if, Op.else, Op.end, Op.br, Op.
  * memory and table instructions also charge their size operand just before they run. A segment
  * left early by a trap is charged in full, as on the IC.
  */
-function findSites(r: Reader, end: number, memory64: boolean): Site[] {
+function findSites(r: Reader, end: number, memory64: boolean, writes: BarrierSite[] | undefined): Site[] {
   let site: Site = { at: r.offset, cost: 1 };
   const sites: Site[] = [site];
   let depth = 1;
@@ -94,9 +150,16 @@ function findSites(r: Reader, end: number, memory64: boolean): Site[] {
       }
       site.cost += prefixedCost(sub);
       skipPrefixed(r, sub);
+      if (writes && isBulkWrite(sub)) writes.push({ at, end: r.offset, op: sub, bulk: true, offset: 0 });
       continue;
     }
     site.cost += opcodeCost(op, memory64);
+    if (writes && isStore(op)) {
+      r.u32(); // alignment
+      const offset = r.u32();
+      writes.push({ at, end: r.offset, op, bulk: false, offset });
+      continue;
+    }
     skipImmediates(r, op);
     if (op === Op.block || op === Op.loop || op === Op.if) depth++;
     else if (op === Op.end) {

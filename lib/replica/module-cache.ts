@@ -12,7 +12,7 @@ import { instrument, type InstrumentedModule } from './instrument.js';
 
 /** The IC accepts modules up to 100 MiB (uncompressed). */
 export const MAX_WASM_BYTES = 100 * 1024 * 1024;
-const CACHE_VERSION = 'v3'; // v3: IC instruction costs (instruction-costs.ts)
+const CACHE_VERSION = 'v4'; // v3: IC instruction costs (instruction-costs.ts); v4: write barrier
 /** Instrumented modules kept on disk; older ones are pruned (each is ~3.5 MB for Azle). */
 const MAX_DISK_CACHE_MODULES = 24;
 const cacheDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/shardorm/instrumented');
@@ -28,6 +28,8 @@ export interface LoadedModule {
   memoryExport: string;
   globalExports: string[];
   tableExport?: string;
+  /** Stores mark dirty pages (instrument.ts); false for memory64 modules. */
+  barrier: boolean;
   customSectionsSize: number;
   /** Declares Motoko-style enhanced orthogonal persistence: may be upgraded keeping its heap. */
   enhancedOrthogonalPersistence: boolean;
@@ -58,13 +60,23 @@ export function decodeWasm(bytes: Uint8Array): Uint8Array {
   return wasm;
 }
 
-export function loadModule(bytes: Uint8Array): LoadedModule {
+/** How a replica instruments modules. */
+export interface ModuleOptions {
+  /**
+   * Stores mark dirty pages (default true); false compares the whole heap after each execution;
+   * 'verified' marks and also checks after each execution that no changed page went unmarked.
+   */
+  writeBarrier?: boolean | 'verified';
+}
+
+export function loadModule(bytes: Uint8Array, options: ModuleOptions = {}): LoadedModule {
   const original = decodeWasm(bytes);
   const hash = sha256(original);
-  const hashHex = Buffer.from(hash).toString('hex');
-  const cached = memoryCache.get(hashHex);
+  const writeBarrier = options.writeBarrier !== false;
+  const key = `${Buffer.from(hash).toString('hex')}${writeBarrier ? '' : '-unmarked'}`;
+  const cached = memoryCache.get(key);
   if (cached) return cached;
-  const instrumented = readDiskCache(hashHex) ?? writeDiskCache(hashHex, instrument(original));
+  const instrumented = readDiskCache(key) ?? writeDiskCache(key, instrument(original, { writeBarrier }));
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(instrumented.wasm as Uint8Array<ArrayBuffer>);
@@ -83,8 +95,8 @@ export function loadModule(bytes: Uint8Array): LoadedModule {
   }
   const customSectionsSize = metadataSize(original);
   const enhancedOrthogonalPersistence = PERSISTENCE_SECTIONS.some((name) => WebAssembly.Module.customSections(module, name).length > 0);
-  const loaded: LoadedModule = { module, hash, original, exports, memoryExport, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, customSectionsSize, enhancedOrthogonalPersistence };
-  memoryCache.set(hashHex, loaded);
+  const loaded: LoadedModule = { module, hash, original, exports, memoryExport, globalExports: instrumented.globalExports, tableExport: instrumented.tableExport, barrier: instrumented.barrier, customSectionsSize, enhancedOrthogonalPersistence };
+  memoryCache.set(key, loaded);
   return loaded;
 }
 
@@ -126,8 +138,8 @@ function customSections(wasm: Uint8Array): { name: string; size: number }[] {
   return out;
 }
 
-function readDiskCache(hashHex: string): InstrumentedModule | undefined {
-  const base = join(cacheDir, `${CACHE_VERSION}-${hashHex}`);
+function readDiskCache(key: string): InstrumentedModule | undefined {
+  const base = join(cacheDir, `${CACHE_VERSION}-${key}`);
   try {
     if (!existsSync(`${base}.json`)) return undefined;
     const meta = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Omit<InstrumentedModule, 'wasm'>;
@@ -137,12 +149,12 @@ function readDiskCache(hashHex: string): InstrumentedModule | undefined {
   }
 }
 
-function writeDiskCache(hashHex: string, module: InstrumentedModule): InstrumentedModule {
-  const base = join(cacheDir, `${CACHE_VERSION}-${hashHex}`);
+function writeDiskCache(key: string, module: InstrumentedModule): InstrumentedModule {
+  const base = join(cacheDir, `${CACHE_VERSION}-${key}`);
   try {
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(`${base}.wasm`, module.wasm);
-    writeFileSync(`${base}.json`, JSON.stringify({ globalExports: module.globalExports, tableExport: module.tableExport }));
+    writeFileSync(`${base}.json`, JSON.stringify({ globalExports: module.globalExports, tableExport: module.tableExport, barrier: module.barrier }));
     pruneDiskCache();
   } catch {
     // A read-only install still works, just without the disk cache.

@@ -39,6 +39,12 @@ export interface LocalReplicaOptions {
   checkpointIntervalRounds?: number;
   /** ...or at the first round after this much replica time passed (default 10 minutes). */
   checkpointIntervalMs?: number;
+  /**
+   * Stores mark the heap pages they write, so a commit or rollback visits only those (default
+   * true). false compares the whole heap after every execution instead (as before the barrier);
+   * 'verified' marks and checks after every execution that no changed page went unmarked (tests).
+   */
+  writeBarrier?: boolean | 'verified';
 }
 
 export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
@@ -60,7 +66,7 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
     };
     if (!(checkpointInterval.rounds >= 1) || checkpointInterval.ns <= 0n) throw new ReplicaError('checkpointIntervalRounds must be at least 1 and checkpointIntervalMs positive');
     this.engine = new Engine(random, BigInt(options.startTime ?? DEFAULT_START_TIME_MS) * 1_000_000n, { ...INSTRUCTION_LIMITS, ...options.instructionLimits }, checkpointInterval);
-    this.management = new Management(this.engine);
+    this.management = new Management(this.engine, { writeBarrier: options.writeBarrier });
     this.engine.management = this.management;
     const maxLive = options.maxLiveInstances ?? DEFAULT_MAX_LIVE_INSTANCES;
     this.management.onTouched = (c) => this.touch(c, maxLive);
@@ -209,7 +215,7 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
 
   /** The canister's recent log records (what fetch_canister_logs returns), as text. */
   canisterLogs(canisterId: Principal): string[] {
-    return this.canisterOrThrow(canisterId).logs.map((r) => new TextDecoder().decode(r.content));
+    return this.canisterOrThrow(canisterId).log.records.map((r) => new TextDecoder().decode(r.content));
   }
 
   /** Hash of every execution so far: equal seeds and inputs must give equal digests. */

@@ -9,7 +9,7 @@ import { HeapStore } from './heap.js';
 import { refuse, refuseWith, type CanisterGate, type EngineView, type ManagementCall } from './management-call.js';
 import { CHUNK_BYTES } from './chunked-install.js';
 import { managementMethodNotFound } from './rejections.js';
-import { loadModule, sha256 } from './module-cache.js';
+import { sha256 } from './module-cache.js';
 import { forEachPageSpan, StableMemory, WASM_PAGE } from './stable-memory.js';
 
 export const MAX_SNAPSHOTS_PER_CANISTER = 10;
@@ -110,7 +110,7 @@ export class SnapshotManager {
           }
         }
         const state = cloneExecutionState(snap.state);
-        if (!state.module && snap.uploadedWasm) state.module = loadModule(snap.uploadedWasm);
+        if (!state.module && snap.uploadedWasm) state.module = this.management.loadModule(snap.uploadedWasm);
         this.engine.rejectOpenContexts(c, `Canister ${c.idText} was restored from a snapshot.`);
         c.setState(state);
         if (snap.checkpointed) c.markCheckpointed(); // its memory is the snapshot's, already on disk

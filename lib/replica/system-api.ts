@@ -22,6 +22,8 @@ const MAX_BEST_EFFORT_TIMEOUT_SECONDS = 300;
 export interface SystemApiHost {
   exec(): Execution;
   memory(): Uint8Array;
+  /** Tells the write barrier the System API wrote [ptr, ptr + length) of the heap. */
+  written(ptr: number, length: number): void;
   selfId: Uint8Array;
   balance(): bigint;
   status(): number;
@@ -85,6 +87,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     const mem = host.memory();
     ptr >>>= 0;
     if (ptr + data.length > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${data.length} > ${mem.length}`, ErrorCode.CanisterContractViolation);
+    host.written(ptr, data.length);
     mem.set(data, ptr);
   };
   const copy = (name: string, data: Uint8Array, dst: number, offset: number, size: number): void => {
@@ -237,6 +240,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
       const n = Number(size);
       const mem = host.memory();
       if (Number(dst) + n > mem.length) throw new CanisterTrap('ic0.stable64_read: heap out of bounds', ErrorCode.CanisterContractViolation);
+      host.written(Number(dst), n);
       host.stable().read(Number(offset), n, mem, Number(dst));
     },
     certified_data_set: (src: number, size: number) => {

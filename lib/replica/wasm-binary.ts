@@ -142,6 +142,29 @@ export class Writer {
   }
 }
 
+/** Unsigned LEB128 bytes of a u32 (for instruction bytes assembled as arrays). */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 bytes of an i32. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
 export function readSections(wasm: Uint8Array): Section[] {
   if (wasm.length < 8 || WASM_MAGIC.some((b, i) => wasm[i] !== b)) {
     throw new InvalidWasmError('not a WebAssembly module (bad magic or version)');

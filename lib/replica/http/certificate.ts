@@ -3,11 +3,11 @@
 // and every query's data certificate is a witness of that one signed tree). Certificates are CBOR
 // {tree, signature} where signature is the subnet's BLS12-381 min-sig signature over
 // "\x0Dic-state-root" · root hash (interface spec, "Certification"); the agent verifies them with
-// @noble/curves' `verifyShortSignature`. Signing costs ~10 ms, so it happens only when the state
+// @noble/curves' `verifyShortSignature`. Signing costs ~3 ms (bls-sign.ts), so it happens only when the state
 // changed or the last certification grew older than CERTIFICATION_MAX_AGE_NS.
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
-import { bls12_381 } from '@noble/curves/bls12-381';
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils';
+import { signShort } from './bls-sign.js';
 import type { LabeledTree, Selection } from './hash-tree.js';
 
 const STATE_ROOT_DOMAIN = concatBytes(new Uint8Array([13]), utf8ToBytes('ic-state-root'));
@@ -35,8 +35,11 @@ export interface Certification {
 /** Signs state trees with the subnet's BLS key; a tree signed before is not signed again. */
 export class CertificateSigner {
   readonly #cache = new Map<string, Uint8Array>();
+  readonly #scalar: bigint;
 
-  constructor(private readonly blsSecretKey: Uint8Array) {}
+  constructor(blsSecretKey: Uint8Array) {
+    this.#scalar = BigInt(`0x${bytesToHex(blsSecretKey)}`);
+  }
 
   /** The signature over `tree`'s root hash (memoized by the tree, so witnesses reconstruct it). */
   sign(tree: LabeledTree): Uint8Array {
@@ -44,7 +47,7 @@ export class CertificateSigner {
     const key = bytesToHex(root);
     let signature = this.#cache.get(key);
     if (signature === undefined) {
-      signature = bls12_381.signShortSignature(concatBytes(STATE_ROOT_DOMAIN, root), this.blsSecretKey);
+      signature = signShort(concatBytes(STATE_ROOT_DOMAIN, root), this.#scalar);
       if (this.#cache.size >= SIGNATURE_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(key, signature);
     }

@@ -87,6 +87,22 @@ export function authenticate(body: Uint8Array, requestType: RequestType, nowNs: 
   return request;
 }
 
+/** Self-authenticating ids of recent sender keys (a busy client signs every call with one key). */
+const MAX_CACHED_SENDERS = 1024;
+const senders = new Map<string, Uint8Array>();
+
+/** The self-authenticating principal of a DER key (SHA-224 in JavaScript, hence the cache). */
+function selfAuthenticating(pubkey: Uint8Array): Uint8Array {
+  const key = bytesToHex(pubkey);
+  let id = senders.get(key);
+  if (id === undefined) {
+    id = Principal.selfAuthenticating(pubkey).toUint8Array();
+    if (senders.size >= MAX_CACHED_SENDERS) senders.delete(senders.keys().next().value!);
+    senders.set(key, id);
+  }
+  return id;
+}
+
 function checkExpiry(expiryNs: bigint, nowNs: bigint): void {
   const min = nowNs - PERMITTED_DRIFT_NS;
   const max = nowNs + MAX_INGRESS_TTL_NS + PERMITTED_DRIFT_NS;
@@ -107,8 +123,9 @@ function checkSender(envelope: CborMap, request: AuthenticatedRequest, nowNs: bi
   if (!(pubkey instanceof Uint8Array) || !(sig instanceof Uint8Array)) {
     throw forbidden(`Sender ${request.sender.toText()} is not anonymous, so the envelope needs sender_pubkey and sender_sig.`);
   }
-  if (Principal.selfAuthenticating(pubkey).compareTo(request.sender) !== 'eq') {
-    throw forbidden(`Sender ${request.sender.toText()} does not match sender_pubkey (self-authenticating id ${Principal.selfAuthenticating(pubkey).toText()}).`);
+  const owner = selfAuthenticating(pubkey);
+  if (Buffer.compare(owner, request.sender.toUint8Array()) !== 0) {
+    throw forbidden(`Sender ${request.sender.toText()} does not match sender_pubkey (self-authenticating id ${Principal.fromUint8Array(owner).toText()}).`);
   }
   let signer = pubkey;
   // The IC refuses a chain in which any key appears twice (a cycle, or a key delegating to itself).
