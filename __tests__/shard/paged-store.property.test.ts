@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { compareBytes } from '../../lib/model/keys.js';
 import { MemoryKv } from '../../lib/repository/store.js';
+import { keyString } from '../../lib/shard/paged-leaf.js';
 import { PagedKv, MAX_KEY_BYTES, type LeafLimits } from '../../lib/shard/paged-store.js';
 import { freshMaps } from './sorted-byte-map.js';
 
@@ -51,6 +52,7 @@ function expectSums(kv: PagedKv, model: MemoryKv, lo: Uint8Array, hi: Uint8Array
     if (i > 0) expect(compareBytes(sums[i - 1].hi, s.lo)).toBeLessThanOrEqual(0);
     const keys = keysIn(s.lo, s.hi);
     expect([s.entries, s.bytes]).toEqual([keys.length, bytesOf(keys)]);
+    expect([s.loText, s.hiText]).toEqual([keyString(s.lo), keyString(s.hi)]);
     expect(s.entries).toBeGreaterThan(0);
     covered += s.entries;
   }

@@ -4,10 +4,10 @@
 // touch only what they must, and sizes and split points (the byte-weighted median hash) add up
 // the store's per-leaf sums instead of reading rows.
 import { hashedPrefix, hashOffsetOfStorageKey, prefixEnd } from '../model/keys.js';
-import { hashFromBytes, HASH_SPACE } from '../partition/index.js';
+import { hashFromBytes, hashToBytes, HASH_SPACE } from '../partition/index.js';
 import { keySuccessor, type Entry, type OrderedKv } from '../repository/store.js';
 import type { KeyRangeSum, Sums } from './paged-format.js';
-import { assert } from './paged-leaf.js';
+import { assert, keyString } from './paged-leaf.js';
 
 /** Entries read from the store per call while walking. */
 export const WALK_PAGE = 256;
@@ -106,7 +106,10 @@ export function rangeSums(kv: OrderedKv, lo: Uint8Array, hi: Uint8Array): KeyRan
   let from = lo;
   for (;;) {
     const page = kv.keysInRange(from, hi, WALK_PAGE);
-    for (const [key, valueLength] of page) out.push({ lo: key, hi: keySuccessor(key), entries: 1, bytes: key.length + valueLength });
+    for (const [key, valueLength] of page) {
+      const text = keyString(key);
+      out.push({ lo: key, hi: keySuccessor(key), loText: text, hiText: `${text}\u0000`, entries: 1, bytes: key.length + valueLength });
+    }
     if (page.length < WALK_PAGE) return out;
     from = keySuccessor(page[page.length - 1][0]);
   }
@@ -137,14 +140,18 @@ export function sumHashRange(kv: OrderedKv, start: bigint, end: bigint): Sums {
 // A binary search over the hash space decides 2·W(x) >= total from those bounds, and reads a cut
 // piece's keys (one leaf) only when the bounds cannot decide: near the median.
 
-/** A sum with the hash bounds of its keys; `points` once its keys were read. */
+/**
+ * A sum with the hash bounds of its keys; `points` once its keys were read. Hashes are compared
+ * as 8-character keyStrings (paged-leaf.ts: native string order is byte order), which QuickJS
+ * compares far more cheaply than it builds BigInts.
+ */
 interface Piece {
   /** Where the hash starts in this piece's keys (its keyspace's length). */
   off: number;
-  a: bigint;
-  b: bigint;
+  a: string;
+  b: string;
   sum: KeyRangeSum;
-  points?: { hashes: bigint[]; below: number[] };
+  points?: { hashes: string[]; below: number[] };
 }
 
 interface WeightedStretch {
@@ -156,6 +163,7 @@ interface WeightedStretch {
 
 /** The byte-weighted median hash of the entries with a hash in [start, end); undefined when they have fewer than two distinct hashes. */
 export function medianHash(kv: OrderedKv, start: bigint, end: bigint): bigint | undefined {
+  if (start >= end) return undefined;
   const weighted = stretchesOf(kv, start, end).map((stretch) => weigh(kv, stretch, start, end)).filter((w) => w.pieces.length > 0);
   const total = weighted.reduce((t, w) => t + w.before[w.pieces.length], 0);
   if (total === 0) return undefined;
@@ -163,7 +171,7 @@ export function medianHash(kv: OrderedKv, start: bigint, end: bigint): bigint | 
   let hi = end - 1n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1n;
-    if (halfAtMost(kv, weighted, mid, total)) hi = mid;
+    if (halfAtMost(kv, weighted, hashText(mid), total)) hi = mid;
     else lo = mid + 1n;
   }
   const h = lo;
@@ -174,7 +182,7 @@ export function medianHash(kv: OrderedKv, start: bigint, end: bigint): bigint | 
 }
 
 /** Whether 2·W(x) >= total: from the pieces' bounds, reading the cut pieces only if those cannot tell. */
-function halfAtMost(kv: OrderedKv, weighted: WeightedStretch[], x: bigint, total: number): boolean {
+function halfAtMost(kv: OrderedKv, weighted: WeightedStretch[], x: string, total: number): boolean {
   let low = 0;
   let cut = 0;
   const open: Piece[] = [];
@@ -198,37 +206,33 @@ function halfAtMost(kv: OrderedKv, weighted: WeightedStretch[], x: bigint, total
 /** A stretch's sums as pieces with hash bounds, in order. */
 function weigh(kv: OrderedKv, stretch: Stretch, start: bigint, end: bigint): WeightedStretch {
   const off = stretch.keyspace.length;
-  const pieces = rangeSums(kv, stretch.lo, stretch.hi).map((sum): Piece => {
-    const a = hashBound(sum.lo, off);
-    const b = startsWith(sum.hi, stretch.keyspace) ? hashBound(sum.hi, off) : end - 1n;
-    return { off, a: a < start ? start : a, b: b >= end ? end - 1n : b, sum };
-  });
+  const keyspace = keyString(stretch.keyspace);
+  const [first, last] = [hashText(start), hashText(end - 1n)];
+  const pieces: Piece[] = [];
   const before = [0];
-  for (const p of pieces) before.push(before[before.length - 1] + p.sum.bytes);
+  for (const sum of rangeSums(kv, stretch.lo, stretch.hi)) {
+    // No key >= lo has a smaller hash than lo's hash bytes (zero-padded), no key < hi a larger one than hi's.
+    const a = sum.loText.substring(off, off + 8).padEnd(8, '\u0000');
+    const b = sum.hiText.startsWith(keyspace) ? sum.hiText.substring(off, off + 8).padEnd(8, '\u0000') : last;
+    pieces.push({ off, a: a < first ? first : a, b: b > last ? last : b, sum });
+    before.push(before[before.length - 1] + sum.bytes);
+  }
   return { stretch, pieces, before };
 }
 
-/** The hash bytes of a key bound (zero-padded when the bound is shorter): no key >= it has a smaller hash, no key < it a larger one. */
-function hashBound(bound: Uint8Array, off: number): bigint {
-  const bytes = new Uint8Array(8);
-  bytes.set(bound.subarray(off, off + 8));
-  return hashFromBytes(bytes);
-}
-
-function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (key.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
+/** A hash as the keyString of its 8 big-endian bytes. */
+function hashText(hash: bigint): string {
+  return keyString(hashToBytes(hash));
 }
 
 /** Reads a piece's keys (one leaf) into hashes and running byte sums. */
 function readPoints(kv: OrderedKv, piece: Piece): NonNullable<Piece['points']> {
   const off = piece.off;
   const keys = kv.keysInRange(piece.sum.lo, piece.sum.hi, piece.sum.entries);
-  const hashes: bigint[] = [];
+  const hashes: string[] = [];
   const below = [0];
   for (const [key, valueLength] of keys) {
-    hashes.push(hashFromBytes(key.subarray(off, off + 8)));
+    hashes.push(keyString(key.subarray(off, off + 8)));
     below.push(below[below.length - 1] + key.length + valueLength);
   }
   assert(keys.length === piece.sum.entries && below[below.length - 1] === piece.sum.bytes, `a sum of ${piece.sum.entries} entries, ${piece.sum.bytes} bytes reads back as ${keys.length}, ${below[below.length - 1]}`);
@@ -237,7 +241,7 @@ function readPoints(kv: OrderedKv, piece: Piece): NonNullable<Piece['points']> {
 }
 
 /** Pieces whose upper bound is <= x (the bounds ascend). */
-function countUpTo(pieces: Piece[], x: bigint): number {
+function countUpTo(pieces: Piece[], x: string): number {
   let lo = 0;
   let hi = pieces.length;
   while (lo < hi) {
@@ -249,7 +253,7 @@ function countUpTo(pieces: Piece[], x: bigint): number {
 }
 
 /** Hashes (ascending) that are <= x. */
-function countAtMost(hashes: bigint[], x: bigint): number {
+function countAtMost(hashes: string[], x: string): number {
   let lo = 0;
   let hi = hashes.length;
   while (lo < hi) {

@@ -53,6 +53,14 @@ export class LeafDirectory {
     return this.leafKeys[d];
   }
 
+  entryCount(d: number): number {
+    return this.entries[d];
+  }
+
+  byteCount(d: number): number {
+    return this.bytes[d];
+  }
+
   sums(d: number): Sums {
     return { entries: this.entries[d], bytes: this.bytes[d] };
   }

@@ -46,6 +46,9 @@ export interface Sums {
 export interface KeyRangeSum extends Sums {
   lo: Uint8Array;
   hi: Uint8Array;
+  /** lo and hi as keyStrings (paged-leaf.ts), which the heap directory already holds. */
+  loText: string;
+  hiText: string;
 }
 
 /** Directory entries read per `items` call while loading the directory after an upgrade. */

@@ -155,14 +155,16 @@ export class PagedKv implements OrderedKv {
       const startsInside = this.dir.text(d) >= loText;
       const endsInside = !last && this.dir.text(d + 1) <= hiText;
       if (startsInside && endsInside) {
-        const sums = this.dir.sums(d);
-        if (sums.entries > 0) out.push({ lo: this.dir.separator(d), hi: this.dir.separator(d + 1), ...sums });
+        const entries = this.dir.entryCount(d);
+        if (entries > 0) out.push({ lo: this.dir.separator(d), hi: this.dir.separator(d + 1), loText: this.dir.text(d), hiText: this.dir.text(d + 1), entries, bytes: this.dir.byteCount(d) });
         continue;
       }
       const leaf = this.readLeaf(d);
       const from = startsInside ? 0 : leaf.lowerBound(loText);
       const to = endsInside ? leaf.count : leaf.lowerBound(hiText);
-      if (to > from) out.push({ lo: leaf.key(from), hi: keySuccessor(leaf.key(to - 1)), entries: to - from, bytes: leaf.slotBytes(from, to) });
+      if (to <= from) continue;
+      const [pieceLo, pieceHi] = [leaf.key(from), keySuccessor(leaf.key(to - 1))];
+      out.push({ lo: pieceLo, hi: pieceHi, loText: keyString(pieceLo), hiText: keyString(pieceHi), entries: to - from, bytes: leaf.slotBytes(from, to) });
     }
     return out;
   }
