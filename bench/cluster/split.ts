@@ -33,6 +33,12 @@ export interface SplitResult {
   wallMs: { toCutover: number; toDone: number };
   /** Wall ms each round took (index = round number - 1 since the request). */
   roundWallMs: number[];
+  /**
+   * Wall ms of the benchmark's own status queries (one `cluster_status` per round, to see the
+   * phase), summed up to the cutover and to done: measurement, not the split's work, so the
+   * report takes them out of the wall times as the instructions already are (both methods alike).
+   */
+  pollWallMs: { toCutover: number; toDone: number };
   instructions: { source: bigint; target: bigint; manager: bigint };
   /** Inter-canister request payload bytes and calls by method, during the split. */
   sent: Map<string, { calls: number; bytes: number }>;
@@ -91,6 +97,8 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
   let driving = false;
   let cutoverRound = 0;
   let cutoverWall = 0;
+  let pollWall = 0;
+  let pollWallAtCutover = 0;
   let status: any;
   const t0 = performance.now();
   for (let round = 1; ; round++) {
@@ -107,13 +115,16 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
     await replica.advanceTime(ROUND_MS);
     await new Promise((resolve) => setImmediate(resolve)); // let the settled calls' callbacks run
     const polled = counted(c.manager);
+    const pollStart = performance.now();
     status = await c.managerActor.cluster_status();
+    pollWall += performance.now() - pollStart;
     pollInstr += counted(c.manager) - polled;
     const m = status.ok.migrations.at(-1);
     if (m && phases.at(-1)?.phase !== m.state) phases.push({ phase: m.state, round });
     if (m && cutoverRound === 0 && ['cut-over', 'announced', 'source-drained', 'done'].includes(m.state)) {
       cutoverRound = round;
       cutoverWall = performance.now() - t0;
+      pollWallAtCutover = pollWall;
     }
     if (m?.state === 'rolled-back') throw new Error(`the ${options.method} split rolled back: ${m.last_error}`);
     if (m?.state === 'done' && !driving) {
@@ -133,6 +144,7 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
         rounds: { toCutover: cutoverRound, toDone: round },
         wallMs: { toCutover: cutoverWall, toDone: doneWall },
         roundWallMs,
+        pollWallMs: { toCutover: pollWallAtCutover, toDone: pollWall },
         instructions,
         sent,
         splitInstructions: instructions.source + instructions.target + instructions.manager - traced.writer(target),
