@@ -7,6 +7,7 @@ import { hashedPrefix, hashOffsetOfStorageKey, prefixEnd } from '../model/keys.j
 import { hashFromBytes, hashToBytes, HASH_SPACE } from '../partition/index.js';
 import { keySuccessor, type Entry, type OrderedKv } from '../repository/store.js';
 import type { KeyRangeSum, Sums } from './paged-format.js';
+import { countAtMost } from './paged-directory.js';
 import { assert, keyString } from './paged-leaf.js';
 
 /** Entries read from the store per call while walking. */
@@ -157,6 +158,8 @@ interface Piece {
 interface WeightedStretch {
   stretch: Stretch;
   pieces: Piece[];
+  /** The pieces' upper bounds (ascending). */
+  uppers: string[];
   /** before[i] = bytes of pieces[0..i). */
   before: number[];
 }
@@ -187,7 +190,7 @@ function halfAtMost(kv: OrderedKv, weighted: WeightedStretch[], x: string, total
   let cut = 0;
   const open: Piece[] = [];
   for (const w of weighted) {
-    const i = countUpTo(w.pieces, x);
+    const i = countAtMost(w.uppers, x); // pieces wholly at or below x
     low += w.before[i];
     const piece = w.pieces[i];
     if (piece === undefined || piece.a > x) continue;
@@ -217,7 +220,7 @@ function weigh(kv: OrderedKv, stretch: Stretch, start: bigint, end: bigint): Wei
     pieces.push({ off, a: a < first ? first : a, b: b > last ? last : b, sum });
     before.push(before[before.length - 1] + sum.bytes);
   }
-  return { stretch, pieces, before };
+  return { stretch, pieces, uppers: pieces.map((p) => p.b), before };
 }
 
 /** A hash as the keyString of its 8 big-endian bytes. */
@@ -238,30 +241,6 @@ function readPoints(kv: OrderedKv, piece: Piece): NonNullable<Piece['points']> {
   assert(keys.length === piece.sum.entries && below[below.length - 1] === piece.sum.bytes, `a sum of ${piece.sum.entries} entries, ${piece.sum.bytes} bytes reads back as ${keys.length}, ${below[below.length - 1]}`);
   piece.points = { hashes, below };
   return piece.points;
-}
-
-/** Pieces whose upper bound is <= x (the bounds ascend). */
-function countUpTo(pieces: Piece[], x: string): number {
-  let lo = 0;
-  let hi = pieces.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pieces[mid].b <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Hashes (ascending) that are <= x. */
-function countAtMost(hashes: string[], x: string): number {
-  let lo = 0;
-  let hi = hashes.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (hashes[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The hash of the first key in [lo, hi), if any. */

@@ -67,15 +67,7 @@ export class LeafDirectory {
 
   /** Position of the leaf whose range holds the key: the last separator <= it. */
   indexOf(text: string): number {
-    const texts = this.texts;
-    let lo = 1;
-    let hi = texts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (texts[mid] <= text) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+    return countAtMost(this.texts, text, 1) - 1;
   }
 
   /** Leaf d now holds `sums` (its leaf was just rewritten). */
@@ -120,4 +112,16 @@ export class LeafDirectory {
     const bytes = this.bytes.reduce((s, n) => s + n, 0);
     assert(entries === this.all.entries && bytes === this.all.bytes, `totals ${this.all.entries} entries, ${this.all.bytes} bytes; leaves sum to ${entries}, ${bytes}`);
   }
+}
+
+/** How many of `sorted` (ascending, from position `from` on) are <= x, plus `from`: a binary search. */
+export function countAtMost(sorted: readonly string[], x: string, from = 0): number {
+  let lo = from;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
