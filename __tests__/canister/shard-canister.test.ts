@@ -270,3 +270,21 @@ test('after a map change, the maintenance timer prunes the rows a shard no longe
   const appArg = new Uint8Array(IDL.encode([IDL.Text, IDL.Text, IDL.Text], [keyOwnedBy(c.b, 'page-moved-'), 'id', 'body']));
   await expect(c.replica.updateCall({ canisterId: c.a, method: 'addSnippet', arg: appArg, sender: alice })).rejects.toThrow(/does not own the key/);
 });
+
+test('a member that missed an announcement refuses a newer shard it does not know: the op is retried, never an unknown outcome', async () => {
+  // N joined at a newer epoch taking B's half; A (still on its old map) has never heard of it.
+  const n = await c.replica.createCanister({ controllers: [admin], sender: admin });
+  const newer = RangePartitioner.fromJSON({ ...RangePartitioner.even([c.a.toText(), n.toText()]).toJSON(), epoch: c.map.epoch + 10 } as any);
+  await c.replica.installCode({ canisterId: n, wasm: c.wasm, arg: initArg(newer), sender: admin });
+  const owner = keyOwnedBy(c.a, 'stale-');
+  const [put] = await opsOf(Note, newer, (r) => r.insert(note(owner, 1n, 'late')));
+  const [get] = await opsOf(Note, newer, (r) => r.get({ owner, n: 1n }));
+  const before = (await report(c.a)).entities;
+  const refused = (await execute(n, [put, get])).ok.results.map((r: any) => Object.keys(r)[0]);
+  expect(refused).toEqual(['retry', 'retry']); // A ran nothing: safe to retry
+  expect((await report(c.a)).entities).toBe(before);
+  // Once A has the map (the manager re-announces to shards reporting an older epoch), the retry succeeds.
+  expect((await c.shard(c.a).adopt_map(JSON.stringify(newer.toJSON()))).ok).toBe(true);
+  expect(Object.keys((await execute(n, [put])).ok.results[0])).toEqual(['value']);
+  expect((await report(c.a)).entities).toBe(before + 1n);
+});

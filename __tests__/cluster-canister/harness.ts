@@ -19,6 +19,15 @@ export function exampleWasm(): Promise<Uint8Array> {
   return wasm;
 }
 
+/**
+ * Lets `ms` of replica time pass as it passes on the IC: with rounds. Time alone runs nothing; a
+ * client retrying composite queries would otherwise wait for a manager tick that never comes.
+ */
+export async function passTime(replica: LocalReplica, ms: number): Promise<void> {
+  await replica.advanceTime(ms);
+  await replica.runUntilIdle();
+}
+
 export interface CanisterCluster {
   replica: LocalReplica;
   manager: Principal;
@@ -46,8 +55,11 @@ export async function deployExampleCluster(options: Partial<DeployClusterOptions
       const status = await managerActor.cluster_status();
       if ('err' in status) throw fromWireError(status.err);
       const active = status.ok.migrations.some((m: any) => !['done', 'rolled-back'].includes(m.state));
-      if (!active && status.ok.queued === 0 && r.ok.effects === 0) return i;
-      await replica.advanceTime(1_000); // a waiting step (backoff, checkpoint rule) needs time to pass
+      // Every shard on the cluster's epoch too: a shard that missed the announcement gets the map
+      // from a later tick (a drive while the timer's tick holds the lease does nothing itself).
+      const behind = status.ok.shards.some((s: any) => s.epoch !== status.ok.epoch);
+      if (!active && !behind && status.ok.queued === 0 && r.ok.effects === 0) return i;
+      await passTime(replica, 1_000); // a waiting step (backoff, checkpoint rule) needs time to pass
     }
     const status = await managerActor.cluster_status();
     throw new Error(`the cluster did not settle in ${maxTicks} ticks: ${JSON.stringify('ok' in status ? status.ok.migrations : status, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);

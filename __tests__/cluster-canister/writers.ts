@@ -14,7 +14,7 @@ import { parseMap } from '../../lib/protocol/candid.js';
 import { Dispatcher } from '../../lib/repository/dispatch.js';
 import { Repository } from '../../lib/repository/repository.js';
 import { Xoshiro128, randomBelow } from '../../lib/random/prng.js';
-import { deployExampleCluster, type CanisterCluster } from './harness.js';
+import { deployExampleCluster, passTime, type CanisterCluster } from './harness.js';
 import { shardsOf, status } from './fault-run.js';
 
 /** Shard-key values and rows per value of the writers' key space. */
@@ -98,7 +98,7 @@ export async function verifyCluster(options: { cluster: CanisterCluster; agent: 
   const shards = shardsOf(s);
   const seen = new Map<string, string>();
   for (const shard of shards) {
-    const repo = recorder.wrap(repositoryEnteringAt(agent, shard, s.map, (ms) => cluster.replica.advanceTime(ms)), `final-${shard}`);
+    const repo = recorder.wrap(repositoryEnteringAt(agent, shard, s.map, (ms) => passTime(cluster.replica, ms)), `final-${shard}`);
     for (const key of keys) {
       const row = await repo.get(key).catch((e) => {
         throw new Error(`${key.pageId}/${key.id} entering at ${shard}: ${(e as Error).message}; shards: ${JSON.stringify(s.shards, (_k, v) => (typeof v === 'bigint' ? String(v) : v && v._isPrincipal ? v.toText() : v))}`);

@@ -12,7 +12,7 @@ import {
 } from '../protocol/candid.js';
 import type { BatchAck, DeltaBatch, RowsBatch } from '../protocol/housekeeping.js';
 import { isReadOnly, type ShardRequest, type ShardResponse } from '../protocol/ops.js';
-import type { ShardPeers } from '../shard/node.js';
+import type { ShardPeers } from '../shard/ports.js';
 import { callFailure } from './call-failure.js';
 import { codecOf } from './fast-candid.js';
 

@@ -9,7 +9,8 @@ import { RangePartitioner, type PartitionerJSON, type ShardId } from '../partiti
 import type { BatchAck, DeltaBatch, RowsBatch } from '../protocol/housekeeping.js';
 import { keySuccessor, MemoryKv } from '../repository/store.js';
 import { MemoryDeltaLog } from '../shard/delta-log.js';
-import { ShardNode, type ShardPeers, type ShardStorage } from '../shard/node.js';
+import { ShardNode } from '../shard/node.js';
+import type { ShardPeers, ShardStorage } from '../shard/ports.js';
 import { MemoryStateCell, type ShardSettings } from '../shard/state.js';
 import type { Effect, EffectResult } from '../topology/migration.js';
 

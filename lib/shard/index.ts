@@ -1,7 +1,10 @@
 // What runs inside every shard: the node (routing, forwarding, migrations), the executor, access
 // rules, the delta log and the persisted shard state.
-export { ShardNode, routeOp, PRUNE_BATCH } from './node.js';
-export type { Route, NodeStats, ShardStorage, ShardPeers, ShardHost } from './node.js';
+export { ShardNode, PRUNE_BATCH } from './node.js';
+export type { NodeStats } from './node.js';
+export { routeOp, forwardFailure } from './routing.js';
+export type { Route } from './routing.js';
+export type { ShardStorage, ShardPeers, ShardHost } from './ports.js';
 export { executeOp, upgradeRows, ownedRange, CONTROLLER } from './executor.js';
 export type { ShardContext } from './executor.js';
 export type { RequestCaller } from './access.js';

@@ -9,7 +9,7 @@ import type { BatchAck, DeltaBatch, MigrationPlan, RowsBatch } from '../protocol
 import { MAX_BATCH_BYTES, MAX_MIGRATION_BATCH_ENTRIES } from '../protocol/housekeeping.js';
 import { dropEntries, readBatch } from './delta-log.js';
 import { walkHashRange } from './hash-ranges.js';
-import type { ShardPeers, ShardStorage } from './node.js';
+import type { ShardPeers, ShardStorage } from './ports.js';
 import type { ShardState } from './state.js';
 
 /** What the migration functions may touch of a node. */

@@ -4,55 +4,25 @@
 // "retry" when the op's range is fenced for a cutover. Migrations: log writes to a moving range
 // (source), take rows and deltas (target), fence and cut over, prune what it no longer owns.
 // The node persists through ShardStorage; the canister glue and MemoryCluster only carry calls.
-import { ForbiddenError, ShardOrmError, toWireError, UnavailableError, UnknownOutcomeError, ValidationError } from '../model/errors.js';
+import { ForbiddenError, ShardOrmError, toWireError, ValidationError } from '../model/errors.js';
 import type { EntityRegistry } from '../model/registry.js';
 import { partitionerFromJSON, RangePartitioner, type Partitioner, type PartitionerJSON, type ShardId } from '../partition/index.js';
 import type { BatchAck, DeltaBatch, MigrationPlan, RowsBatch, ShardReport } from '../protocol/housekeeping.js';
-import { assertBatch, isWriteOp, MAX_FORWARD_HOPS, type Op, type OpResult, type ShardRequest, type ShardResponse, type ShardTransport } from '../protocol/ops.js';
+import { assertBatch, isWriteOp, type Op, type OpResult, type ShardRequest, type ShardResponse } from '../protocol/ops.js';
 import type { OrderedKv } from '../repository/store.js';
 import type { RequestCaller } from './access.js';
-import { entryBytes, MAX_DELTA_LOG_BYTES, type DeltaLogStore } from './delta-log.js';
+import { MAX_DELTA_LOG_BYTES } from './delta-log.js';
 import { executeOp, type ShardContext } from './executor.js';
 import { medianHash, sumHashRange, walkHashRange } from './hash-ranges.js';
 import { LoggedKv } from './logged-kv.js';
 import * as sides from './migration-sides.js';
 import type { SideContext } from './migration-sides.js';
-import { decodeState, encodeState, type ShardSettings, type ShardState, type StateCell } from './state.js';
+import type { ShardHost, ShardPeers, ShardStorage } from './ports.js';
+import { forwardFailure, routeOp, type Route } from './routing.js';
+import { decodeState, encodeState, type ShardSettings, type ShardState } from './state.js';
 
 /** Rows a prune step deletes at most (a timer runs steps until nothing is left). */
 export const PRUNE_BATCH = 512;
-
-export type Route = { kind: 'local' } | { kind: 'forward'; to: ShardId } | { kind: 'moved' };
-
-/** Where an op entering shard `self` after `hops` forwards goes. Pure. */
-export function routeOp(map: Partitioner, self: ShardId, op: Op, hops: number): Route {
-  if (op.kind === 'map' || op.kind === 'count' || (op.kind === 'scan' && op.hash === undefined)) return { kind: 'local' };
-  const owner = map.shardFor(op.hash as bigint);
-  if (owner === self) return { kind: 'local' };
-  if (hops >= MAX_FORWARD_HOPS) return { kind: 'moved' };
-  return { kind: 'forward', to: owner };
-}
-
-export interface ShardStorage {
-  kv: OrderedKv;
-  log: DeltaLogStore;
-  state: StateCell;
-}
-
-/** What a shard calls on other members. Transport failures are typed: UnavailableError = not executed. */
-export interface ShardPeers extends ShardTransport {
-  applyRows(target: ShardId, batch: RowsBatch): Promise<BatchAck>;
-  applyDelta(target: ShardId, batch: DeltaBatch): Promise<BatchAck>;
-  /** Best effort: asks the manager for a split or merge of this shard. */
-  requestTopologyChange(request: { kind: 'split' | 'merge'; shard: ShardId; epoch: number }): void;
-}
-
-/** Facts about the canister the node runs in. */
-export interface ShardHost {
-  isController(principal: string): boolean;
-  memoryBytes(): number;
-  cycles(): bigint;
-}
 
 export interface NodeStats {
   served: number;
@@ -374,15 +344,4 @@ export class ShardNode {
     if (step.entries.length === 0) this.outsideRowsMayExist = false;
     return step.entries.length;
   }
-
-
 }
-
-/** What an op gets when its forward failed: retry if the call surely did not run, else unknown. */
-function forwardFailure(op: Op, e: unknown): OpResult {
-  if (e instanceof UnavailableError || !isWriteOp(op)) return { kind: 'retry', reason: (e as Error).message };
-  const unknown = e instanceof UnknownOutcomeError ? e : new UnknownOutcomeError(`forwarding failed, the write may or may not have happened: ${(e as Error).message}`);
-  return { kind: 'error', error: toWireError(unknown) };
-}
-
-export { entryBytes };
