@@ -3,7 +3,9 @@
 // machine). PagedKv (stableKv) against a raw Azle StableBTreeMap holding the same bytes: one
 // insert, one get, one delete, and a 100-entry page read at the middle and at the end of 1k, 10k
 // and 100k entries (PagedKv.range from the position's key vs StableBTreeMap items(index, 100)),
-// plus what loading the directory costs the first call after an upgrade.
+// plus what loading the directory costs the first call after an upgrade, and the split point
+// (byte-weighted median hash of the whole range) from PagedKv's per-leaf sums against the row walk
+// it replaced (__tests__/shard/median-oracle.ts) over the same store.
 // Run: npx tsx bench/store.bench.ts   (prints a markdown section; STORE_BENCH_SIZES=1000,10000 for fewer sizes)
 import { IDL } from '@dfinity/candid';
 import { join } from 'node:path';
@@ -29,6 +31,7 @@ interface StoreBench {
   measurePage(index: number, length: number): Promise<[bigint, bigint, boolean]>;
   measureDirectoryLoad(): Promise<bigint>;
   stats(): Promise<[number, bigint, number]>;
+  measureSplitPoint(start: bigint, end: bigint): Promise<[bigint, bigint, [bigint] | [], [bigint] | []]>;
 }
 
 const idl: IDL.InterfaceFactory = ({ IDL: I }) => {
@@ -42,7 +45,8 @@ const idl: IDL.InterfaceFactory = ({ IDL: I }) => {
     measureDelete: I.Func([Blob], [Two], []),
     measurePage: I.Func([I.Nat32, I.Nat32], [I.Tuple(I.Nat64, I.Nat64, I.Bool)], ['query']),
     measureDirectoryLoad: I.Func([], [I.Nat64], ['query']),
-    stats: I.Func([], [I.Tuple(I.Nat32, I.Nat64, I.Nat32)], ['query'])
+    stats: I.Func([], [I.Tuple(I.Nat32, I.Nat64, I.Nat32)], ['query']),
+    measureSplitPoint: I.Func([I.Nat, I.Nat], [I.Tuple(I.Nat64, I.Nat64, I.Opt(I.Nat), I.Opt(I.Nat))], [])
   });
 };
 
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
   await replica.installCode({ canisterId: id, wasm });
   const store = replica.createActor<StoreBench>(idl, id);
   const rows: string[] = [];
+  const splitRows: string[] = [];
   const value = new Uint8Array(VALUE_BYTES).fill(1);
   let filled = 0;
   for (const size of SIZES) {
@@ -84,6 +89,9 @@ async function main(): Promise<void> {
       rows.push(line(`${PAGE_ENTRIES}-entry page at the ${where} (position ${index.toLocaleString('en-US')})`, [Number(paged), Number(raw)]));
     }
     rows.push(`| ${size.toLocaleString('en-US')} | load the directory after an upgrade (${leaves} leaves) | ${fmt(Number(await store.measureDirectoryLoad()))} | — | — |`);
+    const [sums, walk, fromSums, byWalk] = await store.measureSplitPoint(0n, 2n ** 64n);
+    if (String(fromSums) !== String(byWalk)) throw new Error(`split point of ${size}: ${fromSums} from the sums, ${byWalk} by the row walk`);
+    splitRows.push(`| ${size.toLocaleString('en-US')} | ${leaves} | ${fmt(Number(sums))} | ${fmt(Number(sums) / leaves)} | ${fmt(Number(walk))} | ${fmt(Number(walk) / size)} | ${ratio(Number(sums), Number(walk))} |`);
     console.error(`store bench: ${size} done`);
   }
   await replica.tearDown();
@@ -96,6 +104,11 @@ async function main(): Promise<void> {
   console.log('times fewer instructions.\n');
   console.log('| entries | operation | PagedKv | raw StableBTreeMap | PagedKv / raw |\n|---|---|---|---|---|');
   for (const row of rows) console.log(row);
+  console.log('\nSplit point of the whole hash range (`medianHash`, the byte-weighted median a split asks the shard for), the same');
+  console.log('answer both ways: from PagedKv\'s per-leaf sums (directory in the heap, a few leaf reads near the median) vs the');
+  console.log('row walk it replaced (every row and value read; kept as the test oracle).\n');
+  console.log('| entries | leaves | from the sums | per leaf | row walk | per row | sums / walk |\n|---|---:|---:|---:|---:|---:|---|');
+  for (const row of splitRows) console.log(row);
 }
 
 await main();

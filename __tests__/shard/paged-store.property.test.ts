@@ -1,9 +1,12 @@
 // PagedKv against the model it must equal (MemoryKv, a sorted array): random sets, deletes, gets,
-// ranges and key-only ranges over prefix-heavy, empty and long keys and values up to 64 KiB, with
-// every invariant checked after every step and "upgrades" (a new PagedKv over the same maps, so
-// the heap directory is rebuilt from stable memory) at random points.
+// ranges, key-only ranges and range sums over prefix-heavy, empty and long keys and values up to
+// 64 KiB, with every invariant checked after every step (check() recounts each leaf's sums against
+// its directory entry) and "upgrades" (a new PagedKv over the same maps, so the heap directory and
+// its sums are rebuilt from stable memory) at random points.
 import fc from 'fast-check';
+import { compareBytes } from '../../lib/model/keys.js';
 import { MemoryKv } from '../../lib/repository/store.js';
+import { keyString } from '../../lib/shard/paged-leaf.js';
 import { PagedKv, MAX_KEY_BYTES, type LeafLimits } from '../../lib/shard/paged-store.js';
 import { freshMaps } from './sorted-byte-map.js';
 
@@ -24,6 +27,7 @@ type Op =
   | { kind: 'delete'; key: Uint8Array }
   | { kind: 'get'; key: Uint8Array }
   | { kind: 'range' | 'keys'; lo: Uint8Array; hi: Uint8Array; limit: number }
+  | { kind: 'sums'; lo: Uint8Array; hi: Uint8Array }
   | { kind: 'upgrade' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -31,8 +35,29 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('delete' as const), key }), weight: 5 },
   { arbitrary: fc.record({ kind: fc.constant('get' as const), key }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constantFrom('range' as const, 'keys' as const), lo: key, hi: key, limit: fc.integer({ min: 0, max: 40 }) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('sums' as const), lo: key, hi: key }), weight: 2 },
   { arbitrary: fc.constant({ kind: 'upgrade' as const }), weight: 1 }
 );
+
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** sumsInRange against the model: the sums are ordered, disjoint, inside [lo, hi), each exactly the model's keys in its bounds, together all of them. */
+function expectSums(kv: PagedKv, model: MemoryKv, lo: Uint8Array, hi: Uint8Array): void {
+  const sums = kv.sumsInRange(lo, hi);
+  const keysIn = (a: Uint8Array, b: Uint8Array) => model.keysInRange(a, b, NO_LIMIT);
+  const bytesOf = (keys: [Uint8Array, number][]) => keys.reduce((t, [k, n]) => t + k.length + n, 0);
+  let covered = 0;
+  for (const [i, s] of sums.entries()) {
+    expect(compareBytes(s.lo, lo) >= 0 && compareBytes(s.hi, hi) <= 0 && compareBytes(s.lo, s.hi) < 0).toBe(true);
+    if (i > 0) expect(compareBytes(sums[i - 1].hi, s.lo)).toBeLessThanOrEqual(0);
+    const keys = keysIn(s.lo, s.hi);
+    expect([s.entries, s.bytes]).toEqual([keys.length, bytesOf(keys)]);
+    expect([s.loText, s.hiText]).toEqual([keyString(s.lo), keyString(s.hi)]);
+    expect(s.entries).toBeGreaterThan(0);
+    covered += s.entries;
+  }
+  expect(covered).toBe(compareBytes(lo, hi) < 0 ? keysIn(lo, hi).length : 0);
+}
 
 function run(ops: Op[], limits: Partial<LeafLimits>): void {
   const maps = freshMaps();
@@ -57,6 +82,9 @@ function run(ops: Op[], limits: Partial<LeafLimits>): void {
       case 'keys':
         expect(kv.keysInRange(o.lo, o.hi, o.limit)).toEqual(model.keysInRange(o.lo, o.hi, o.limit));
         break;
+      case 'sums':
+        expectSums(kv, model, o.lo, o.hi);
+        break;
       case 'upgrade':
         kv = new PagedKv({ maps, limits });
         break;
@@ -72,6 +100,7 @@ function run(ops: Op[], limits: Partial<LeafLimits>): void {
   expect(upgraded.range(all[0], all[1], Number.MAX_SAFE_INTEGER)).toEqual(before);
   expect(upgraded.keysInRange(all[0], all[1], Number.MAX_SAFE_INTEGER)).toEqual(model.keysInRange(all[0], all[1], Number.MAX_SAFE_INTEGER));
   upgraded.check();
+  expectSums(upgraded, model, all[0], all[1]);
 }
 
 test('PagedKv equals MemoryKv with tiny leaves (frequent splits, merges and drops)', () => {

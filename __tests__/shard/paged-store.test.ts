@@ -4,6 +4,7 @@
 import { PayloadTooLargeError, ValidationError } from '../../lib/model/errors.js';
 import { LEAF_MAX_KEYS, MAX_KEY_BYTES, MAX_VALUE_BYTES, PagedKv, shortestSeparator } from '../../lib/shard/paged-store.js';
 import { shuffle, Xoshiro128 } from '../../lib/random/prng.js';
+import { MemoryKv } from '../../lib/repository/store.js';
 import { freshMaps, type SortedByteMap } from './sorted-byte-map.js';
 
 const ENTRIES = 10_000;
@@ -85,9 +86,91 @@ test('overwriting a value of the same length writes only the value; another leng
   const kv = new PagedKv({ maps });
   for (let n = 0; n < 300; n++) kv.set(rowKey(n), new Uint8Array(8));
   expect(callsDuring(maps, () => kv.set(rowKey(7), new Uint8Array(8).fill(1)))).toEqual({ 'values.insert': 1 });
-  expect(callsDuring(maps, () => kv.set(rowKey(7), new Uint8Array(9)))).toEqual({ 'values.insert': 1, 'leaves.get': 1, 'leaves.insert': 1, 'meta.insert': 1 });
+  // The leaf's sums live in its directory entry, rewritten with the leaf: no store-wide record is written.
+  expect(callsDuring(maps, () => kv.set(rowKey(7), new Uint8Array(9)))).toEqual({ 'values.insert': 1, 'leaves.get': 1, 'leaves.insert': 1, 'directory.insert': 1 });
   expect(kv.bytes()).toBe(300 * 20 + 1);
   kv.check();
+});
+
+test('a new key without a leaf split costs three inserts, as before the sums moved into the directory', () => {
+  const maps = freshMaps();
+  const kv = new PagedKv({ maps });
+  for (let n = 0; n < 10; n++) kv.set(rowKey(2 * n), new Uint8Array(8));
+  expect(callsDuring(maps, () => kv.set(rowKey(5), new Uint8Array(3)))).toEqual({ 'values.insert': 1, 'leaves.get': 1, 'leaves.insert': 1, 'directory.insert': 1 });
+  expect(callsDuring(maps, () => kv.delete(rowKey(5)))).toEqual({ 'values.remove': 1, 'leaves.get': 1, 'leaves.insert': 1, 'directory.insert': 1 });
+});
+
+test('per-leaf sums stay equal to a recount through random sets, updates and deletes, leaf splits, merges, drops and reopens', () => {
+  const maps = freshMaps();
+  const limits = { leafMaxKeys: 6, leafMaxBytes: 300, leafMergeBelowKeys: 2 };
+  let kv = new PagedKv({ maps, limits });
+  const model = new MemoryKv();
+  const rng = new Xoshiro128(11);
+  let leavesSeen = 0;
+  for (let step = 1; step <= 6_000; step++) {
+    const key = rowKey(rng.nextU32() % 700);
+    const roll = rng.nextU32() % 10;
+    if (roll < 6) {
+      const value = new Uint8Array(rng.nextU32() % (roll === 0 ? 400 : 30));
+      expect(kv.set(key, value)).toEqual(model.set(key, value));
+    } else {
+      expect(kv.delete(key)).toEqual(model.delete(key));
+    }
+    if (step % 250 === 0) {
+      kv.check(); // recounts every leaf's entries and bytes against its directory entry
+      leavesSeen = Math.max(leavesSeen, kv.leafCount());
+    }
+    if (step % 1_000 === 0) kv = new PagedKv({ maps, limits }); // the sums come back from the stored directory
+    expect([kv.size(), kv.bytes()]).toEqual([model.size(), model.bytes()]);
+  }
+  kv.check();
+  expect(leavesSeen).toBeGreaterThan(50);
+  for (let n = 0; n < 700; n++) kv.delete(rowKey(n));
+  kv.check();
+  expect([kv.size(), kv.bytes(), kv.leafCount()]).toEqual([0, 0, 1]);
+});
+
+/** Rewrites a current store in the format-1 layout: 4-byte directory values, totals in the meta record. */
+function downgradeToFormat1(maps: ReturnType<typeof freshMaps>, kv: PagedKv): void {
+  const next = new Uint32Array(maps.meta.get(new Uint8Array([0]))!.slice().buffer)[1];
+  for (const [separator, value] of maps.directory.items(0, maps.directory.len())) maps.directory.insert(separator, value.slice(0, 4));
+  const bytes = kv.bytes();
+  maps.meta.insert(new Uint8Array([0]), new Uint8Array(new Uint32Array([1, kv.size(), bytes % 2 ** 32, Math.floor(bytes / 2 ** 32), next]).buffer));
+}
+
+test('a format-1 store (totals in meta, no per-leaf sums) is upgraded in place on first use and keeps every entry', () => {
+  const maps = freshMaps();
+  const kv = new PagedKv({ maps });
+  for (let n = 0; n < 2_000; n++) kv.set(rowKey(n), new Uint8Array(n % 37));
+  const everything = kv.range(rowKey(0), rowKey(ENTRIES), ENTRIES);
+  const [size, bytes, leaves] = [kv.size(), kv.bytes(), kv.leafCount()];
+  downgradeToFormat1(maps, kv);
+  const upgraded = new PagedKv({ maps });
+  const calls = callsDuring(maps, () => expect([upgraded.size(), upgraded.bytes(), upgraded.leafCount()]).toEqual([size, bytes, leaves]));
+  expect(calls['leaves.get']).toBe(leaves); // each leaf read once to count it
+  expect(calls['directory.insert']).toBe(leaves);
+  upgraded.check();
+  expect(upgraded.range(rowKey(0), rowKey(ENTRIES), ENTRIES)).toEqual(everything);
+  // Once upgraded, a reopen reads no leaf.
+  const again = new PagedKv({ maps });
+  expect(callsDuring(maps, () => again.size())['leaves.get']).toBeUndefined();
+  again.set(rowKey(5_000), new Uint8Array(1));
+  again.check();
+});
+
+test('a format-1 store whose totals disagree with its leaves, or an unknown format, is refused, not rewritten', () => {
+  const maps = freshMaps();
+  const kv = new PagedKv({ maps });
+  for (let n = 0; n < 300; n++) kv.set(rowKey(n), new Uint8Array(4));
+  downgradeToFormat1(maps, kv);
+  const meta = new Uint32Array(maps.meta.get(new Uint8Array([0]))!.slice().buffer);
+  meta[1] += 1;
+  maps.meta.insert(new Uint8Array([0]), new Uint8Array(meta.buffer));
+  expect(() => new PagedKv({ maps }).size()).toThrow(/format-1 counters say 301 entries/);
+  expect(maps.directory.items(0, maps.directory.len()).every(([, v]) => v.length === 4)).toBe(true);
+  meta[0] = 9;
+  maps.meta.insert(new Uint8Array([0]), new Uint8Array(meta.buffer));
+  expect(() => new PagedKv({ maps }).size()).toThrow(/PagedKv format 9 .* is neither 1 nor 2/);
 });
 
 test('bad input is refused with a typed error before anything is written', () => {

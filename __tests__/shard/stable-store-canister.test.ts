@@ -18,6 +18,8 @@ interface StoreCanister {
   keysInRange(lo: Uint8Array, hi: Uint8Array, limit: number): Promise<[Uint8Array, number][]>;
   stats(): Promise<[number, bigint, number]>;
   check(): Promise<string>;
+  fill(start: number, count: number, valueBytes: number, alsoRaw: boolean): Promise<number>;
+  measureSplitPoint(start: bigint, end: bigint): Promise<[bigint, bigint, [bigint] | [], [bigint] | []]>;
 }
 
 const BATCH_ENTRIES = 500;
@@ -34,7 +36,9 @@ const idl: IDL.InterfaceFactory = ({ IDL: I }) => {
     range: I.Func([Blob, Blob, I.Nat32], [I.Vec(Pair)], ['query']),
     keysInRange: I.Func([Blob, Blob, I.Nat32], [I.Vec(I.Tuple(Blob, I.Nat32))], ['query']),
     stats: I.Func([], [I.Tuple(I.Nat32, I.Nat64, I.Nat32)], ['query']),
-    check: I.Func([], [I.Text], ['query'])
+    check: I.Func([], [I.Text], ['query']),
+    fill: I.Func([I.Nat32, I.Nat32, I.Nat32, I.Bool], [I.Nat32], []),
+    measureSplitPoint: I.Func([I.Nat, I.Nat], [I.Tuple(I.Nat64, I.Nat64, I.Opt(I.Nat), I.Opt(I.Nat))], [])
   });
 };
 
@@ -129,4 +133,29 @@ test('10,000 entries inserted in batches: ranges correct before and after an upg
 
   await replica.upgradeCanister({ canisterId: id, wasm });
   expect(await answers(store, probes)).toEqual(before);
+}, 600_000);
+
+test('the split point of a large store costs instructions per leaf, not per row (counted in the canister)', async () => {
+  const [, store] = await freshCanister();
+  const FILL = 5_000;
+  const measured: Array<{ rows: number; leaves: number; sums: bigint; walk: bigint }> = [];
+  let rows = 0;
+  for (const target of [2_500, 20_000]) {
+    for (; rows < target; rows += Math.min(FILL, target - rows)) await store.fill(rows, Math.min(FILL, target - rows), 100, false);
+    const [sums, walk, fromSums, byWalk] = await store.measureSplitPoint(0n, 2n ** 64n);
+    expect(fromSums).toEqual(byWalk);
+    expect(fromSums.length).toBe(1);
+    const [size, , leaves] = await store.stats();
+    expect(size).toBe(target);
+    measured.push({ rows: target, leaves, sums, walk });
+  }
+  const [small, large] = measured;
+  expect(large.leaves).toBeGreaterThan(6 * small.leaves);
+  // The row walk grows with the rows; the sums cost a bounded number of leaf reads plus heap work
+  // per leaf: one more leaf (~86 rows here) costs less than one more row of the walk.
+  expect(large.walk).toBeGreaterThan(6n * small.walk);
+  const perLeaf = (large.sums - small.sums) / BigInt(large.leaves - small.leaves);
+  const perWalkedRow = (large.walk - small.walk) / BigInt(large.rows - small.rows);
+  expect(perLeaf).toBeLessThan(perWalkedRow);
+  expect(large.sums * 50n).toBeLessThan(large.walk);
 }, 600_000);

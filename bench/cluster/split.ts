@@ -7,6 +7,7 @@
 import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { RangePartitioner, requestToCandid, responseFromCandid, ShardRequestIdl, ShardResponseIdl, Reply, type Op } from 'shardorm';
+import { TickIdl } from '../../lib/protocol/manager-candid.js';
 import { Snippet } from '../../example-app/src/models.js';
 import { opsOf } from '../../__tests__/canister/shard-cluster.js';
 import type { CanisterCluster } from '../../__tests__/cluster-canister/harness.js';
@@ -15,6 +16,11 @@ import type { CanisterCluster } from '../../__tests__/cluster-canister/harness.j
 export const ROUND_MS = 100;
 /** Rounds a split may take before the benchmark gives up (bounded, not a timeout in wall time). */
 export const MAX_SPLIT_ROUNDS = 5_000;
+/**
+ * Rounds the benchmark leaves the manager to its own timer after a `drive` that performed no
+ * effect: the manager canister ticks itself every MANAGER_TICK_S = 2 s (lib/canister/manager-canister.ts).
+ */
+export const IDLE_DRIVE_ROUNDS = 2_000 / ROUND_MS;
 /** Keys the concurrent writer writes, one write each per round (about half fall in the moving range). */
 export const PROBE_KEYS = 8;
 
@@ -31,8 +37,16 @@ export interface SplitResult {
   writers: boolean;
   rounds: { toCutover: number; toDone: number };
   wallMs: { toCutover: number; toDone: number };
+  /** `drive` calls the benchmark made, and how many of them found nothing due. */
+  drives: { sent: number; idle: number };
   /** Wall ms each round took (index = round number - 1 since the request). */
   roundWallMs: number[];
+  /**
+   * Wall ms of the benchmark's own status queries (one `cluster_status` per round, to see the
+   * phase), summed up to the cutover and to done: measurement, not the split's work, so the
+   * report takes them out of the wall times as the instructions already are (both methods alike).
+   */
+  pollWallMs: { toCutover: number; toDone: number };
   instructions: { source: bigint; target: bigint; manager: bigint };
   /** Inter-canister request payload bytes and calls by method, during the split. */
   sent: Map<string, { calls: number; bytes: number }>;
@@ -62,7 +76,8 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
   const sentBefore = new Map([...replica.engine.sentRequests].map(([k, v]) => [k, { ...v }]));
   const startInstr = { source: counted(c.entry), manager: counted(c.manager) };
   // The status queries the benchmark itself makes are not the split's work: their instructions are taken out.
-  let pollInstr = 0n;
+  // They reach the shards too (cluster_status asks every shard for its report).
+  const pollInstr = { manager: 0n, source: 0n };
   const probeOps = await Promise.all(
     Array.from({ length: PROBE_KEYS }, (_, k) =>
       opsOf(Snippet, RangePartitioner.even([c.entry.toText()]), (r) => r.upsert(Object.assign(new Snippet(), { pageId: `probe-${k}`, id: 'w', body: 'w'.repeat(200), owner: me, createdAt: 0n })))
@@ -89,38 +104,55 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
   const phases: SplitResult['phases'] = [];
   const roundWallMs: number[] = [];
   let driving = false;
+  let driveAfterRound = 0;
+  const drives = { sent: 0, idle: 0 };
+  const DriveReply = Reply(TickIdl);
   let cutoverRound = 0;
   let cutoverWall = 0;
+  let pollWall = 0;
+  let pollWallAtCutover = 0;
   let status: any;
   const t0 = performance.now();
   for (let round = 1; ; round++) {
     if (round > MAX_SPLIT_ROUNDS) throw new Error(`the ${options.method} split did not finish in ${MAX_SPLIT_ROUNDS} rounds: ${JSON.stringify(phases.slice(-3))}`);
     if (options.writers) probeOps.forEach(([op], k) => write(k, round, op));
-    if (!driving) {
+    if (!driving && round > driveAfterRound) {
       driving = true;
+      drives.sent++;
       const arg = new Uint8Array(IDL.encode([], []));
-      replica.submitCall({ canisterId: c.manager, method: 'drive', arg: arg, sender: me }).finally(() => (driving = false)).catch(() => undefined);
+      replica
+        .submitCall({ canisterId: c.manager, method: 'drive', arg: arg, sender: me })
+        .then((bytes) => {
+          const reply = IDL.decode([DriveReply], bytes)[0] as any;
+          if ('ok' in reply && reply.ok.effects === 0) (drives.idle++, (driveAfterRound = round + IDLE_DRIVE_ROUNDS));
+        })
+        .finally(() => (driving = false))
+        .catch(() => undefined);
     }
     const roundStart = performance.now();
     await replica.tick();
     roundWallMs.push(performance.now() - roundStart);
     await replica.advanceTime(ROUND_MS);
     await new Promise((resolve) => setImmediate(resolve)); // let the settled calls' callbacks run
-    const polled = counted(c.manager);
+    const polled = { manager: counted(c.manager), source: counted(c.entry) };
+    const pollStart = performance.now();
     status = await c.managerActor.cluster_status();
-    pollInstr += counted(c.manager) - polled;
+    pollWall += performance.now() - pollStart;
+    pollInstr.manager += counted(c.manager) - polled.manager;
+    pollInstr.source += counted(c.entry) - polled.source;
     const m = status.ok.migrations.at(-1);
     if (m && phases.at(-1)?.phase !== m.state) phases.push({ phase: m.state, round });
     if (m && cutoverRound === 0 && ['cut-over', 'announced', 'source-drained', 'done'].includes(m.state)) {
       cutoverRound = round;
       cutoverWall = performance.now() - t0;
+      pollWallAtCutover = pollWall;
     }
     if (m?.state === 'rolled-back') throw new Error(`the ${options.method} split rolled back: ${m.last_error}`);
     if (m?.state === 'done' && !driving) {
       const doneWall = performance.now() - t0;
       const traced = trace.stop();
       const target = replica.canisterIds().find((p) => !before.has(p.toText()))!;
-      const instructions = { source: counted(c.entry) - startInstr.source, target: counted(target), manager: counted(c.manager) - startInstr.manager - pollInstr };
+      const instructions = { source: counted(c.entry) - startInstr.source - pollInstr.source, target: counted(target), manager: counted(c.manager) - startInstr.manager - pollInstr.manager };
       const shard = status.ok.shards.find((s: any) => s.shard.toText() === target.toText());
       const sent = new Map<string, { calls: number; bytes: number }>();
       for (const [method, v] of replica.engine.sentRequests) {
@@ -132,7 +164,9 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
         writers: options.writers,
         rounds: { toCutover: cutoverRound, toDone: round },
         wallMs: { toCutover: cutoverWall, toDone: doneWall },
+        drives,
         roundWallMs,
+        pollWallMs: { toCutover: pollWallAtCutover, toDone: pollWall },
         instructions,
         sent,
         splitInstructions: instructions.source + instructions.target + instructions.manager - traced.writer(target),

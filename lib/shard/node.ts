@@ -13,7 +13,7 @@ import type { OrderedKv } from '../repository/store.js';
 import type { RequestCaller } from './access.js';
 import { MAX_DELTA_LOG_BYTES } from './delta-log.js';
 import { executeOp, type ShardContext } from './executor.js';
-import { medianHash, walkHashRange } from './hash-ranges.js';
+import { medianHash, sumHashRange, walkHashRange } from './hash-ranges.js';
 import { LoggedKv } from './logged-kv.js';
 import * as sides from './migration-sides.js';
 import type { SideContext } from './migration-sides.js';
@@ -247,20 +247,13 @@ export class ShardNode {
    * Entities and logical bytes of the owned range. The store's counters include rows not pruned
    * yet: right after a snapshot split both halves would report the whole shard and the manager
    * would split them again (or fail to: "all its data has one shard-key hash"). Until a prune
-   * step finds nothing outside, the owned range is walked instead.
+   * step finds nothing outside, the owned range is summed instead (per-leaf sums, no row read).
    */
   private ownedSize(): { entities: number; logicalBytes: number } {
     if (!this.outsideRowsMayExist || !(this.map instanceof RangePartitioner)) return { entities: this.kv.size(), logicalBytes: this.kv.bytes() };
     const { start, end } = this.ownRange();
-    let entities = 0;
-    let logicalBytes = 0;
-    let after: Uint8Array | undefined;
-    do {
-      const step = walkHashRange(this.storage.kv, { start, end }, after, { maxEntries: PRUNE_BATCH * 8, maxBytes: Number.MAX_SAFE_INTEGER });
-      for (const [k, v] of step.entries) (entities++, (logicalBytes += k.length + v.length));
-      after = step.next;
-    } while (after !== undefined);
-    return { entities, logicalBytes };
+    const owned = sumHashRange(this.storage.kv, start, end);
+    return { entities: owned.entries, logicalBytes: owned.bytes };
   }
 
   /** The byte-weighted median hash of the owned range (undefined: cannot split, e.g. one hot key). */

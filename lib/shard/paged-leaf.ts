@@ -121,6 +121,13 @@ export class Leaf {
     return sum;
   }
 
+  /** Bytes (keys plus values) of entries [from, to): what part of a leaf holds. */
+  slotBytes(from: number, to: number): number {
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += this.words[SLOT0 + 3 * i + 1] + this.words[SLOT0 + 3 * i + 2];
+    return sum;
+  }
+
   /** Index of the first key >= `text` (a keyString). Inlined: this loop is the hottest code of an insert. */
   lowerBound(text: string): number {
     const { words, bytes, heapAt } = this;

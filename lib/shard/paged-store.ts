@@ -5,21 +5,26 @@
 //
 //   values     key → value                       (a point get is one lookup, as raw)
 //   leaves     leafId (u32 BE) → packed leaf      (sorted (key, valueLength) runs; paged-leaf.ts)
-//   directory  separator → leafId (u32 BE)        (leaf i holds the keys in [sep i, sep i+1))
-//   meta       0x00 → counters                    (entries, logical bytes, next leaf id; paged-format.ts)
+//   directory  separator → leafId, entries, bytes (leaf i holds the keys in [sep i, sep i+1))
+//   meta       0x00 → format, next leaf id        (paged-format.ts; format 1 is upgraded on load)
 //
-// The directory is mirrored in the Wasm heap as a sorted array, loaded lazily on first use (after
-// an upgrade that is one ordered read of about n / (LEAF_MAX_KEYS / 2) entries). A range read is
-// one heap binary search, one leaf read per LEAF_MAX_KEYS keys and one value lookup per entry.
+// The directory is mirrored in the Wasm heap as a sorted array (paged-directory.ts), loaded lazily
+// on first use (after an upgrade that is one ordered read of about n / (LEAF_MAX_KEYS / 2)
+// entries). A range read is one heap binary search, one leaf read per LEAF_MAX_KEYS keys and one
+// value lookup per entry. Each directory entry carries its leaf's entry and byte sums, rewritten
+// with the leaf, so size(), bytes() and the sums of any key range (sumsInRange: split points,
+// owned sizes) cost O(leaves) of heap work and at most two leaf reads, never a read of the rows.
 // Pure TypeScript over the ByteMap interface: it runs the same in Node, QuickJS and a canister.
 // One PagedKv owns its maps: two live instances over the same maps would each trust a stale mirror.
 import { PayloadTooLargeError, ValidationError } from '../model/errors.js';
 import { compareBytes, MAX_STORAGE_KEY_BYTES } from '../model/keys.js';
 import type { Entry, KeyEntry, OrderedKv } from '../repository/store.js';
+import { keySuccessor } from '../repository/store.js';
+import { LeafDirectory } from './paged-directory.js';
 import { assert, fail, keyString, Leaf } from './paged-leaf.js';
-import { counterBuffer, decodeCounters, decodeId, encodeCounters, encodeId, FIRST_SEPARATOR, META_KEY, readAll, type ByteMap, type Counters, type PagedKvMaps } from './paged-format.js';
+import { decodeId, decodeMeta, DIRECTORY_VALUE_BYTES, encodeDirectoryValue, encodeId, encodeMeta, FIRST_SEPARATOR, leafSums, META_FORMAT, META_KEY, metaFormat, readAll, upgradeFormat1, type PagedKvMaps, type Sums, type KeyRangeSum } from './paged-format.js';
 
-export type { ByteMap, PagedKvMaps } from './paged-format.js';
+export type { ByteMap, KeyRangeSum, PagedKvMaps, Sums } from './paged-format.js';
 export { DIRECTORY_LOAD_PAGE_ENTRIES } from './paged-format.js';
 
 /** Leaf shape; the defaults are the constants below (tests shrink them to split and merge often). */
@@ -46,19 +51,15 @@ export const MAX_KEY_BYTES = MAX_STORAGE_KEY_BYTES;
 export const MAX_VALUE_BYTES = 4 * 1024 * 1024;
 
 export class PagedKv implements OrderedKv {
-  // The directory in the heap: separators as bytes and as keyStrings (searched natively), and each
-  // leaf's id as its 4-byte map key.
-  private separators: Uint8Array[] = [];
-  private separatorTexts: string[] = [];
-  private leafKeys: Uint8Array[] = [];
-  /** The counters' stored form, reused for every write. */
-  private readonly counterWords = counterBuffer();
-  private counters: Counters | undefined;
+  private readonly dir: LeafDirectory;
+  /** Set by load(): the store is read (or created) on first use. */
+  private nextLeafId: number | undefined;
   private readonly maps: PagedKvMaps;
   private readonly limits: LeafLimits;
 
   constructor(options: PagedKvOptions) {
     this.maps = options.maps;
+    this.dir = new LeafDirectory(options.maps.directory);
     this.limits = { leafMaxKeys: LEAF_MAX_KEYS, leafMaxBytes: LEAF_MAX_BYTES, leafMergeBelowKeys: LEAF_MERGE_BELOW_KEYS, ...options.limits };
     const { leafMaxKeys, leafMaxBytes, leafMergeBelowKeys } = this.limits;
     if (!Number.isInteger(leafMaxKeys) || leafMaxKeys < 2) throw new ValidationError(`leafMaxKeys must be an integer >= 2, got ${leafMaxKeys}`);
@@ -74,44 +75,36 @@ export class PagedKv implements OrderedKv {
 
   set(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
     checkEntry(key, value);
-    const counters = this.load();
+    this.load();
     const previous = this.maps.values.insert(key, value);
+    if (previous !== undefined && previous.length === value.length) return previous; // the leaf and its sums stay as they are
+    const text = keyString(key);
+    const d = this.dir.indexOf(text);
+    const leaf = this.readLeaf(d);
+    const sums = this.dir.sums(d);
     if (previous !== undefined) {
-      if (previous.length === value.length) return previous; // the leaf and the counters stay as they are
-      const text = keyString(key);
-      const d = this.leafIndexOf(text);
-      const leaf = this.readLeaf(d);
       const i = leaf.indexOf(text);
       if (i < 0) fail('a stored value has no key in its leaf');
-      this.writeLeaf(d, leaf.withValueLength(i, value.length));
-      counters.bytes += value.length - previous.length;
+      this.writeLeaf(d, leaf.withValueLength(i, value.length), { entries: sums.entries, bytes: sums.bytes + value.length - previous.length });
     } else {
-      const text = keyString(key);
-      const d = this.leafIndexOf(text);
-      const leaf = this.readLeaf(d);
       const i = leaf.lowerBound(text);
       if (i < leaf.count && leaf.keyText(i) === text) fail('a key in a leaf has no stored value');
-      this.placeLeaf(d, leaf.withInserted(i, key, value.length));
-      counters.entries += 1;
-      counters.bytes += key.length + value.length;
+      this.placeLeaf(d, leaf.withInserted(i, key, value.length), { entries: sums.entries + 1, bytes: sums.bytes + key.length + value.length });
     }
-    this.writeCounters();
     return previous;
   }
 
   delete(key: Uint8Array): Uint8Array | undefined {
-    const counters = this.load();
+    this.load();
     const previous = this.maps.values.remove(key);
     if (previous === undefined) return undefined;
     const text = keyString(key);
-    const d = this.leafIndexOf(text);
+    const d = this.dir.indexOf(text);
     const leaf = this.readLeaf(d);
     const i = leaf.indexOf(text);
     if (i < 0) fail('a stored value has no key in its leaf');
-    this.shrinkLeaf(d, leaf.withRemoved(i));
-    counters.entries -= 1;
-    counters.bytes -= key.length + previous.length;
-    this.writeCounters();
+    const sums = this.dir.sums(d);
+    this.shrinkLeaf(d, leaf.withRemoved(i), { entries: sums.entries - 1, bytes: sums.bytes - key.length - previous.length });
     return previous;
   }
 
@@ -129,53 +122,84 @@ export class PagedKv implements OrderedKv {
   }
 
   size(): number {
-    return this.load().entries;
+    this.load();
+    return this.dir.totals().entries;
   }
 
   bytes(): number {
-    return this.load().bytes;
+    this.load();
+    return this.dir.totals().bytes;
   }
 
   /** Number of leaves (for tests and status: the directory's size). */
   leafCount(): number {
     this.load();
-    return this.leafKeys.length;
+    return this.dir.length;
+  }
+
+  /**
+   * The entries and bytes of the keys in [lo, hi), as one sum per leaf that holds some of them,
+   * in key order (empty runs left out). A leaf wholly inside the range is answered from the heap
+   * directory; only the (at most two) leaves the range's ends cut through are read, and their sums
+   * carry exact bounds: their first key and the successor of their last.
+   */
+  sumsInRange(lo: Uint8Array, hi: Uint8Array): KeyRangeSum[] {
+    this.load();
+    const out: KeyRangeSum[] = [];
+    const loText = keyString(lo);
+    const hiText = keyString(hi);
+    if (loText >= hiText) return out;
+    const first = this.dir.indexOf(loText);
+    for (let d = first; d < this.dir.length && (d === first || this.dir.text(d) < hiText); d++) {
+      const last = d + 1 === this.dir.length;
+      const startsInside = this.dir.text(d) >= loText;
+      const endsInside = !last && this.dir.text(d + 1) <= hiText;
+      if (startsInside && endsInside) {
+        const entries = this.dir.entryCount(d);
+        if (entries > 0) out.push({ lo: this.dir.separator(d), hi: this.dir.separator(d + 1), loText: this.dir.text(d), hiText: this.dir.text(d + 1), entries, bytes: this.dir.byteCount(d) });
+        continue;
+      }
+      const leaf = this.readLeaf(d);
+      const from = startsInside ? 0 : leaf.lowerBound(loText);
+      const to = endsInside ? leaf.count : leaf.lowerBound(hiText);
+      if (to <= from) continue;
+      const [pieceLo, pieceHi] = [leaf.key(from), keySuccessor(leaf.key(to - 1))];
+      out.push({ lo: pieceLo, hi: pieceHi, loText: keyString(pieceLo), hiText: keyString(pieceHi), entries: to - from, bytes: leaf.slotBytes(from, to) });
+    }
+    return out;
   }
 
   /**
    * Asserts every invariant against the maps themselves (O(n) lookups; tests only): the heap
-   * directory equals the stored one; separators strictly ascending from the empty key; every leaf
-   * valid, within its limits and holding exactly the keys of its range; only the first leaf may
-   * be empty; counters equal the sums; each key's value length matches its stored value.
+   * directory equals the stored one, sums included; separators strictly ascending from the empty
+   * key; every leaf valid, within its limits, holding exactly the keys of its range, with the sums
+   * its directory entry says (recounted); only the first leaf may be empty; the totals equal the
+   * sums and the value map; each key's value length matches its stored value.
    */
   check(): void {
-    const counters = this.load();
+    this.load();
     const stored = readAll(this.maps.directory);
-    assert(stored.length === this.separators.length, `directory holds ${stored.length} entries, heap ${this.separators.length}`);
+    this.dir.check(stored);
     assert(this.maps.leaves.len() === stored.length, 'leaf map and directory differ in size');
-    let entries = 0;
-    let bytes = 0;
+    assert(metaFormat(this.maps.meta.get(META_KEY)!) === META_FORMAT && decodeMeta(this.maps.meta.get(META_KEY)!).nextLeafId === this.nextLeafId, 'stored meta record differs from the heap');
     for (let d = 0; d < stored.length; d++) {
-      const sep = this.separators[d];
-      assert(compareBytes(stored[d][0], sep) === 0 && compareBytes(stored[d][1], this.leafKeys[d]) === 0, `directory entry ${d} differs from the heap`);
-      assert(this.separatorTexts[d] === keyString(sep), `heap directory ${d}: separator text differs`);
-      assert(d === 0 ? sep.length === 0 : compareBytes(this.separators[d - 1], sep) < 0, `separator ${d} out of order`);
-      assert(decodeId(this.leafKeys[d]) < counters.nextLeafId, `leaf id ${decodeId(this.leafKeys[d])} not below the next id`);
+      const sep = this.dir.separator(d);
+      assert(decodeId(this.dir.leafKey(d)) < this.nextLeafId!, `leaf id ${decodeId(this.dir.leafKey(d))} not below the next id`);
       const leaf = this.readLeaf(d);
       leaf.check();
       assert(leaf.count <= this.limits.leafMaxKeys, `leaf ${d} holds ${leaf.count} entries`);
       assert(leaf.count <= 1 || leaf.bytes.length <= this.limits.leafMaxBytes, `leaf ${d} is ${leaf.bytes.length} bytes`);
       assert(leaf.count > 0 || d === 0, `leaf ${d} is empty`);
+      const recount = leafSums(leaf);
+      const sums = this.dir.sums(d);
+      assert(recount.entries === sums.entries && recount.bytes === sums.bytes, `leaf ${d} holds ${recount.entries} entries, ${recount.bytes} bytes; its directory entry says ${sums.entries}, ${sums.bytes}`);
       for (let i = 0; i < leaf.count; i++) {
         assert(compareBytes(leaf.key(i), sep) >= 0, `leaf ${d} key ${i} sorts before its separator`);
-        if (d + 1 < stored.length) assert(compareBytes(leaf.key(i), this.separators[d + 1]) < 0, `leaf ${d} key ${i} belongs to the next leaf`);
+        if (d + 1 < stored.length) assert(compareBytes(leaf.key(i), this.dir.separator(d + 1)) < 0, `leaf ${d} key ${i} belongs to the next leaf`);
         assert(this.maps.values.get(leaf.key(i))?.length === leaf.valueLength(i), `leaf ${d} key ${i}: value length differs`);
       }
-      entries += leaf.count;
-      bytes += leaf.keyBytes() + leaf.valueBytes();
     }
-    assert(entries === counters.entries && entries === this.maps.values.len(), `entries: leaves ${entries}, counter ${counters.entries}, values ${this.maps.values.len()}`);
-    assert(bytes === counters.bytes, `bytes: leaves ${bytes}, counter ${counters.bytes}`);
+    assert(this.dir.totals().entries === this.maps.values.len(), `entries: leaves ${this.dir.totals().entries}, values ${this.maps.values.len()}`);
   }
 
   /**
@@ -189,7 +213,7 @@ export class PagedKv implements OrderedKv {
     const loText = keyString(lo);
     const hiText = keyString(hi);
     if (limit === 0 || loText >= hiText) return out;
-    let d = this.leafIndexOf(loText);
+    let d = this.dir.indexOf(loText);
     let leaf = this.readLeaf(d);
     let i = leaf.lowerBound(loText);
     for (;;) {
@@ -198,32 +222,32 @@ export class PagedKv implements OrderedKv {
       for (; i < stop; i++) out.push(at(leaf, i));
       if (out.length === limit || end < leaf.count) return out;
       d += 1;
-      if (d === this.leafKeys.length || this.separatorTexts[d] >= hiText) return out;
+      if (d === this.dir.length || this.dir.text(d) >= hiText) return out;
       leaf = this.readLeaf(d);
       i = 0;
     }
   }
 
   /** Writes a grown leaf back, split into as many leaves as it takes for each to be within the limits. */
-  private placeLeaf(d: number, leaf: Leaf): void {
+  private placeLeaf(d: number, leaf: Leaf, sums: Sums): void {
     if (this.fits(leaf)) {
-      this.writeLeaf(d, leaf);
+      this.writeLeaf(d, leaf, sums);
       return;
     }
     const [first, ...rest] = this.splitToFit(leaf);
-    this.writeLeaf(d, first);
+    const parts = [first, ...rest].map(leafSums);
+    assert(parts.reduce((s, p) => s + p.entries, 0) === sums.entries && parts.reduce((s, p) => s + p.bytes, 0) === sums.bytes, 'split leaves do not sum to the leaf');
+    this.writeLeaf(d, first, parts[0]);
     let previous = first;
     for (const [k, next] of rest.entries()) {
       const separator = shortestSeparator(previous.key(previous.count - 1), next.key(0));
-      const id = this.counters!.nextLeafId;
-      this.counters!.nextLeafId += 1;
-      this.maps.leaves.insert(encodeId(id), next.bytes);
-      this.maps.directory.insert(separator, encodeId(id));
-      this.separators.splice(d + 1 + k, 0, separator);
-      this.separatorTexts.splice(d + 1 + k, 0, keyString(separator));
-      this.leafKeys.splice(d + 1 + k, 0, encodeId(id));
+      const id = encodeId(this.nextLeafId!);
+      this.nextLeafId! += 1;
+      this.maps.leaves.insert(id, next.bytes);
+      this.dir.insert(d + 1 + k, separator, id, parts[k + 1]);
       previous = next;
     }
+    this.maps.meta.insert(META_KEY, encodeMeta(this.nextLeafId!));
   }
 
   /**
@@ -238,21 +262,23 @@ export class PagedKv implements OrderedKv {
   }
 
   /** Writes a shrunk leaf back: dropped when empty, merged with a neighbour when both fit in one. */
-  private shrinkLeaf(d: number, leaf: Leaf): void {
+  private shrinkLeaf(d: number, leaf: Leaf, sums: Sums): void {
     if (leaf.count === 0 && d > 0) {
+      assert(sums.entries === 0 && sums.bytes === 0, `an empty leaf sums to ${sums.entries} entries, ${sums.bytes} bytes`);
       this.dropLeaf(d);
       return;
     }
-    if (leaf.count < this.limits.leafMergeBelowKeys && this.leafKeys.length > 1) {
-      const [left, right] = d + 1 < this.leafKeys.length ? [d, d + 1] : [d - 1, d];
+    if (leaf.count < this.limits.leafMergeBelowKeys && this.dir.length > 1) {
+      const [left, right] = d + 1 < this.dir.length ? [d, d + 1] : [d - 1, d];
+      const other = this.dir.sums(left === d ? right : left);
       const merged = left === d ? leaf.concat(this.readLeaf(right)) : this.readLeaf(left).concat(leaf);
       if (this.fits(merged)) {
-        this.writeLeaf(left, merged);
+        this.writeLeaf(left, merged, { entries: sums.entries + other.entries, bytes: sums.bytes + other.bytes });
         this.dropLeaf(right);
         return;
       }
     }
-    this.writeLeaf(d, leaf);
+    this.writeLeaf(d, leaf, sums);
   }
 
   private fits(leaf: Leaf): boolean {
@@ -260,65 +286,42 @@ export class PagedKv implements OrderedKv {
   }
 
   private dropLeaf(d: number): void {
-    assert(d > 0, 'the first leaf is never dropped');
-    this.maps.leaves.remove(this.leafKeys[d]);
-    this.maps.directory.remove(this.separators[d]);
-    this.separators.splice(d, 1);
-    this.separatorTexts.splice(d, 1);
-    this.leafKeys.splice(d, 1);
-  }
-
-  /** Position in the directory of the leaf whose range holds the key: the last separator <= it. */
-  private leafIndexOf(text: string): number {
-    const separators = this.separatorTexts;
-    let lo = 1;
-    let hi = separators.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (separators[mid] <= text) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+    this.maps.leaves.remove(this.dir.leafKey(d));
+    this.dir.remove(d);
   }
 
   private readLeaf(d: number): Leaf {
-    const bytes = this.maps.leaves.get(this.leafKeys[d]);
-    if (bytes === undefined) fail(`leaf ${decodeId(this.leafKeys[d])} is in the directory but not stored`);
+    const bytes = this.maps.leaves.get(this.dir.leafKey(d));
+    if (bytes === undefined) fail(`leaf ${decodeId(this.dir.leafKey(d))} is in the directory but not stored`);
     return new Leaf(bytes);
   }
 
-  private writeLeaf(d: number, leaf: Leaf): void {
-    this.maps.leaves.insert(this.leafKeys[d], leaf.bytes);
+  /** Stores leaf d and its sums (the caller computed them from the change; check() recounts). */
+  private writeLeaf(d: number, leaf: Leaf, sums: Sums): void {
+    if (leaf.count !== sums.entries) fail(`leaf of ${leaf.count} entries written with sums of ${sums.entries}`);
+    this.maps.leaves.insert(this.dir.leafKey(d), leaf.bytes);
+    this.dir.setSums(d, sums);
   }
 
-  /** Loads counters and the directory on first use; creates an empty store in empty maps. */
-  private load(): Counters {
-    if (this.counters !== undefined) return this.counters;
+  /** Loads the directory on first use (upgrading a format-1 store); creates an empty store in empty maps. */
+  private load(): void {
+    if (this.nextLeafId !== undefined) return;
     const { meta, leaves, directory, values } = this.maps;
     const stored = meta.get(META_KEY);
     if (stored === undefined) {
       assert(values.len() === 0 && leaves.len() === 0 && directory.len() === 0, 'maps hold data but no PagedKv counters');
-      this.counters = { entries: 0, bytes: 0, nextLeafId: 1 };
-      leaves.insert(encodeId(0), Leaf.empty().bytes);
-      directory.insert(FIRST_SEPARATOR, encodeId(0));
-      this.setDirectory([[FIRST_SEPARATOR, encodeId(0)]]);
-      this.writeCounters();
-      return this.counters;
+      const first = encodeId(0);
+      const entry = encodeDirectoryValue(first, { entries: 0, bytes: 0 }, new Uint8Array(DIRECTORY_VALUE_BYTES));
+      leaves.insert(first, Leaf.empty().bytes);
+      directory.insert(FIRST_SEPARATOR, entry);
+      meta.insert(META_KEY, encodeMeta(1));
+      this.dir.load([[FIRST_SEPARATOR, entry]]);
+      this.nextLeafId = 1;
+      return;
     }
-    this.counters = decodeCounters(stored);
-    this.setDirectory(readAll(directory));
-    assert(this.separators.length > 0 && this.separators[0].length === 0, 'directory has no first (empty) separator');
-    return this.counters;
-  }
-
-  private setDirectory(entries: [Uint8Array, Uint8Array][]): void {
-    this.separators = entries.map(([separator]) => separator);
-    this.separatorTexts = this.separators.map(keyString);
-    this.leafKeys = entries.map(([, id]) => id);
-  }
-
-  private writeCounters(): void {
-    this.maps.meta.insert(META_KEY, encodeCounters(this.counters!, this.counterWords));
+    const entries = metaFormat(stored) === META_FORMAT ? readAll(directory) : upgradeFormat1(this.maps, stored);
+    this.dir.load(entries);
+    this.nextLeafId = decodeMeta(meta.get(META_KEY)!).nextLeafId;
   }
 }
 
