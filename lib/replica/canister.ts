@@ -322,12 +322,17 @@ export class Canister {
   }
 
   private instantiate(module: LoadedModule): LiveInstance {
+    let heapView: Uint8Array | undefined; // one view per buffer: memory.grow detaches the old one
     const api = createSystemApi({
       exec: () => {
         if (!this.current) throw new CanisterTrap('System API called outside of an execution (start function?)', ErrorCode.CanisterContractViolation);
         return this.current;
       },
-      memory: () => new Uint8Array(this.live!.memory.buffer),
+      memory: () => {
+        const buffer = this.live!.memory.buffer;
+        if (heapView?.buffer !== buffer) heapView = new Uint8Array(buffer);
+        return heapView;
+      },
       written: (ptr, length) => this.live!.dirty?.mark(ptr, length),
       selfId: this.id.toUint8Array(),
       balance: () => this.cycles,

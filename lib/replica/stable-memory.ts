@@ -65,6 +65,14 @@ export class StableMemory {
 
   read(offset: number, length: number, into: Uint8Array, at: number): void {
     this.check(offset, length);
+    const inPage = offset % WASM_PAGE;
+    if (inPage + length <= WASM_PAGE) {
+      // One page (almost every access of a B-tree node or a small value): no span walk.
+      const data = this.pages.get((offset - inPage) / WASM_PAGE);
+      if (data) into.set(data.subarray(inPage, inPage + length), at);
+      else into.fill(0, at, at + length);
+      return;
+    }
     forEachPageSpan(offset, length, (page, inPage, done, n) => {
       const data = this.pages.get(page);
       if (data) into.set(data.subarray(inPage, inPage + n), at + done);
@@ -74,6 +82,11 @@ export class StableMemory {
 
   write(offset: number, data: Uint8Array): void {
     this.check(offset, data.length);
+    const inPage = offset % WASM_PAGE;
+    if (inPage + data.length <= WASM_PAGE) {
+      this.writablePage((offset - inPage) / WASM_PAGE).set(data, inPage);
+      return;
+    }
     forEachPageSpan(offset, data.length, (page, inPage, done, n) => this.writablePage(page).set(data.subarray(done, done + n), inPage));
   }
 

@@ -57,16 +57,30 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     host.exec(); // outside an execution (a start function) this traps with the reason, before charging
     host.charge(instructions);
   };
-  const bytes = (size: number | bigint, perByte = COPIED_BYTE_COST): void => charge(BigInt(typeof size === 'number' ? size >>> 0 : BigInt.asUintN(64, size)) * perByte);
+  /** A size argument as the IC reads it: i32 and i64 are unsigned there. */
+  const unsigned = (size: number | bigint): bigint => (typeof size === 'number' ? BigInt(size >>> 0) : BigInt.asUintN(64, size));
+  const bytes = (size: number | bigint, perByte = COPIED_BYTE_COST): void => charge(unsigned(size) * perByte);
   const dirtyStablePages = new WeakMap<Execution, Set<number>>();
-  const stableWrite = (offset: number, size: number): void => {
+  /**
+   * The whole charge of a stable write in one step (overhead, bytes, newly dirtied pages): stable
+   * reads and writes are the hottest System API calls, and each charge reads and writes the
+   * budget global as a BigInt. The sum is what the IC charges; out of bounds, the write itself
+   * traps next (the IC checks bounds before the page charge too).
+   */
+  const stableWrite = (name: string, offset: number, size: number | bigint): void => {
     const exec = host.exec();
-    const dirty = dirtyStablePages.get(exec) ?? new Set<number>();
-    dirtyStablePages.set(exec, dirty);
-    bytes(size);
-    // Out of bounds, the write itself traps next; the IC checks bounds before the page charge too.
-    if (offset + size > host.stable().size * WASM_PAGE) return;
-    charge(BigInt(newlyDirtiedPages(dirty, offset, size)) * STABLE_DIRTY_PAGE_COST);
+    let dirty = dirtyStablePages.get(exec);
+    if (dirty === undefined) dirtyStablePages.set(exec, (dirty = new Set<number>()));
+    const bytes = unsigned(size);
+    let total = systemApiOverhead(name) + bytes * COPIED_BYTE_COST;
+    const n = Number(bytes);
+    if (offset + n <= host.stable().size * WASM_PAGE) total += BigInt(newlyDirtiedPages(dirty, offset, n)) * STABLE_DIRTY_PAGE_COST;
+    host.charge(total);
+  };
+  /** A stable read's overhead and bytes in one charge (see stableWrite). */
+  const stableRead = (name: string, size: number | bigint): void => {
+    host.exec();
+    host.charge(systemApiOverhead(name) + unsigned(size) * COPIED_BYTE_COST);
   };
   const allow = (name: string, kinds: ExecutionKind[]): Execution => {
     const exec = host.exec();
@@ -82,6 +96,14 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     len >>>= 0;
     if (ptr + len > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${len} > ${mem.length}`, ErrorCode.CanisterContractViolation);
     return mem.slice(ptr, ptr + len);
+  };
+  /** Like read, without the copy: for callees that copy the bytes themselves (stable writes). */
+  const view = (ptr: number, len: number): Uint8Array => {
+    const mem = host.memory();
+    ptr >>>= 0;
+    len >>>= 0;
+    if (ptr + len > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${len} > ${mem.length}`, ErrorCode.CanisterContractViolation);
+    return mem.subarray(ptr, ptr + len);
   };
   const write = (ptr: number, data: Uint8Array): void => {
     const mem = host.memory();
@@ -223,20 +245,18 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     },
     stable_size: () => (allow('stable_size', ALL), stable32().size),
     stable_grow: (pages: number) => (allow('stable_grow', ALL), stable32().grow(pages >>> 0, WASM32_STABLE_LIMIT_PAGES)),
-    stable_write: (offset: number, src: number, size: number) => (allow('stable_write', ALL), stableWrite(offset >>> 0, size >>> 0), stable32().write(offset >>> 0, read(src, size))),
+    stable_write: (offset: number, src: number, size: number) => (stableWrite('stable_write', offset >>> 0, size), stable32().write(offset >>> 0, view(src, size))),
     stable_read: (dst: number, offset: number, size: number) => {
-      allow('stable_read', ALL);
-      bytes(size);
+      stableRead('stable_read', size);
       const buf = new Uint8Array(size >>> 0);
       stable32().read(offset >>> 0, buf.length, buf, 0);
       write(dst, buf);
     },
     stable64_size: () => (allow('stable64_size', ALL), BigInt(host.stable().size)),
     stable64_grow: (pages: bigint) => (allow('stable64_grow', ALL), BigInt(host.stable().grow(Number(BigInt.asUintN(64, pages))))),
-    stable64_write: (offset: bigint, src: bigint, size: bigint) => (allow('stable64_write', ALL), stableWrite(Number(offset), Number(size)), host.stable().write(Number(offset), read(Number(src), Number(size)))),
+    stable64_write: (offset: bigint, src: bigint, size: bigint) => (stableWrite('stable64_write', Number(offset), size), host.stable().write(Number(offset), view(Number(src), Number(size)))),
     stable64_read: (dst: bigint, offset: bigint, size: bigint) => {
-      allow('stable64_read', ALL);
-      bytes(size);
+      stableRead('stable64_read', size);
       const n = Number(size);
       const mem = host.memory();
       if (Number(dst) + n > mem.length) throw new CanisterTrap('ic0.stable64_read: heap out of bounds', ErrorCode.CanisterContractViolation);
