@@ -20,36 +20,56 @@ const UI_WAIT_MS = 60_000;
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (the .ci/run script does this)`);
 mkdirSync(OUTPUT, { recursive: true });
 
+/** Whole-test bound of a browser case; each step below fails with its own name before it. */
+const CASE_MS = 300_000;
+const STEP_MARGIN_MS = 5_000;
+
+/**
+ * Runs the named step, failing with its name when it does not finish within `ms` or before the
+ * case's deadline (a stuck page otherwise shows only jest's timeout, not the step that hung).
+ */
+async function step<T>(deadline: number, name: string, ms: number, run: () => Promise<T>): Promise<T> {
+  const bound = Math.max(1, Math.min(ms, deadline - Date.now() - STEP_MARGIN_MS));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`browser step "${name}" did not finish in ${bound} ms`)), bound)));
+  try {
+    return await Promise.race([run(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function exercise(browser: Browser, server: WebServer, screenshot: string): Promise<void> {
-  const first = await (await browser.newContext()).newPage();
-  await first.goto(server.url);
+  const deadline = Date.now() + CASE_MS;
+  const first = await step(deadline, 'open a page', UI_WAIT_MS, async () => (await browser.newContext()).newPage());
+  await step(deadline, 'load the page', UI_WAIT_MS, () => first.goto(server.url));
   await first.waitForSelector('body[data-ready="true"]', { timeout: UI_WAIT_MS });
   await first.waitForSelector('.shard', { timeout: UI_WAIT_MS });
   expect(await first.locator('.shard').count()).toBeGreaterThanOrEqual(1);
 
   await first.fill('#body', 'hello from the browser');
   await first.click('#save');
-  await first.waitForSelector('#snippets li', { timeout: UI_WAIT_MS });
+  await step(deadline, 'the added snippet shows', UI_WAIT_MS, () => first.waitForSelector('#snippets li', { timeout: UI_WAIT_MS }));
   expect(await first.locator('#snippets li .body').first().textContent()).toBe('hello from the browser');
   const id = await first.locator('#snippets li').first().getAttribute('data-id');
 
   await first.click('#load');
-  await first.waitForFunction(() => document.querySelectorAll('.shard').length >= 2, undefined, { timeout: UI_WAIT_MS * 3, polling: 500 });
-  await first.waitForSelector('#load-status:text("wrote 200 snippets")', { timeout: UI_WAIT_MS * 3 });
+  await step(deadline, 'the load generator makes a second shard', UI_WAIT_MS * 3, () => first.waitForFunction(() => document.querySelectorAll('.shard').length >= 2, undefined, { timeout: UI_WAIT_MS * 3, polling: 500 }));
+  await step(deadline, 'the load generator finishes', UI_WAIT_MS * 3, () => first.waitForSelector('#load-status:text("wrote 200 snippets")', { timeout: UI_WAIT_MS * 3 }));
 
-  const second = await (await browser.newContext()).newPage();
-  await second.goto(server.url);
+  const second = await step(deadline, 'open a second identity', UI_WAIT_MS, async () => (await browser.newContext()).newPage());
+  await step(deadline, 'load the page as the second identity', UI_WAIT_MS, () => second.goto(server.url));
   await second.waitForSelector('body[data-ready="true"]', { timeout: UI_WAIT_MS });
   expect(await second.locator('#me').textContent()).not.toBe(await first.locator('#me').textContent());
   await second.fill('#snippet-id', id!);
   await second.fill('#body', 'overwritten by a stranger');
   await second.click('#save');
-  await second.waitForSelector('#message.error', { timeout: UI_WAIT_MS });
+  await step(deadline, "the stranger's edit is refused", UI_WAIT_MS, () => second.waitForSelector('#message.error', { timeout: UI_WAIT_MS }));
   expect(await second.locator('#message').textContent()).toMatch(/^not saved: .*(denied|not allowed|owner|access)/i);
   await first.reload();
   await first.waitForSelector('#snippets li', { timeout: UI_WAIT_MS });
   expect(await first.locator('#snippets li .body').first().textContent()).toBe('hello from the browser');
-  await shoot(first, screenshot);
+  await step(deadline, 'screenshot', UI_WAIT_MS, () => shoot(first, screenshot));
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -72,7 +92,7 @@ test('the page over the stand-in cluster (shardorm web --memory): shards, add, l
   } finally {
     await server.close();
   }
-}, 300_000);
+}, CASE_MS + 10_000);
 
 // FOR THE LEAD: the real test. It runs the same steps against a cluster on the embedded replica.
 const embedded = await replica();
