@@ -90,14 +90,7 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     }
     return exec;
   };
-  const read = (ptr: number, len: number): Uint8Array => {
-    const mem = host.memory();
-    ptr >>>= 0;
-    len >>>= 0;
-    if (ptr + len > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${len} > ${mem.length}`, ErrorCode.CanisterContractViolation);
-    return mem.slice(ptr, ptr + len);
-  };
-  /** Like read, without the copy: for callees that copy the bytes themselves (stable writes). */
+  /** Heap bytes [ptr, ptr + len) without a copy: for callees that copy them themselves (stable writes). */
   const view = (ptr: number, len: number): Uint8Array => {
     const mem = host.memory();
     ptr >>>= 0;
@@ -105,6 +98,8 @@ export function createSystemApi(host: SystemApiHost): Record<string, Function> {
     if (ptr + len > mem.length) throw new CanisterTrap(`heap out of bounds: ${ptr}+${len} > ${mem.length}`, ErrorCode.CanisterContractViolation);
     return mem.subarray(ptr, ptr + len);
   };
+  /** A copy of heap bytes: what the System API keeps (arguments of calls, certified data, …). */
+  const read = (ptr: number, len: number): Uint8Array => view(ptr, len).slice();
   const write = (ptr: number, data: Uint8Array): void => {
     const mem = host.memory();
     ptr >>>= 0;
