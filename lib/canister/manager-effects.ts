@@ -34,6 +34,18 @@ export async function management(method: string, argType: IDL.Type, arg: unknown
   return call(MANAGEMENT, method, { paramIdlTypes: [argType], returnIdlType: retType, args: [arg], ...(cycles === undefined ? {} : { cycles }) });
 }
 
+/** The `{ canister_id }` record most management methods take. */
+const byId = (id: string) => ({ canister_id: Principal.fromText(id) });
+
+/** stop_canister of `id` (it completes when the canister has no open call context). */
+export async function stopCanister(id: string): Promise<void> {
+  await management('stop_canister', stop_canister_args, byId(id));
+}
+
+export async function startCanister(id: string): Promise<void> {
+  await management('start_canister', start_canister_args, byId(id));
+}
+
 /** The reject text of a failed call, for classification and for `lastError`. */
 export function rejectText(e: unknown): string {
   const f = e as { type?: string; rejectMessage?: string; message?: string };
@@ -92,7 +104,6 @@ export async function createShardCanister(ctx: ManagerContext): Promise<string> 
 
 export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect, migration: Migration): Promise<EffectResult> } {
   const shard = (target: string, method: string, argType: IDL.Type, arg: unknown, okType: IDL.Type) => callReply({ target, method, argType, arg, okType, write: true });
-  const byId = (id: string) => ({ canister_id: Principal.fromText(id) });
   return {
     async perform(effect: Effect, migration: Migration): Promise<EffectResult> {
       try {
@@ -111,22 +122,22 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect, m
             await shard(effect.shard, effect.kind === 'prepare' ? 'prepare_migration' : 'accept_migration', PlanIdl, planToCandid(effect.plan), IDL.Null);
             return { ok: true };
           case 'stop':
-            await management('stop_canister', stop_canister_args, byId(effect.canister));
+            await stopCanister(effect.canister);
             return { ok: true };
           case 'start':
-            await management('start_canister', start_canister_args, byId(effect.canister));
+            await startCanister(effect.canister);
             return { ok: true };
           case 'take-snapshot': {
             // Stopped again first: whoever started the canister since the stop step (an operator,
             // a restart) must not make this step fail until the migration rolls back. A stopped
             // canister answers stop_canister at once.
-            await management('stop_canister', stop_canister_args, byId(effect.canister));
+            await stopCanister(effect.canister);
             const replace = effect.replace === undefined ? [] : [hexToBytes(effect.replace)];
             const snap = (await management('take_canister_snapshot', take_canister_snapshot_args, { ...byId(effect.canister), replace_snapshot: replace }, take_canister_snapshot_result)) as { id: Uint8Array };
             return { ok: true, snapshotId: bytesToHex(Uint8Array.from(snap.id)) };
           }
           case 'load-snapshot':
-            await management('stop_canister', stop_canister_args, byId(effect.canister)); // as for take-snapshot
+            await stopCanister(effect.canister); // as for take-snapshot
             try {
               await management('load_canister_snapshot', load_canister_snapshot_args, { ...byId(effect.canister), snapshot_id: hexToBytes(effect.snapshotId), sender_canister_version: [] });
             } catch (e) {
@@ -143,7 +154,7 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect, m
             return { ok: true };
           case 'install-shard':
             await installShard(ctx, effect.canister, effect.map, 'reinstall');
-            await management('start_canister', start_canister_args, byId(effect.canister));
+            await startCanister(effect.canister);
             return { ok: true };
           case 'copy-batch': {
             const p = (await shard(effect.shard, 'copy_batch', IDL.Text, effect.migration, CopyProgressIdl)) as { done: boolean; rows: number; bytes: bigint };
@@ -165,7 +176,7 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect, m
             await shard(effect.shard, 'drain_cycles', IDL.Null, null, IDL.Nat);
             return { ok: true };
           case 'delete-canister':
-            await management('stop_canister', stop_canister_args, byId(effect.canister)).catch(() => undefined);
+            await stopCanister(effect.canister).catch(() => undefined);
             await management('delete_canister', delete_canister_args, byId(effect.canister)).catch((e) => {
               if (!/not found|does not exist/i.test(rejectText(e))) throw e;
             });
@@ -186,7 +197,7 @@ export function icEffectRunner(ctx: ManagerContext): { perform(effect: Effect, m
 /** A canister's balance from canister_status (the manager controls every shard); undefined if it cannot be read. */
 export async function cyclesOf(canister: string): Promise<bigint | undefined> {
   try {
-    const status = (await management('canister_status', canister_status_args, { canister_id: Principal.fromText(canister) }, IDL.Record({ cycles: IDL.Nat }))) as { cycles: bigint };
+    const status = (await management('canister_status', canister_status_args, byId(canister), IDL.Record({ cycles: IDL.Nat }))) as { cycles: bigint };
     return status.cycles;
   } catch {
     return undefined;
@@ -195,5 +206,5 @@ export async function cyclesOf(canister: string): Promise<bigint | undefined> {
 
 /** Deposits `cycles` from the manager's balance to `canister`. */
 export async function depositCycles(canister: string, cycles: bigint): Promise<void> {
-  await management('deposit_cycles', deposit_cycles_args, { canister_id: Principal.fromText(canister) }, undefined, cycles);
+  await management('deposit_cycles', deposit_cycles_args, byId(canister), undefined, cycles);
 }

@@ -7,29 +7,26 @@
 // context has finished; while stopped, callers get "stopped" answers, which clients and forwarding
 // shards retry (a write that got one surely did not run).
 import { IDL } from '@dfinity/candid';
-import { Principal } from '@dfinity/principal';
 import { hexToBytes } from '@noble/hashes/utils';
-import { start_canister_args, stop_canister_args } from 'azle/canisters/management/idl';
 import type { RangePartitionerJSON } from '../partition/index.js';
 import type { RewriteCursor, RolloutEffect, RolloutResult } from '../manager/rollout.js';
 import { RewriteCursorIdl, RewriteProgressIdl } from '../protocol/manager-candid.js';
-import { installShard, management, rejectText, type ManagerContext } from './manager-effects.js';
+import { installShard, management, rejectText, startCanister, stopCanister, type ManagerContext } from './manager-effects.js';
 import { callReply } from './peers.js';
 
 /** An install that trapped (post_upgrade refused) or was refused for good: retrying cannot help. */
 const PERMANENT = /trap|not a controller|only controllers|does not match|invalid wasm|module could not be/i;
 
 export function icRolloutRunner(ctx: ManagerContext & { map(): RangePartitionerJSON }): { perform(effect: RolloutEffect): Promise<RolloutResult> } {
-  const byId = (id: string) => ({ canister_id: Principal.fromText(id) });
   return {
     async perform(effect: RolloutEffect): Promise<RolloutResult> {
       try {
         switch (effect.kind) {
           case 'stop':
-            await management('stop_canister', stop_canister_args, byId(effect.shard));
+            await stopCanister(effect.shard);
             return { ok: true };
           case 'start':
-            await management('start_canister', start_canister_args, byId(effect.shard));
+            await startCanister(effect.shard);
             return { ok: true };
           case 'upgrade':
             try {
