@@ -1,6 +1,6 @@
 // The cluster-facing commands on the embedded replica: deploy (records the cluster), status
 // (--json shape), split and merge through the manager, backup → damage → restore of a whole
-// cluster (same data, same map and epoch), clone beside the original under its own ids (rebound by
+// cluster (same data, same map and epoch), deploy into a manager canister the user made, clone beside the original under its own ids (rebound by
 // the clone's manager), upgrade through the manager, and a non-controller refused. FOR THE LEAD:
 // these need the shard/manager canister glue (issue 8). Until
 // deployCluster works they are skipped, with the reason printed, ONLY when deploying fails with a
@@ -13,6 +13,7 @@ import { ShardedClient } from '../../lib/client/client.js';
 import { managerIdlFactory, type ClusterInfo } from '../../lib/protocol/manager-candid.js';
 import type { EmbeddedReplica } from '../../lib/cli/embedded.js';
 import { findCluster } from '../../lib/cli/clusters.js';
+import { managementCanister } from '../../lib/client/management.js';
 import { statusCommand, WATCH_INTERVAL_MS } from '../../lib/cli/status.js';
 import { Snippet } from '../../example-app/src/models.js';
 import { agentFor, cli, replica, tempDir, writeEd25519Pem } from './helpers.js';
@@ -164,6 +165,21 @@ if (missing) {
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')).toHaveLength(2);
     expect(r.stderr).toMatch(/^shardorm: (the manager refused the split|identity .* does not control)/);
+  });
+
+  test('deploy --manager-canister installs the manager into a canister the user created and funded; it creates shard 0 itself', async () => {
+    const agent = await owner();
+    const { canister_id: made } = await managementCanister(agent).provisional_create_canister_with_cycles({ amount: [20_000_000_000_000n], settings: [], specified_id: [] });
+    const elsewhere = tempDir('manager-canister'); // its own cluster record, beside the file's cluster
+    const r = await cli(['deploy', '--json', '--manager-canister', made.toText(), ...common], { cwd: elsewhere });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const out = JSON.parse(r.stdout);
+    expect(out.manager).toBe(made.toText());
+    expect(out.entry).not.toBe(made.toText()); // shard 0 is a canister the manager created
+    const client = await ShardedClient.connect({ agent, entry: Principal.fromText(out.entry) });
+    await client.repository(Snippet).insert({ pageId: 'mc', id: '1', body: 'in a user-made manager', owner: await agent.getPrincipal(), createdAt: 0n });
+    expect((await client.repository(Snippet).get({ pageId: 'mc', id: '1' }))?.body).toBe('in a user-made manager');
+    expect(findCluster({ cwd: elsewhere, network: server.url.replace(/\/$/, '') + '/' }).manager).toBe(made.toText());
   });
 });
 
