@@ -5,7 +5,7 @@
 // these need the shard/manager canister glue (issue 8). Until
 // deployCluster works they are skipped, with the reason printed, ONLY when deploying fails with a
 // missing-method / not-implemented error; any other failure fails the suite.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Principal } from '@dfinity/principal';
 import { Actor } from '@dfinity/agent';
@@ -14,6 +14,8 @@ import { managerIdlFactory, type ClusterInfo } from '../../lib/protocol/manager-
 import type { EmbeddedReplica } from '../../lib/cli/embedded.js';
 import { findCluster } from '../../lib/cli/clusters.js';
 import { managementCanister } from '../../lib/client/management.js';
+import { shardKeyHash } from '../../lib/model/entity-keys.js';
+import { getEntityMetadata } from '../../lib/model/metadata.js';
 import { statusCommand, WATCH_INTERVAL_MS } from '../../lib/cli/status.js';
 import { Snippet } from '../../example-app/src/models.js';
 import { agentFor, cli, replica, tempDir, writeEd25519Pem } from './helpers.js';
@@ -133,6 +135,48 @@ if (missing) {
     expect((await original.repository(Snippet).get({ pageId: first[0], id: first[1] }))?.body).toBe(atClone.get(first.join('/')));
     expect((await copy.repository(Snippet).get({ pageId: 'clone-only', id: 'c1' }))?.body).toBe('in the clone');
     expect((await allRows(original)).size).toBe(atClone.size + 1);
+  }, 600_000);
+
+  test('a backup taken while a writer runs is consistent per shard: each shard holds a prefix of the writes it owns, and the backup names its epoch', async () => {
+    const original = await ShardedClient.connect({ agent: await owner(), entry });
+    const snippets = original.repository(Snippet);
+    const me = await (await owner()).getPrincipal();
+    const acked: number[] = [];
+    let stop = false;
+    // One sequential writer of new keys: the order of its acknowledged inserts is the order they ran.
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        await snippets.insert({ pageId: `during-${i % 16}`, id: `w${i}`, body: `b${i}`, owner: me, createdAt: BigInt(i) });
+        acked.push(i);
+      }
+    })();
+    while (acked.length < 20) await new Promise((r) => setTimeout(r, 50));
+    const clone = await cli(['clone', 'shardorm_example', '--as', 'during', '--json', ...common], { cwd: work });
+    const atEnd = acked.length;
+    stop = true;
+    await writer;
+    expect([clone.code, clone.stderr]).toEqual([0, '']);
+    const { cluster } = JSON.parse(clone.stdout);
+    const copy = await ShardedClient.connect({ agent: await owner(), entry: cluster.entry });
+    const shards = (await copy.status()).shards;
+    const ownerOf = (pageId: string) => {
+      const { hash } = shardKeyHash(getEntityMetadata(Snippet), pageId);
+      return shards.find((s) => hash >= s.range[0] && hash < s.range[1])!.canisterId;
+    };
+    const kept = new Set([...(await allRows(copy)).keys()].filter((k) => k.startsWith('during-')).map((k) => Number(k.split('/w')[1])));
+    expect(kept.size).toBeGreaterThan(0);
+    expect(kept.size).toBeLessThan(atEnd + 1);
+    // Per shard: every write it owns up to its snapshot is there, none after (no gap, nothing torn).
+    for (const shard of shards.map((s) => s.canisterId)) {
+      const mine = acked.filter((i) => ownerOf(`during-${i % 16}`) === shard);
+      const cut = mine.findIndex((i) => !kept.has(i));
+      const prefix = cut === -1 ? mine : mine.slice(0, cut);
+      expect(mine.filter((i) => kept.has(i))).toEqual(prefix);
+    }
+    const backups = join(work, '.shardorm', 'backups');
+    const dir = readdirSync(backups).filter((d) => d.startsWith('shardorm_example-')).sort().pop()!;
+    const manifest = JSON.parse(readFileSync(join(backups, dir, 'manifest.json'), 'utf8'));
+    expect(manifest.cluster.epoch).toBe((await original.status()).epoch);
   }, 600_000);
 
   test('upgrade --json rolls every shard through the manager and has the documented shape; status shows it', async () => {
