@@ -272,7 +272,7 @@ export function shardCanister(options: ShardCanisterOptions): new () => object {
     @update([IDL.Opt(RewriteCursorIdl)], Reply(RewriteProgressIdl))
     upgrade_rows(cursor: [] | [RewriteCursor]) {
       return answer(() => {
-        const step = upgradeRowsStep(fromManager('upgrade_rows').ctx, shardRegistry(), cursor[0]);
+        const step = fromManager('upgrade_rows').rewriteRows((ctx) => upgradeRowsStep(ctx, shardRegistry(), cursor[0]));
         return { next: step.next === undefined ? [] : [step.next], rewritten: step.rewritten };
       });
     }

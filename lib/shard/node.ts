@@ -14,6 +14,8 @@ import type { RequestCaller } from './access.js';
 import { MAX_DELTA_LOG_BYTES } from './delta-log.js';
 import { executeOp, type ShardContext } from './executor.js';
 import { medianHash, sumHashRange, walkHashRange } from './hash-ranges.js';
+import { assert } from './paged-leaf.js';
+import type { Sums } from './paged-format.js';
 import { LoggedKv } from './logged-kv.js';
 import * as sides from './migration-sides.js';
 import type { SideContext } from './migration-sides.js';
@@ -39,12 +41,14 @@ export class ShardNode {
   private state: ShardState;
   private map: Partitioner;
   /**
-   * Rows outside the owned range may still be stored (left by a snapshot clone, a split or a
-   * merge until pruning drops them). Set when a new map is adopted, cleared by a prune step that
-   * finds none; heap only (a restart in the middle of pruning reports the store's counters until
-   * the next map). While set, sizes are counted over the owned range (see ownedSize).
+   * Entries and bytes stored here outside the owned range: rows a snapshot clone, a split or a
+   * merge left until pruning drops them. Undefined: not known, summed again when next asked (per-leaf
+   * sums, no row read). Only housekeeping stores outside rows or drops them — a data-path write
+   * is to an owned key (routeOp forwards the rest) — so each housekeeping path below forgets the
+   * sums and every data write keeps them: a write message does not pay for a range sum. Heap only:
+   * unknown after a restart.
    */
-  private outsideRowsMayExist = false;
+  private outside: Sums | undefined = undefined;
   private readonly logged: LoggedKv;
 
   constructor(
@@ -250,10 +254,26 @@ export class ShardNode {
    * step finds nothing outside, the owned range is summed instead (per-leaf sums, no row read).
    */
   private ownedSize(): { entities: number; logicalBytes: number } {
-    if (!this.outsideRowsMayExist || !(this.map instanceof RangePartitioner)) return { entities: this.kv.size(), logicalBytes: this.kv.bytes() };
-    const { start, end } = this.ownRange();
-    const owned = sumHashRange(this.storage.kv, start, end);
-    return { entities: owned.entries, logicalBytes: owned.bytes };
+    const total = { entries: this.kv.size(), bytes: this.kv.bytes() };
+    if (!(this.map instanceof RangePartitioner)) return { entities: total.entries, logicalBytes: total.bytes };
+    if (this.outside === undefined) {
+      const { start, end } = this.ownRange();
+      const owned = sumHashRange(this.storage.kv, start, end);
+      this.outside = { entries: total.entries - owned.entries, bytes: total.bytes - owned.bytes };
+    }
+    assert(this.outside.entries >= 0 && this.outside.entries <= total.entries && this.outside.bytes >= 0 && this.outside.bytes <= total.bytes, `shard ${this.id}: outside sums ${JSON.stringify(this.outside)} exceed the store's ${JSON.stringify(total)}`);
+    return { entities: total.entries - this.outside.entries, logicalBytes: total.bytes - this.outside.bytes };
+  }
+
+  /** A housekeeping path stored or dropped rows that may lie outside the owned range: sum again when asked. */
+  private forgetOutside(): void {
+    this.outside = undefined;
+  }
+
+  /** Runs a housekeeping rewrite of stored rows (the schema upgrade's `upgrade_rows`) on the data context. */
+  rewriteRows<T>(step: (ctx: ShardContext) => T): T {
+    this.forgetOutside(); // rows outside the owned range are rewritten too, and their sizes change
+    return step(this.ctx);
   }
 
   /** The byte-weighted median hash of the owned range (undefined: cannot split, e.g. one hot key). */
@@ -271,16 +291,19 @@ export class ShardNode {
 
   /** Target: takes the moving range's rows and deltas from the source from now on (continues a snapshot clone's log). */
   accept(plan: MigrationPlan): void {
+    this.forgetOutside(); // drops stale rows of the incoming range, then takes its rows
     sides.accept(this.side, plan);
   }
 
   /** Target: stores a batch of copied rows. */
   applyRows(batch: RowsBatch, from: string): BatchAck {
+    this.forgetOutside(); // rows of a range this shard owns only from the cutover
     return sides.applyRows(this.side, batch, from);
   }
 
   /** Target: applies deltas it has not seen, in order; with `adopt`, takes ownership (the cutover). */
   applyDelta(batch: DeltaBatch, from: string): BatchAck {
+    this.forgetOutside();
     return sides.applyDelta(this.side, batch, from);
   }
 
@@ -301,6 +324,7 @@ export class ShardNode {
 
   /** Drops this shard's side of a migration that has not cut over (rollback). Idempotent. */
   abort(migration: string): void {
+    this.forgetOutside(); // a target's abort drops the rows it took
     sides.abort(this.side, migration);
   }
 
@@ -326,7 +350,7 @@ export class ShardNode {
     const next = partitionerFromJSON(json);
     if (next.epoch <= this.map.epoch) return;
     this.map = next;
-    this.outsideRowsMayExist = true;
+    this.forgetOutside();
     this.state.map = json;
   }
 
@@ -340,8 +364,9 @@ export class ShardNode {
     if (!(this.map instanceof RangePartitioner)) return 0; // AnchorHash changes move data directly
     const { start, end } = this.ownRange();
     const step = walkHashRange(this.storage.kv, { start, end, outside: true }, undefined, { maxEntries: PRUNE_BATCH, maxBytes: Number.MAX_SAFE_INTEGER });
+    if (step.entries.length > 0) this.forgetOutside();
     for (const [k] of step.entries) this.storage.kv.delete(k);
-    if (step.entries.length === 0) this.outsideRowsMayExist = false;
+    if (step.entries.length === 0) this.outside = { entries: 0, bytes: 0 }; // the walk found none: nothing is outside
     return step.entries.length;
   }
 }
