@@ -1,6 +1,6 @@
 // The migration state machine on its own: each phase calls for exactly one effect, results move it
 // on, failures back off and roll back only before the cutover, and every path ends terminal.
-import { applyResult, beginRollback, canRollBack, CATCH_UP_ENTRIES, currentMap, isTerminal, MAX_STEP_ATTEMPTS, nextEffect, planMerge, planSplit, RangePartitioner, type EffectResult, type Migration } from 'shardorm';
+import { applyResult, beginRollback, canRollBack, CATCH_UP_ENTRIES, currentMap, isTerminal, LOAD_WAIT_NS, MAX_LOAD_WAITS, MAX_STEP_ATTEMPTS, nextEffect, planMerge, planSplit, RangePartitioner, type EffectResult, type Migration } from 'shardorm';
 
 const map = RangePartitioner.single('s0').split('s0', 1n << 63n, 's1');
 
@@ -10,13 +10,15 @@ function runToEnd(m: Migration, answer: (kind: string) => EffectResult = () => (
   for (let i = 0; i < 200 && !isTerminal(m); i++) {
     const e = nextEffect(m)!;
     kinds.push(e.kind);
-    const base = answer(e.kind);
-    const result: EffectResult = base.ok
-      ? { ...(e.kind === 'split-point' ? { at: 1000n } : {}), ...(e.kind === 'create-canister' ? { canisterId: 't' } : {}), ...(e.kind === 'take-snapshot' ? { snapshotId: 'snap' } : {}), ...(e.kind === 'copy-batch' ? { done: true } : {}), ...(e.kind === 'push-delta' ? { remaining: 0 } : {}), ...base }
-      : base;
-    applyResult(m, e, result, BigInt(i) * 1_000_000_000_000n);
+    applyResult(m, e, withAnswers(e.kind, answer(e.kind)), BigInt(i) * 1_000_000_000_000n);
   }
   return kinds;
+}
+
+/** A success carries what its effect's kind answers with (a split point, a canister id, …). */
+function withAnswers(kind: string, base: EffectResult): EffectResult {
+  if (!base.ok) return base;
+  return { ...(kind === 'split-point' ? { at: 1000n } : {}), ...(kind === 'create-canister' ? { canisterId: 't' } : {}), ...(kind === 'take-snapshot' ? { snapshotId: 'snap' } : {}), ...(kind === 'copy-batch' ? { done: true } : {}), ...(kind === 'push-delta' ? { remaining: 0 } : {}), ...base } as EffectResult;
 }
 
 describe('migration state machine', () => {
@@ -59,6 +61,22 @@ describe('migration state machine', () => {
     expect(m.method).toBe('stream');
     expect(kinds.slice(kinds.lastIndexOf('load-snapshot') + 1)).toEqual(['install-shard', 'accept', 'copy-batch', 'push-delta', 'cutover', 'announce', 'delete-snapshot']);
     expect(m.phase).toBe('done');
+  });
+
+  it('a snapshot not loadable yet is retried at a steady pace, not a growing backoff, and rolls back only after MAX_LOAD_WAITS', () => {
+    const m = planSplit({ id: 'm5b', source: 's0', map, method: 'snapshot', now: 0n });
+    const gaps: bigint[] = [];
+    let now = 0n;
+    for (let guard = 0; guard < 10 * MAX_LOAD_WAITS && m.phase !== 'rolled-back' && m.phase !== 'rolling-back'; guard++) {
+      const e = nextEffect(m)!;
+      const before = now;
+      applyResult(m, e, e.kind === 'load-snapshot' ? { ok: false, kind: 'wait', error: 'not loadable yet' } : withAnswers(e.kind, { ok: true } as EffectResult), now);
+      if (e.kind === 'load-snapshot') gaps.push(m.retryAt - before);
+      now = m.retryAt > now ? m.retryAt : now;
+    }
+    expect(new Set(gaps)).toEqual(new Set([LOAD_WAIT_NS]));
+    expect(gaps).toHaveLength(MAX_LOAD_WAITS + 1);
+    expect(m.rollback!.reason).toMatch(new RegExp(`gave up after ${MAX_LOAD_WAITS} waits`));
   });
 
   it('a step that keeps failing before the cutover rolls back; cleanup restarts the source and deletes the target', () => {

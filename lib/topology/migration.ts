@@ -16,8 +16,15 @@ import type { CopyMethod, MigrationKind, MigrationPlan } from '../protocol/house
 
 /** Failed attempts of one step before a migration that has not cut over rolls back. */
 export const MAX_STEP_ATTEMPTS = 8;
-/** "Snapshot not loadable yet" answers waited out (the IC's checkpoint rule) before rolling back. */
-export const MAX_LOAD_WAITS = 200;
+/**
+ * "Snapshot not loadable yet" answers (the IC's checkpoint rule) are retried every LOAD_WAIT_NS:
+ * the wait ends at the subnet's next checkpoint, which nothing announces, so a growing backoff
+ * would only add its overshoot to every snapshot split. A canister's timer paces the retries
+ * (the manager ticks every 2 s), so MAX_LOAD_WAITS outlasts a checkpoint interval of half an
+ * hour (the IC's is about 500 rounds) before the split rolls back.
+ */
+export const LOAD_WAIT_NS = 500_000_000n;
+export const MAX_LOAD_WAITS = 1_000;
 /** Delta entries left before the cutover may start (the rest goes inside the fence). */
 export const CATCH_UP_ENTRIES = 256;
 /** Backoff between attempts of a step: base × 2^attempt, capped. */
@@ -256,7 +263,7 @@ function failed(m: Migration, result: Extract<EffectResult, { ok: false }>, now:
   }
   if (result.kind === 'wait') {
     m.loadWaits++;
-    m.retryAt = now + backoff(Math.min(m.loadWaits, 4));
+    m.retryAt = now + LOAD_WAIT_NS;
     if (m.loadWaits > MAX_LOAD_WAITS && canRollBack(m)) beginRollback(m, `gave up after ${MAX_LOAD_WAITS} waits: ${result.error}`);
     return;
   }
