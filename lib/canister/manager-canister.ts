@@ -147,14 +147,14 @@ async function reports(shards: string[]): Promise<ShardReport[]> {
 }
 
 /** One housekeeping round (at most one at a time: a lease guards against overlapping timer ticks). */
-async function tick(): Promise<{ started?: string; effects: number; toppedUp: string[] }> {
+async function tick(options: { fresh?: boolean } = {}): Promise<{ started?: string; effects: number; toppedUp: string[] }> {
   const now = time();
   if (tickingSince !== undefined && now - tickingSince < TICK_LEASE_NS) return { effects: 0, toppedUp: [] };
   const r = load();
   if (r?.cluster === undefined) return { effects: 0, toppedUp: [] };
   tickingSince = now;
   try {
-    return await manager(r).tick();
+    return await manager(r).tick(options);
   } finally {
     tickingSince = undefined;
   }
@@ -310,7 +310,7 @@ export class ShardOrmManagerMethods {
   async drive() {
     return answer(async () => {
       controllerOnly('drive');
-      const t = await tick();
+      const t = await tick({ fresh: true }); // a controller's tick checks reports and balances now
       return { started: t.started === undefined ? [] : [t.started], effects: t.effects, topped_up: t.toppedUp.map((p) => Principal.fromText(p)) };
     });
   }

@@ -16,6 +16,15 @@ import { applyRolloutResult, nextRolloutEffect, planRollout, type Rollout, type 
 export const MAX_HISTORY = 32;
 /** Topology requests queued at once (shards ask at most once per epoch; admins add a few). */
 export const MAX_PENDING_REQUESTS = 64;
+/**
+ * Shard reports are fetched at most this often while the map is unchanged and every shard
+ * answered on its epoch. They plan size-driven changes (shards also ask for those themselves) and
+ * find shards behind on the map; each costs the shard and the manager a call, and every tick
+ * fetching one per shard would cost an idle cluster instructions in proportion to its size.
+ */
+export const REPORT_INTERVAL_NS = 30_000_000_000n;
+/** Shards' cycle balances (one canister_status each) are checked at most this often. */
+export const CYCLES_CHECK_INTERVAL_NS = 60_000_000_000n;
 
 export interface ClusterSettings extends TopologyLimits {
   /** How splits copy the bulk (default 'snapshot'; 'stream' where snapshots cannot be loaded across canisters). */
@@ -208,19 +217,44 @@ export class ClusterManager {
   /**
    * One round of housekeeping: drive the migration in flight; when none is, start the next one
    * (queued requests first, then what the reports call for); top up shards low on cycles.
+   * `fresh`: fetch reports and balances now, whenever they were last fetched (a controller's `drive`).
    */
-  async tick(onProgress?: ProgressListener): Promise<TickOutcome> {
+  async tick(options: { onProgress?: ProgressListener; fresh?: boolean } = {}): Promise<TickOutcome> {
     // One tick at a time: two drives of one migration would apply each other's results.
     if (this.ticking !== undefined) return this.ticking;
-    this.ticking = this.tickOnce(onProgress).finally(() => (this.ticking = undefined));
+    if (options.fresh) {
+      this.lastReports = undefined;
+      this.lastCyclesCheck = undefined;
+    }
+    this.ticking = this.tickOnce(options.onProgress).finally(() => (this.ticking = undefined));
     return this.ticking;
   }
 
   private ticking?: Promise<TickOutcome>;
+  /** The last reports fetched (heap only: a restarted manager fetches them on its first tick). */
+  private lastReports?: { at: bigint; epoch: number; reports: ShardReport[]; settled: boolean };
+  private lastCyclesCheck?: bigint;
+
+  /**
+   * The shards' reports, fetched again when REPORT_INTERVAL_NS passed, the map changed, or the
+   * last ones found a shard silent or behind (re-announced every tick until it has caught up).
+   */
+  private async currentReports(): Promise<ShardReport[]> {
+    const now = this.host.now();
+    const last = this.lastReports;
+    if (last !== undefined && last.settled && last.epoch === this.state.map.epoch && now - last.at < REPORT_INTERVAL_NS) return last.reports;
+    const shards = this.map.shards();
+    const reports = await this.host.reports(shards);
+    const settled = reports.length === shards.length && reports.every((r) => r.epoch === this.state.map.epoch);
+    this.lastReports = { at: now, epoch: this.state.map.epoch, reports, settled };
+    return reports;
+  }
 
   private async tickOnce(onProgress?: ProgressListener): Promise<TickOutcome> {
     const outcome: TickOutcome = { effects: 0, toppedUp: [] };
-    if (this.state.settings.topUpCycles > 0n) {
+    const now = this.host.now();
+    if (this.state.settings.topUpCycles > 0n && (this.lastCyclesCheck === undefined || now - this.lastCyclesCheck >= CYCLES_CHECK_INTERVAL_NS)) {
+      this.lastCyclesCheck = now;
       for (const shard of this.map.shards()) {
         const balance = await this.host.cycles(shard);
         if (balance === undefined || balance >= this.state.settings.topUpBelowCycles) continue;
@@ -232,7 +266,7 @@ export class ClusterManager {
         }
       }
     }
-    const reports = await this.host.reports(this.map.shards());
+    const reports = await this.currentReports();
     // Announcements are best effort: a shard that missed one would forward to old owners and get
     // "moved" forever (nothing else tells it). Each tick gives the map to shards reporting an older epoch.
     const behind = reports.filter((r) => r.epoch < this.state.map.epoch).map((r) => r.shard);
