@@ -11,6 +11,7 @@ import { TickIdl } from '../../lib/protocol/manager-candid.js';
 import { Snippet } from '../../example-app/src/models.js';
 import { opsOf } from '../../__tests__/canister/shard-cluster.js';
 import type { CanisterCluster } from '../../__tests__/cluster-canister/harness.js';
+import { Canister } from '../../lib/replica/canister.js';
 
 /** Replica time one round stands for (the IC's app subnets make about one block per second). */
 export const ROUND_MS = 100;
@@ -47,6 +48,12 @@ export interface SplitResult {
    * report takes them out of the wall times as the instructions already are (both methods alike).
    */
   pollWallMs: { toCutover: number; toDone: number };
+  /**
+   * Wall ms the replica spent executing the writer's own calls (`execute` on any member and its
+   * callbacks), up to the cutover and to done: the application's work, which runs in every round
+   * whether a split is under way or not, left out as its instructions are.
+   */
+  writerWallMs: { toCutover: number; toDone: number };
   instructions: { source: bigint; target: bigint; manager: bigint };
   /** Inter-canister request payload bytes and calls by method, during the split. */
   sent: Map<string, { calls: number; bytes: number }>;
@@ -83,20 +90,25 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
       opsOf(Snippet, RangePartitioner.even([c.entry.toText()]), (r) => r.upsert(Object.assign(new Snippet(), { pageId: `probe-${k}`, id: 'w', body: 'w'.repeat(200), owner: me, createdAt: 0n })))
     )
   );
-  const writes: WriteRecord[] = [];
+  // The writer's requests are encoded once and its replies decoded after the split: the
+  // benchmark's own Candid work is measurement, not the split's (and would weigh on every round).
+  const probeArgs = probeOps.map(([op]) => new Uint8Array(IDL.encode([ShardRequestIdl], [requestToCandid({ ops: [op], hops: 0 })])));
+  const answers: Array<{ key: number; hash: bigint; round: number; reply?: Uint8Array; error?: Error }> = [];
   const write = (key: number, round: number, op: Op): void => {
-    const arg = new Uint8Array(IDL.encode([ShardRequestIdl], [requestToCandid({ ops: [op], hops: 0 })]));
     const hash = op.kind === 'put' ? op.hash : 0n;
-    replica.submitCall({ canisterId: c.entry, method: 'execute', arg: arg, sender: me }).then(
-      (bytes) => {
-        const reply = IDL.decode([ShardReply], bytes)[0] as any;
-        if ('err' in reply) return writes.push({ key, hash, round, outcome: 'error', detail: reply.err.code });
-        const r = responseFromCandid(reply.ok).results[0];
-        writes.push({ key, hash, round, outcome: r.kind === 'value' ? 'ok' : r.kind === 'retry' ? 'retryable' : 'error', detail: r.kind });
-      },
-      (e: Error) => writes.push({ key, hash, round, outcome: /stopp/i.test(e.message) ? 'retryable' : 'error', detail: e.message.slice(0, 120) })
+    replica.submitCall({ canisterId: c.entry, method: 'execute', arg: probeArgs[key], sender: me }).then(
+      (reply) => void answers.push({ key, hash, round, reply }),
+      (error: Error) => void answers.push({ key, hash, round, error })
     );
   };
+  const decodeWrites = (): WriteRecord[] =>
+    answers.map(({ key, hash, round, reply, error }) => {
+      if (error !== undefined) return { key, hash, round, outcome: /stopp/i.test(error.message) ? 'retryable' : 'error', detail: error.message.slice(0, 120) };
+      const decoded = IDL.decode([ShardReply], reply!)[0] as any;
+      if ('err' in decoded) return { key, hash, round, outcome: 'error', detail: decoded.err.code };
+      const r = responseFromCandid(decoded.ok).results[0];
+      return { key, hash, round, outcome: r.kind === 'value' ? 'ok' : r.kind === 'retry' ? 'retryable' : 'error', detail: r.kind };
+    });
 
   const trace = traceSplit(c);
   const requested = await c.managerActor.split_shard({ shard: c.entry, method: [options.method] });
@@ -111,6 +123,7 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
   let cutoverWall = 0;
   let pollWall = 0;
   let pollWallAtCutover = 0;
+  let writerWallAtCutover = 0;
   let status: any;
   const t0 = performance.now();
   for (let round = 1; ; round++) {
@@ -146,10 +159,12 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
       cutoverRound = round;
       cutoverWall = performance.now() - t0;
       pollWallAtCutover = pollWall;
+      writerWallAtCutover = trace.writerWallMs();
     }
     if (m?.state === 'rolled-back') throw new Error(`the ${options.method} split rolled back: ${m.last_error}`);
     if (m?.state === 'done' && !driving) {
       const doneWall = performance.now() - t0;
+      const writerWallAtDone = trace.writerWallMs();
       const traced = trace.stop();
       const target = replica.canisterIds().find((p) => !before.has(p.toText()))!;
       const instructions = { source: counted(c.entry) - startInstr.source - pollInstr.source, target: counted(target), manager: counted(c.manager) - startInstr.manager - pollInstr.manager };
@@ -167,13 +182,14 @@ export async function runSplit(c: CanisterCluster, options: { method: 'snapshot'
         drives,
         roundWallMs,
         pollWallMs: { toCutover: pollWallAtCutover, toDone: pollWall },
+        writerWallMs: { toCutover: writerWallAtCutover, toDone: writerWallAtDone },
         instructions,
         sent,
         splitInstructions: instructions.source + instructions.target + instructions.manager - traced.writer(target),
         paused: traced.paused,
         topCosts: traced.top(target, 6),
         phases,
-        writes,
+        writes: decodeWrites(),
         target,
         moving: { start: BigInt(shard.start), end: BigInt(shard.end) },
         copiedBytes: Number(m.copied_bytes)
@@ -198,7 +214,9 @@ export function unavailableWindows(result: SplitResult): Array<{ from: number; t
 /**
  * Watches the replica's execution trace (Engine.record, wrapped for the length of one split):
  * wall time and round of each execution, the source's status after it, and instructions per
- * canister and method, so the writer's own work can be left out of the split's cost.
+ * canister and method, so the writer's own work can be left out of the split's cost. Canister
+ * executions are timed too (Canister.prototype.execute, wrapped likewise) to sum the wall time of
+ * the writer's calls.
  */
 function traceSplit(c: CanisterCluster) {
   const engine = c.replica.engine;
@@ -209,6 +227,17 @@ function traceSplit(c: CanisterCluster) {
   const paused: SplitResult['paused'] = [];
   let stoppedAt: { round: number; t: number } | undefined;
   let fencedAt: { round: number; t: number } | undefined;
+  let writerMs = 0;
+  const execute = Canister.prototype.execute;
+  Canister.prototype.execute = function (this: Canister, exec, entry) {
+    if (exec.input.methodName !== 'execute' || !exec.replicated) return execute.call(this, exec, entry);
+    const t = performance.now();
+    try {
+      return execute.call(this, exec, entry);
+    } finally {
+      writerMs += performance.now() - t;
+    }
+  };
   engine.record = (line: string) => {
     original(line);
     const t = performance.now();
@@ -227,8 +256,10 @@ function traceSplit(c: CanisterCluster) {
     }
   };
   return {
+    writerWallMs: () => writerMs,
     stop() {
       engine.record = original;
+      Canister.prototype.execute = execute;
       return {
         paused,
         top(target: Principal, n: number): Array<[string, bigint]> {
