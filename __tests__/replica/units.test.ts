@@ -3,7 +3,7 @@ import { HeapStore } from '../../lib/replica/heap.js';
 import { BUDGET_EXPORT, instrument } from '../../lib/replica/instrument.js';
 import { InvalidWasmError } from '../../lib/replica/errors.js';
 import { Xoshiro128, randomBelow, randomBytes, shuffle } from '../../lib/random/prng.js';
-import { StableMemory, WASM_PAGE } from '../../lib/replica/stable-memory.js';
+import { StableMemory, UNDO_CHUNK, WASM_PAGE } from '../../lib/replica/stable-memory.js';
 import { createSystemApi, type SystemApiHost } from '../../lib/replica/system-api.js';
 import { SUPPORTED_SYSTEM_API } from '../../lib/replica/system-api-support.js';
 import { bls12_381 } from '@noble/curves/bls12-381';
@@ -57,6 +57,58 @@ describe('stable memory', () => {
     expect(out[0]).toBe(0);
     expect(() => s.read(1024 * WASM_PAGE - 1, 2, out, 0)).toThrow(/out of bounds/);
     expect(s.grow(1, 1024)).toBe(-1);
+  });
+});
+
+describe('stable memory, against a flat byte array', () => {
+  test('random writes, commits, rollbacks, clones and page() copies: every read matches the model, clones and handed-out pages never change', () => {
+    const rng = new Xoshiro128(11);
+    const random = { nextInt: (n: number) => randomBelow(rng, n) };
+    const PAGES = 4;
+    const s = new StableMemory();
+    s.grow(PAGES);
+    s.commit();
+    let committed = new Uint8Array(PAGES * WASM_PAGE);
+    let live = committed.slice();
+    const clones: Array<{ memory: StableMemory; bytes: Uint8Array }> = [];
+    const handedOut: Array<{ array: Uint8Array; bytes: Uint8Array }> = [];
+    for (let step = 0; step < 3000; step++) {
+      const r = random.nextInt(100);
+      if (r < 70) {
+        // Short writes mostly (a B-tree node, a value), some across chunk and page boundaries.
+        const length = random.nextInt(10) === 0 ? 1 + random.nextInt(3 * UNDO_CHUNK) : 1 + random.nextInt(64);
+        const offset = random.nextInt(PAGES * WASM_PAGE - length);
+        const data = Uint8Array.from({ length }, () => random.nextInt(256));
+        s.write(offset, data);
+        live.set(data, offset);
+      } else if (r < 85) {
+        s.commit();
+        committed = live.slice();
+      } else if (r < 93) {
+        s.rollback();
+        live = committed.slice();
+      } else if (r < 97) {
+        s.commit();
+        committed = live.slice();
+        clones.push({ memory: s.clone(), bytes: committed.slice() });
+      } else {
+        s.commit(); // pages are handed out between executions (snapshot download), as clones are taken
+        committed = live.slice();
+        const page = random.nextInt(PAGES);
+        const array = s.page(page);
+        handedOut.push({ array, bytes: array.slice() });
+      }
+    }
+    s.rollback();
+    const out = new Uint8Array(PAGES * WASM_PAGE);
+    s.read(0, out.length, out, 0);
+    expect(Buffer.compare(out, committed)).toBe(0);
+    for (const c of clones) {
+      c.memory.read(0, out.length, out, 0);
+      expect(Buffer.compare(out, c.bytes)).toBe(0);
+    }
+    for (const h of handedOut) expect(Buffer.compare(h.array, h.bytes)).toBe(0);
+    expect(clones.length).toBeGreaterThan(10);
   });
 });
 

@@ -4,6 +4,15 @@ import { Principal } from '@dfinity/principal';
 
 const ID_BYTES = 10;
 
+const texts = new WeakMap<Principal, string>();
+
+/** A principal's text form, computed once per Principal object: toText runs base32 and a CRC every time, and the engine asks per message. */
+export function idText(id: Principal): string {
+  let text = texts.get(id);
+  if (text === undefined) texts.set(id, (text = id.toText()));
+  return text;
+}
+
 /** The `index`-th canister id of the subnet's range. */
 export function canisterIdAt(index: bigint): Principal {
   const bytes = new Uint8Array(ID_BYTES);

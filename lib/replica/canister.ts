@@ -142,8 +142,8 @@ export class Canister {
   }
 
   isController(principal: Principal | Uint8Array): boolean {
-    const text = principal instanceof Principal ? principal.toText() : Principal.fromUint8Array(principal).toText();
-    return this.settings.controllers.some((c) => c.toText() === text);
+    const bytes = principal instanceof Principal ? principal.toUint8Array() : principal;
+    return this.settings.controllers.some((c) => Buffer.compare(c.toUint8Array(), bytes) === 0);
   }
 
   hasExport(name: string): boolean {

@@ -10,7 +10,7 @@ import { executionFee, UPDATE_BASE_FEE } from './fees.js';
 import { CanisterTrap, canisterNotFound, ErrorCode, RejectCode, invariant, reject, type Rejection } from './errors.js';
 import { concatChunks, Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import type { QueryHost } from './queries.js';
-import { inSubnetRange } from './canister-ids.js';
+import { idText, inSubnetRange } from './canister-ids.js';
 import { compositeQueryInReplicatedMode, methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
 import { Faults } from './faults.js';
 import { MessageQueues } from './message-queues.js';
@@ -185,7 +185,7 @@ export class Engine implements QueryHost {
   }
 
   isManagement(id: Principal): boolean {
-    return id.toText() === MANAGEMENT_TEXT;
+    return idText(id) === MANAGEMENT_TEXT;
   }
 
   /** A new execution of `kind` at the current time, with this replica's instruction limit. */
@@ -215,8 +215,8 @@ export class Engine implements QueryHost {
   }
 
   private deliverRequest(request: Request): void {
-    if (request.receiver.toText() === MANAGEMENT_TEXT) return this.management.handle(request);
-    const canister = this.canisters.get(request.receiver.toText());
+    if (idText(request.receiver) === MANAGEMENT_TEXT) return this.management.handle(request);
+    const canister = this.canisters.get(idText(request.receiver));
     const fail = (r: Rejection): void => this.settle(request.origin, { reject: r }, request.cycles);
     const refusal = this.refuse(canister, request.receiver);
     if (refusal) return fail(refusal);
@@ -326,7 +326,7 @@ export class Engine implements QueryHost {
     this.sentRequests.set(call.method, { calls: sent.calls + 1, bytes: sent.bytes + request.arg.length });
     const injected = this.faults.onSend(request, this.time);
     if (injected) this.settle(request.origin, { reject: injected }, request.cycles);
-    else if (request.receiver.toText() !== MANAGEMENT_TEXT && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);
+    else if (idText(request.receiver) !== MANAGEMENT_TEXT && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);
     else this.enqueue(request);
   }
 

@@ -2,6 +2,7 @@
 // caller/callee pair), the count of requests queued per pair (at most MAX_QUEUE_MESSAGES), and
 // the holds fault injection puts on a message (some rounds, or until a replica time).
 import { Principal } from '@dfinity/principal';
+import { idText } from './canister-ids.js';
 import { invariant } from './errors.js';
 import type { Message, Request } from './messages.js';
 
@@ -19,7 +20,7 @@ export class MessageQueues {
 
   enqueue(message: Message, round: number): void {
     message.sentInRound = round;
-    const key = message.receiver.toText();
+    const key = idText(message.receiver);
     let queue = this.#queues.get(key);
     if (!queue) this.#queues.set(key, (queue = []));
     queue.push(message);
@@ -82,5 +83,5 @@ export class MessageQueues {
 }
 
 function pairKey(from: Principal, to: Principal): string {
-  return `${from.toText()}|${to.toText()}`;
+  return `${idText(from)}|${idText(to)}`;
 }

@@ -1,12 +1,20 @@
 // Stable memory as a sparse map of 64 KiB pages with copy-on-write and a per-execution undo log.
-// Growing costs nothing (Azle grows to 64 MiB at init and touches a few pages); a page array is
-// never mutated once committed, so snapshots and clones share pages safely (O(pages) pointers).
+// Growing costs nothing (Azle grows to 64 MiB at init and touches a few pages). A page array a
+// clone shares is never mutated (a write copies it first), so snapshots and clones share pages
+// safely (O(pages) pointers). A page no clone shares is written in place, and the undo log keeps
+// only the 4 KiB chunks an execution changed: a message that writes a few bytes into each of a
+// few pages copies a few KiB, not 64 KiB per page (that copy, and the garbage it left, was a
+// tenth of a small update's time).
 import { CanisterTrap, ErrorCode, invariant } from './errors.js';
 
 export const WASM_PAGE = 65536;
 /** 500 GiB, the IC's stable memory limit. */
 export const MAX_STABLE_PAGES = (500 * 1024 * 1024 * 1024) / WASM_PAGE;
 const ZERO_PAGE = new Uint8Array(WASM_PAGE);
+/** Undo granularity inside a page no clone shares: the IC's 4 KiB OS page. */
+export const UNDO_CHUNK = 4096;
+const CHUNK_SHIFT = 12;
+const CHUNKS_PER_PAGE = WASM_PAGE / UNDO_CHUNK;
 
 /**
  * Splits the byte range [offset, offset + length) at 64 KiB page boundaries: `f` gets the page
@@ -25,8 +33,12 @@ export function forEachPageSpan(offset: number, length: number, f: (page: number
 export class StableMemory {
   private pages: Map<number, Uint8Array>;
   private sizePages: number;
-  /** Pages as they were before the current execution first wrote them (undefined: was absent). */
-  private undo = new Map<number, Uint8Array | undefined>();
+  /** Pages whose arrays no clone (and no caller of page()) shares: written in place. */
+  private readonly owned = new Set<number>();
+  /** Pages the current execution replaced by a fresh copy: the array each had before (undefined: absent). */
+  private readonly undoPages = new Map<number, Uint8Array | undefined>();
+  /** Chunks of owned pages the current execution changed in place: their bytes before (key: page × 16 + chunk). */
+  private readonly undoChunks = new Map<number, Uint8Array>();
   private sizeBefore: number;
 
   constructor(pages = new Map<number, Uint8Array>(), sizePages = 0) {
@@ -51,7 +63,8 @@ export class StableMemory {
 
   /** A copy sharing page arrays: O(pages), used by snapshots and upgrade rollback. */
   clone(): StableMemory {
-    invariant(this.undo.size === 0, 'StableMemory.clone during an execution');
+    invariant(this.undoPages.size === 0 && this.undoChunks.size === 0, 'StableMemory.clone during an execution');
+    this.owned.clear(); // every page is now shared with the clone
     return new StableMemory(new Map(this.pages), this.sizePages);
   }
 
@@ -82,44 +95,61 @@ export class StableMemory {
 
   write(offset: number, data: Uint8Array): void {
     this.check(offset, data.length);
+    if (data.length === 0) return;
     const inPage = offset % WASM_PAGE;
     if (inPage + data.length <= WASM_PAGE) {
-      this.writablePage((offset - inPage) / WASM_PAGE).set(data, inPage);
+      this.writeSpan((offset - inPage) / WASM_PAGE, inPage, data);
       return;
     }
-    forEachPageSpan(offset, data.length, (page, inPage, done, n) => this.writablePage(page).set(data.subarray(done, done + n), inPage));
+    forEachPageSpan(offset, data.length, (page, inPage, done, n) => this.writeSpan(page, inPage, data.subarray(done, done + n)));
   }
 
   /** Ends an execution keeping its writes. */
   commit(): void {
-    this.undo.clear();
+    this.undoPages.clear();
+    this.undoChunks.clear();
     this.sizeBefore = this.sizePages;
   }
 
   /** Ends an execution discarding its writes and growth. */
   rollback(): void {
-    for (const [page, before] of this.undo) {
+    for (const [page, before] of this.undoPages) {
       if (before) this.pages.set(page, before);
       else this.pages.delete(page);
+      this.owned.delete(page); // the array put back may be shared
     }
-    this.undo.clear();
+    // Chunks last: they belong to the arrays the pages had before this execution.
+    for (const [key, before] of this.undoChunks) this.pages.get(Math.floor(key / CHUNKS_PER_PAGE))!.set(before, (key % CHUNKS_PER_PAGE) * UNDO_CHUNK);
+    this.undoPages.clear();
+    this.undoChunks.clear();
     this.sizePages = this.sizeBefore;
   }
 
-  /** Whole pages for snapshot download and tests; absent pages are zero. */
+  /** Whole pages for snapshot download and tests; absent pages are zero. The caller may keep the array: it is not written in place again. */
   page(index: number): Uint8Array {
+    invariant(this.undoPages.size === 0 && this.undoChunks.size === 0, 'StableMemory.page during an execution');
+    this.owned.delete(index);
     return this.pages.get(index) ?? ZERO_PAGE;
   }
 
-  private writablePage(page: number): Uint8Array {
-    if (!this.undo.has(page)) {
-      const before = this.pages.get(page);
-      this.undo.set(page, before);
-      const copy = before ? before.slice() : new Uint8Array(WASM_PAGE);
+  /** Writes `data` at `inPage` of one page, keeping what the undo log needs to take it back. */
+  private writeSpan(page: number, inPage: number, data: Uint8Array): void {
+    const current = this.pages.get(page);
+    if (current !== undefined && this.undoPages.has(page)) return current.set(data, inPage); // replaced in this execution: restorable whole
+    if (current === undefined || !this.owned.has(page)) {
+      this.undoPages.set(page, current);
+      const copy = current ? current.slice() : new Uint8Array(WASM_PAGE);
+      copy.set(data, inPage);
       this.pages.set(page, copy);
-      return copy;
+      this.owned.add(page);
+      return;
     }
-    return this.pages.get(page)!;
+    const last = (inPage + data.length - 1) >>> CHUNK_SHIFT;
+    for (let chunk = inPage >>> CHUNK_SHIFT; chunk <= last; chunk++) {
+      const key = page * CHUNKS_PER_PAGE + chunk;
+      if (!this.undoChunks.has(key)) this.undoChunks.set(key, current.slice(chunk * UNDO_CHUNK, (chunk + 1) * UNDO_CHUNK));
+    }
+    current.set(data, inPage);
   }
 
   private check(offset: number, length: number): void {
