@@ -13,8 +13,8 @@ import { sha256 } from '@noble/hashes/sha2';
 import { ShardedClient } from 'shardorm/client';
 import { HistoryRecorder } from 'shardorm/testing';
 import { buildAzleCanister } from '../../lib/build/azle.js';
-import { runUpgrade, type UpgradeResult } from '../../lib/cli/upgrade-run.js';
-import { uploadChunks } from '../../lib/client/deploy.js';
+import { CHUNK_STORE_CHUNKS, runUpgrade, type UpgradeResult } from '../../lib/cli/upgrade-run.js';
+import { CHUNK_BYTES, uploadChunks } from '../../lib/client/deploy.js';
 import { managementCanister } from '../../lib/client/management.js';
 import { shardKeyHash } from '../../lib/model/entity-keys.js';
 import { getEntityMetadata } from '../../lib/model/metadata.js';
@@ -169,3 +169,36 @@ test('a stranger cannot start a roll-out (typed error, nothing changes)', async 
   expect(r.err).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/may not call start_upgrade: only a controller of the manager may/) });
   expect(await cluster.managerActor.upgrade_status()).toEqual(before);
 }, 120_000);
+
+test('a full chunk store is emptied between roll-outs: the next roll-out uploads into it and finishes from the new chunks', async () => {
+  // After the failed roll-out above the shards run mixed modules; a roll-out to v2 mends that.
+  const management = managementCanister(agent());
+  await management.clear_chunk_store({ canister_id: cluster.manager });
+  // Junk fills the store (as the chunks of many earlier roll-outs would): v2's chunks are not in it.
+  for (let i = 0; i < CHUNK_STORE_CHUNKS; i++) await management.upload_chunk({ canister_id: cluster.manager, chunk: Uint8Array.of(i, 0xfe) });
+  expect(await management.stored_chunks({ canister_id: cluster.manager })).toHaveLength(CHUNK_STORE_CHUNKS);
+  await expect(management.upload_chunk({ canister_id: cluster.manager, chunk: Uint8Array.of(1, 2, 3) })).rejects.toThrow(/maximum capacity/); // what an upgrade met before
+
+  // Writers run beside it (their calls also make the replica run rounds, so the manager's timer ticks).
+  const writers = new Writers({ agent: agent(), entry: cluster.entry, recorder, owner: cluster.deployer.getPrincipal(), count: 2, seed: 10 });
+  await writers.start();
+  let result;
+  try {
+    result = await roll(v2, writers);
+  } finally {
+    await writers.stop();
+  }
+  expect(result.state).toBe('done');
+  const v2Chunks = Array.from({ length: Math.ceil(v2.length / CHUNK_BYTES) }, (_, i) => bytesToHex(sha256(v2.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))));
+  const after = (await management.stored_chunks({ canister_id: cluster.manager })).map((c) => bytesToHex(Uint8Array.from(c.hash)));
+  expect(after.sort()).toEqual([...new Set(v2Chunks)].sort()); // only the module the cluster now runs
+  for (const id of shardsOf(await status(cluster))) expect(await moduleHash(id)).toBe(bytesToHex(sha256(v2)));
+  // New shards come from the new chunks: a streamed split installs the store's module.
+  const shards = shardsOf(await status(cluster));
+  expect(await cluster.managerActor.split_shard({ shard: Principal.fromText(shards[0]), method: ['stream'] })).toEqual({ ok: null });
+  await cluster.settle();
+  const grown = shardsOf(await status(cluster));
+  expect(grown).toHaveLength(shards.length + 1);
+  expect(await moduleHash(grown.find((s) => !shards.includes(s))!)).toBe(bytesToHex(sha256(v2)));
+  await verifyCluster({ cluster, agent: agent(), recorder, keys: everyKey() });
+}, 900_000);

@@ -10,8 +10,8 @@ import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { bytesToHex } from '@noble/hashes/utils';
 import { sha256 } from '@noble/hashes/sha2';
-import { uploadChunks } from '../client/deploy.js';
-import { managementCanister } from '../client/management.js';
+import { CHUNK_BYTES, uploadChunks } from '../client/deploy.js';
+import { managementCanister, type ManagementCanister } from '../client/management.js';
 import { fromWireError, type WireError } from '../model/errors.js';
 import { managerIdlFactory } from '../protocol/manager-candid.js';
 
@@ -19,6 +19,8 @@ import { managerIdlFactory } from '../protocol/manager-candid.js';
 export const MAX_UPGRADE_POLLS = 2_000;
 /** Wall-clock pause between polls when no `wait` is given. */
 export const UPGRADE_POLL_MS = 500;
+/** Chunks the IC's Wasm chunk store of one canister holds (100 MiB of 1 MiB chunks). */
+export const CHUNK_STORE_CHUNKS = 100;
 
 export interface ShardUpgradeStatus {
   canisterId: string;
@@ -49,6 +51,7 @@ type ManagerRollout = ActorSubclass<{
   start_upgrade(w: StoredWasm): Promise<Reply<string>>;
   upgrade_status(): Promise<Reply<[] | [any]>>;
   drive(): Promise<Reply<unknown>>;
+  cluster_status(): Promise<Reply<{ migrations: Array<{ id: string; kind: string; state: string }> }>>;
 }>;
 
 function ok<T>(reply: Reply<T>): T {
@@ -93,6 +96,7 @@ export async function runUpgrade(options: RunUpgradeOptions): Promise<UpgradeRes
   const management = managementCanister(agent);
   const actor = managerActor(agent, manager);
   const wait = options.wait ?? (() => new Promise<void>((r) => setTimeout(r, UPGRADE_POLL_MS)));
+  await makeRoom({ management, actor, manager, wasm });
   const chunks = await uploadChunks(management, manager, wasm, (_s, d, t) => options.onUpload?.(d, t), { keep: true });
   const stored = { wasm_hash: sha256(wasm), chunk_hashes: chunks };
   ok(await actor.start_upgrade(stored));
@@ -127,6 +131,30 @@ export async function runUpgrade(options: RunUpgradeOptions): Promise<UpgradeRes
   }
   return { ...status, manager: managerOutcome, ...(failedShard === undefined ? {} : { failedShard }) };
 }
+
+/**
+ * Makes room for `wasm` in the manager's chunk store. The IC's store holds CHUNK_STORE_CHUNKS
+ * chunks and deletes none on its own, and every roll-out adds its module's, so after a few dozen
+ * upgrades it is full. Emptying it is safe between migrations and roll-outs. The store is read
+ * only to install a fresh shard (a streamed split or merge target), which waits while a roll-out
+ * runs, and to upgrade the shards, which this roll-out does from the chunks uploaded next.
+ */
+async function makeRoom(options: { management: ActorSubclass<ManagementCanister>; actor: ManagerRollout; manager: Principal; wasm: Uint8Array }): Promise<void> {
+  const { management, actor, manager, wasm } = options;
+  const stored = new Set((await management.stored_chunks({ canister_id: manager })).map((c) => bytesToHex(Uint8Array.from(c.hash))));
+  const needed = Array.from({ length: Math.ceil(wasm.length / CHUNK_BYTES) }, (_, i) => bytesToHex(sha256(wasm.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))));
+  const missing = new Set(needed.filter((h) => !stored.has(h))).size;
+  if (stored.size + missing <= CHUNK_STORE_CHUNKS) return;
+  const status = ok(await actor.cluster_status());
+  const busy = status.migrations.find((m) => !SETTLED_STATES.includes(m.state));
+  if (busy !== undefined) {
+    throw new Error(`the manager's chunk store is full (${stored.size} of ${CHUNK_STORE_CHUNKS} chunks) and ${busy.kind} ${busy.id} is ${busy.state}: wait until it is done (\`shardorm status\`), then run the upgrade again`);
+  }
+  await management.clear_chunk_store({ canister_id: manager });
+}
+
+/** Migration and roll-out states after which nothing reads the chunk store. */
+const SETTLED_STATES = ['done', 'rolled-back', 'failed'];
 
 async function whileWaiting<T>(p: Promise<T>, wait: () => Promise<void>): Promise<T> {
   let settled = false;

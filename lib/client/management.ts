@@ -38,6 +38,7 @@ export interface ManagementCanister {
   install_code(args: { mode: InstallMode; canister_id: Principal; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>;
   upload_chunk(args: { canister_id: Principal; chunk: Uint8Array }): Promise<{ hash: Uint8Array }>;
   clear_chunk_store(args: { canister_id: Principal }): Promise<void>;
+  stored_chunks(args: { canister_id: Principal }): Promise<{ hash: Uint8Array }[]>;
   install_chunked_code(args: {
     mode: InstallMode;
     target_canister: Principal;
@@ -139,6 +140,7 @@ export const managementIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
     ),
     upload_chunk: IDL.Func([IDL.Record({ canister_id: canisterId, chunk: IDL.Vec(IDL.Nat8) })], [chunkHash], []),
     clear_chunk_store: IDL.Func([byId], [], []),
+    stored_chunks: IDL.Func([byId], [IDL.Vec(chunkHash)], []),
     install_chunked_code: IDL.Func(
       [
         IDL.Record({
