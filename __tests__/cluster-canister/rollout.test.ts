@@ -170,7 +170,7 @@ test('a stranger cannot start a roll-out (typed error, nothing changes)', async 
   expect(await cluster.managerActor.upgrade_status()).toEqual(before);
 }, 120_000);
 
-test('a full chunk store is emptied between roll-outs: the next roll-out uploads into it and finishes from the new chunks', async () => {
+test('a full chunk store is emptied between roll-outs: the next roll-out uploads into it, stops only the shards not on it yet, and finishes from the new chunks', async () => {
   // After the failed roll-out above the shards run mixed modules; a roll-out to v2 mends that.
   const management = managementCanister(agent());
   await management.clear_chunk_store({ canister_id: cluster.manager });
@@ -179,6 +179,10 @@ test('a full chunk store is emptied between roll-outs: the next roll-out uploads
   expect(await management.stored_chunks({ canister_id: cluster.manager })).toHaveLength(CHUNK_STORE_CHUNKS);
   await expect(management.upload_chunk({ canister_id: cluster.manager, chunk: Uint8Array.of(1, 2, 3) })).rejects.toThrow(/maximum capacity/); // what an upgrade met before
 
+  const onV2Already = [];
+  for (const id of shardsOf(await status(cluster))) if ((await moduleHash(id)) === bytesToHex(sha256(v2))) onV2Already.push(id);
+  expect(onV2Already.length).toBeGreaterThan(0); // the shards after the one that refused v1
+  const stopsBefore = cluster.replica.engine.sentRequests.get('stop_canister')?.calls ?? 0;
   // Writers run beside it (their calls also make the replica run rounds, so the manager's timer ticks).
   const writers = new Writers({ agent: agent(), entry: cluster.entry, recorder, owner: cluster.deployer.getPrincipal(), count: 2, seed: 10 });
   await writers.start();
@@ -189,6 +193,8 @@ test('a full chunk store is emptied between roll-outs: the next roll-out uploads
     await writers.stop();
   }
   expect(result.state).toBe('done');
+  // Only the shards not on v2 yet were stopped and upgraded.
+  expect((cluster.replica.engine.sentRequests.get('stop_canister')?.calls ?? 0) - stopsBefore).toBe(shardsOf(await status(cluster)).length - onV2Already.length);
   const v2Chunks = Array.from({ length: Math.ceil(v2.length / CHUNK_BYTES) }, (_, i) => bytesToHex(sha256(v2.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))));
   const after = (await management.stored_chunks({ canister_id: cluster.manager })).map((c) => bytesToHex(Uint8Array.from(c.hash)));
   expect(after.sort()).toEqual([...new Set(v2Chunks)].sort()); // only the module the cluster now runs

@@ -1,5 +1,6 @@
 // The roll-out state machine (lib/manager/rollout.ts) without canisters: one shard at a time in
-// map order, stop → upgrade → start → schema rewrite; a refused upgrade starts the shard again
+// map order, module check → stop → upgrade → start → schema rewrite (a shard on the module already
+// skips stop and upgrade); a refused upgrade starts the shard again
 // and stops the roll-out there; transient failures are retried with backoff, then give up.
 import { applyRolloutResult, MAX_ROLLOUT_ATTEMPTS, nextRolloutEffect, planRollout, publicState, type Rollout, type RolloutResult } from '../../lib/manager/rollout.js';
 
@@ -23,9 +24,17 @@ test('every shard in order: stop, upgrade, start, rewrite until done', () => {
   const r = plan();
   let pages = 0;
   const log = run(r, (kind) => (kind === 'rewrite-rows' ? (++pages % 2 === 1 ? { ok: true, rewritten: 5, next: { collection: 'x', after: Uint8Array.of(1) } } : { ok: true, rewritten: 2, done: true }) : { ok: true }));
-  expect(log).toEqual(['a', 'b', 'c'].flatMap((s) => [`stop ${s}`, `upgrade ${s}`, `start ${s}`, `rewrite-rows ${s}`, `rewrite-rows ${s}`]));
+  expect(log).toEqual(['a', 'b', 'c'].flatMap((s) => [`check-module ${s}`, `stop ${s}`, `upgrade ${s}`, `start ${s}`, `rewrite-rows ${s}`, `rewrite-rows ${s}`]));
   expect(r.phase).toBe('done');
   expect(r.shards.map((s) => [s.step, s.rewritten])).toEqual([['done', 7], ['done', 7], ['done', 7]]);
+});
+
+test('a shard that already runs the new module is not stopped or upgraded again: started (a no-op if running) and its rows rewritten', () => {
+  const r = plan();
+  const log = run(r, (kind, shard) => (kind === 'check-module' ? { ok: true, current: shard === 'b' } : { ok: true, done: true }));
+  expect(log.filter((l) => l.endsWith(' b'))).toEqual(['check-module b', 'start b', 'rewrite-rows b']);
+  expect(log.filter((l) => l.endsWith(' a'))).toEqual(['check-module a', 'stop a', 'upgrade a', 'start a', 'rewrite-rows a']);
+  expect(r.phase).toBe('done');
 });
 
 test('an upgrade the shard refuses: it is started again, reported, and the shards after it stay pending', () => {

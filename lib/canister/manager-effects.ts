@@ -204,6 +204,13 @@ export async function cyclesOf(canister: string): Promise<bigint | undefined> {
   }
 }
 
+/** The SHA-256 of the module `canister` runs (hex), from canister_status; undefined if it has none. */
+export async function moduleHashOf(canister: string): Promise<string | undefined> {
+  const status = (await management('canister_status', canister_status_args, byId(canister), IDL.Record({ module_hash: IDL.Opt(IDL.Vec(IDL.Nat8)) }))) as { module_hash: [] | [Uint8Array] };
+  const hash = status.module_hash[0];
+  return hash === undefined ? undefined : bytesToHex(Uint8Array.from(hash));
+}
+
 /** Deposits `cycles` from the manager's balance to `canister`. */
 export async function depositCycles(canister: string, cycles: bigint): Promise<void> {
   await management('deposit_cycles', deposit_cycles_args, byId(canister), undefined, cycles);

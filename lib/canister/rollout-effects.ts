@@ -11,7 +11,7 @@ import { hexToBytes } from '@noble/hashes/utils';
 import type { RangePartitionerJSON } from '../partition/index.js';
 import type { RewriteCursor, RolloutEffect, RolloutResult } from '../manager/rollout.js';
 import { RewriteCursorIdl, RewriteProgressIdl } from '../protocol/manager-candid.js';
-import { installShard, management, rejectText, startCanister, stopCanister, type ManagerContext } from './manager-effects.js';
+import { installShard, moduleHashOf, rejectText, startCanister, stopCanister, type ManagerContext } from './manager-effects.js';
 import { callReply } from './peers.js';
 
 /** An install that trapped (post_upgrade refused) or was refused for good: retrying cannot help. */
@@ -22,6 +22,8 @@ export function icRolloutRunner(ctx: ManagerContext & { map(): RangePartitionerJ
     async perform(effect: RolloutEffect): Promise<RolloutResult> {
       try {
         switch (effect.kind) {
+          case 'check-module':
+            return { ok: true, current: (await moduleHashOf(effect.shard)) === effect.wasmHash };
           case 'stop':
             await stopCanister(effect.shard);
             return { ok: true };

@@ -2,11 +2,13 @@
 // lib/topology/migration.ts): `nextRolloutEffect` says what to do for the shard being upgraded,
 // `applyRolloutResult` takes what happened and moves it on. The manager persists the record after
 // every transition, so a trap, a reject or a manager upgrade resumes at the same step; every effect
-// is idempotent (stop/start of a canister already stopped/started, an upgrade to the module it
-// already runs, a rewrite step that finds nothing old).
+// is idempotent (a module check, stop/start of a canister already stopped/started, an upgrade to
+// the module it already runs, a rewrite step that finds nothing old).
 //
 // One shard at a time, in map order:
-//   pending → stopped (stop_canister: open call contexts finish first)
+//   pending → checked (canister_status: a shard that already runs the new module — upgraded by an
+//             earlier roll-out that stopped later — goes straight to installed, never stopped)
+//           → stopped (stop_canister: open call contexts finish first)
 //           → installed (install_chunked_code, mode upgrade, the new Wasm from the manager's store)
 //           → rewriting (started again; schema upgrade hooks rewrite old rows, a batch per step)
 //           → done
@@ -24,7 +26,7 @@ export const ROLLOUT_RETRY_CAP_NS = 30_000_000_000n;
 /** A start that keeps failing is retried this often before the shard is reported left stopped. */
 export const MAX_RESTART_ATTEMPTS = 20;
 
-export type ShardUpgradeStep = 'pending' | 'stopped' | 'installed' | 'rewriting' | 'restarting' | 'done' | 'failed';
+export type ShardUpgradeStep = 'pending' | 'checked' | 'stopped' | 'installed' | 'rewriting' | 'restarting' | 'done' | 'failed';
 export type RolloutPhase = 'running' | 'done' | 'failed';
 
 /** Where a schema rewrite continues: the collection and the last row key rewritten. */
@@ -58,13 +60,15 @@ export interface Rollout {
 }
 
 export type RolloutEffect =
+  | { kind: 'check-module'; shard: ShardId; wasmHash: string }
   | { kind: 'stop'; shard: ShardId }
   | { kind: 'upgrade'; shard: ShardId; wasmHash: string; chunks: string[] }
   | { kind: 'start'; shard: ShardId }
   | { kind: 'rewrite-rows'; shard: ShardId; cursor?: RewriteCursor };
 
 export type RolloutResult =
-  | { ok: true; rewritten?: number; next?: RewriteCursor; done?: boolean }
+  /** `current` (check-module): the shard runs the roll-out's module already. */
+  | { ok: true; current?: boolean; rewritten?: number; next?: RewriteCursor; done?: boolean }
   /** `permanent`: retrying cannot help (post_upgrade trapped: the new Wasm refuses this shard). */
   | { ok: false; error: string; permanent?: boolean };
 
@@ -94,6 +98,8 @@ export function nextRolloutEffect(r: Rollout): RolloutEffect | undefined {
   if (s === undefined) return undefined;
   switch (s.step) {
     case 'pending':
+      return { kind: 'check-module', shard: s.shard, wasmHash: r.wasmHash };
+    case 'checked':
       return { kind: 'stop', shard: s.shard };
     case 'stopped':
       return { kind: 'upgrade', shard: s.shard, wasmHash: r.wasmHash, chunks: r.chunks };
@@ -118,6 +124,9 @@ export function applyRolloutResult(r: Rollout, effect: RolloutEffect, result: Ro
   r.retryAt = now;
   switch (s.step) {
     case 'pending':
+      s.step = result.current === true ? 'installed' : 'checked'; // installed: started (a no-op if running), then its rows
+      return;
+    case 'checked':
       s.step = 'stopped';
       return;
     case 'stopped':
@@ -162,7 +171,7 @@ function failed(r: Rollout, s: ShardUpgrade, result: Extract<RolloutResult, { ok
 }
 
 const STEP_NAMES: Record<ShardUpgradeStep, string> = {
-  pending: 'stop', stopped: 'upgrade', installed: 'start', rewriting: 'schema upgrade (rewriting rows)', restarting: 'start', done: 'done', failed: 'failed',
+  pending: 'module check', checked: 'stop', stopped: 'upgrade', installed: 'start', rewriting: 'schema upgrade (rewriting rows)', restarting: 'start', done: 'done', failed: 'failed',
 };
 
 function finish(r: Rollout, phase: 'done' | 'failed', now: bigint): void {
@@ -177,6 +186,7 @@ function backoff(attempt: number): bigint {
 
 /** What `status` shows per shard: pending, upgrading, done or failed. */
 export function publicState(s: ShardUpgrade): 'pending' | 'upgrading' | 'done' | 'failed' {
-  if (s.step === 'pending' || s.step === 'done' || s.step === 'failed') return s.step;
+  if (s.step === 'pending' || s.step === 'checked') return 'pending';
+  if (s.step === 'done' || s.step === 'failed') return s.step;
   return 'upgrading';
 }
