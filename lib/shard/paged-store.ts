@@ -100,17 +100,18 @@ export class PagedKv implements OrderedKv {
     const text = keyString(key);
     const d = this.dir.indexOf(text);
     const leaf = this.readLeaf(d);
-    const sums = this.dir.sums(d);
+    const entries = this.dir.entryCount(d);
+    const bytes = this.dir.byteCount(d);
     if (previous !== undefined) {
       const i = leaf.indexOf(text);
       if (i < 0) fail('a stored value has no key in its leaf');
       leaf.setValueLength(i, value.length);
-      this.writeLeaf(d, leaf, { entries: sums.entries, bytes: sums.bytes + value.length - previous.length });
+      this.writeLeaf(d, leaf, { entries, bytes: bytes + value.length - previous.length });
     } else {
       const i = leaf.lowerBound(text);
       if (i < leaf.count && leaf.keyText(i) === text) fail('a key in a leaf has no stored value');
       leaf.insert(i, key, value.length, text);
-      this.placeLeaf(d, leaf, { entries: sums.entries + 1, bytes: sums.bytes + key.length + value.length });
+      this.placeLeaf(d, leaf, { entries: entries + 1, bytes: bytes + key.length + value.length });
     }
     this.changed();
     return previous;
