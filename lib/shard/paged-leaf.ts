@@ -31,6 +31,8 @@ const KEY_STRING_CHUNK_BYTES = 4096;
 /** Slots and heap bytes a decoded leaf has room for beyond what it holds (grown by doubling past that). */
 const SPARE_SLOTS = 16;
 const SPARE_HEAP_BYTES = 512;
+/** Heap a remembered key text costs beyond its characters (array slot and string header, QuickJS), rounded up. */
+const HELD_BYTES_PER_TEXT = 32;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 if (!littleEndian) throw new Error('PagedKv leaves are little-endian; this platform is not');
@@ -110,9 +112,9 @@ export class Leaf {
     return LEAF_HEADER_BYTES + LEAF_ENTRY_OVERHEAD_BYTES * this.count + this.heapLength;
   }
 
-  /** Bytes of heap this leaf keeps allocated (what the leaf cache counts). */
+  /** Bytes of heap this leaf keeps (what the leaf cache counts): its buffers, and its key texts once all are built. */
   heldBytes(): number {
-    return this.words.byteLength + this.heap.byteLength + 8 * this.texts.length;
+    return this.words.byteLength + this.heap.byteLength + this.keyBytes() + HELD_BYTES_PER_TEXT * this.texts.length;
   }
 
   /** Heap bytes no entry refers to any more. */
