@@ -13,10 +13,11 @@
 // entries), and leaves are kept decoded in the heap (paged-cache.ts, bounded by bytes): a write
 // changes its leaf in place, and changed leaves and their directory entries reach the maps when
 // the store flushes — at the end of every call, or once per message where `deferWrites` says so
-// (a canister: lib/canister/stable-store.ts). A range read is one heap binary search, one leaf read per LEAF_MAX_KEYS keys and one
-// value lookup per entry. Each directory entry carries its leaf's entry and byte sums, rewritten
-// with the leaf, so size(), bytes() and the sums of any key range (sumsInRange: split points,
-// owned sizes) cost O(leaves) of heap work and at most two leaf reads, never a read of the rows.
+// (a canister: lib/canister/stable-store.ts). A range read is one heap binary search, one leaf
+// read per LEAF_MAX_KEYS keys and one value lookup per entry. Each directory entry carries its
+// leaf's entry and byte sums, rewritten with the leaf, so size(), bytes() and the sums of any key
+// range (sumsInRange: split points, owned sizes) cost O(leaves) of heap work and at most two leaf
+// reads, never a read of the rows.
 // Pure TypeScript over the ByteMap interface: it runs the same in Node, QuickJS and a canister.
 // One PagedKv owns its maps: two live instances over the same maps would each trust a stale mirror.
 import { PayloadTooLargeError, ValidationError } from '../model/errors.js';
