@@ -12,7 +12,7 @@ import { compareBytes } from '../model/keys.js';
 import { encodeId, type ByteMap } from './paged-format.js';
 import { assert, fail, Leaf } from './paged-leaf.js';
 
-/** Heap bytes of clean leaves kept between flushes (beyond it the oldest are dropped). */
+/** Heap bytes of leaves kept decoded (beyond it the oldest clean ones are dropped). */
 export const MAX_CACHED_LEAF_BYTES = 8 * 1024 * 1024;
 /** Changed leaves held before they are written out mid-message (bounds a message's heap). */
 export const MAX_DIRTY_LEAVES = 1024;
@@ -80,11 +80,11 @@ export class LeafCache {
     this.evict();
   }
 
-  /** Past the byte bound, drops the oldest clean leaves down to half of it (changed ones stay until written). */
+  /** Past the byte bound, drops the oldest clean leaves until within it (changed ones stay until written). */
   private evict(): void {
     if (this.heldBytes <= this.maxBytes) return;
     for (const [id, entry] of this.cached) {
-      if (this.heldBytes <= this.maxBytes / 2) break;
+      if (this.heldBytes <= this.maxBytes) break;
       if (this.dirty.has(id)) continue;
       this.cached.delete(id);
       this.heldBytes -= entry.held;
