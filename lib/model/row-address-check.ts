@@ -4,8 +4,9 @@
 // ~250,000 instructions of a ~400,000 check. Here the expected key is built as a binary string
 // (one code unit per byte) from native calls — unescape(encodeURIComponent(text)) is a text's
 // UTF-8, String.fromCharCode a key's bytes — compared with the op's key as a string, and only the
-// shard key's bytes (a view of the op's key, not a copy) are hashed. What an entity's key needs
-// (prefix, field names and kinds) is worked out once per entity. Key types other than text,
+// shard key's bytes (a view of the op's key, not a copy) are hashed — once per distinct shard key
+// while it is remembered (XXH64 is ~130,000 instructions of the check; a page's rows share their
+// shard key). What an entity's key needs (prefix, field names and kinds) is worked out once. Key types other than text,
 // principal and blob answer `undefined`: the caller then builds the key with rowAddress, which
 // also names a bad key value.
 import { hashShardKey } from '../partition/index.js';
@@ -42,6 +43,25 @@ interface KeyPlan {
 }
 
 const plans = new WeakMap<EntityMetadata, KeyPlan>();
+
+/** Shard keys (encoded, as binary strings) whose XXH64 this check has computed, and the hash: rows of one page share it. */
+const verifiedHashes = new Map<string, bigint>();
+/** Entries of verifiedHashes before it is emptied (bounds the heap with SHARD_KEY_MEMO_MAX_BYTES). */
+export const MAX_REMEMBERED_SHARD_KEYS = 4096;
+/** Longer encoded shard keys are hashed every time, not remembered. */
+export const SHARD_KEY_MEMO_MAX_BYTES = 256;
+
+/** XXH64 of the encoded shard key at key[start, start + text.length), where `text` is its binary string. */
+function shardKeyHash(key: Uint8Array, start: number, text: string): bigint {
+  let hash = verifiedHashes.get(text);
+  if (hash !== undefined) return hash;
+  hash = hashShardKey(key.subarray(start, start + text.length));
+  if (text.length <= SHARD_KEY_MEMO_MAX_BYTES) {
+    if (verifiedHashes.size >= MAX_REMEMBERED_SHARD_KEYS) verifiedHashes.clear();
+    verifiedHashes.set(text, hash);
+  }
+  return hash;
+}
 
 function planOf(meta: EntityMetadata): KeyPlan {
   let plan = plans.get(meta);
@@ -94,5 +114,5 @@ export function isRowAddressOf(meta: EntityMetadata, record: PlainRecord, key: U
   const text = binary(key);
   if (!text.startsWith(prefix) || text.substring(start) !== shardKey + rest) return false;
   const embedded = new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(prefix.length, false);
-  return embedded === hash && hashShardKey(key.subarray(start, start + shardKey.length)) === hash;
+  return embedded === hash && shardKeyHash(key, start, shardKey) === hash;
 }
