@@ -70,7 +70,7 @@ export class LeafCache {
   flush(): void {
     for (const id of this.dirty) {
       const entry = this.cached.get(id);
-      assert(entry !== undefined, `changed leaf ${id} is not cached`);
+      if (entry === undefined) fail(`changed leaf ${id} is not cached`); // hot: the message is built only on failure
       this.map.insert(encodeId(id), entry.leaf.encode());
       const held = entry.leaf.heldBytes();
       this.heldBytes += held - entry.held;

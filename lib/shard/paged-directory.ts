@@ -5,7 +5,7 @@
 // (a removed one at once; paged-format.ts has the layout), so the heap copy is only a cache: after
 // an upgrade it is one ordered read of the map.
 import { compareBytes } from '../model/keys.js';
-import { assert, keyString } from './paged-leaf.js';
+import { assert, fail, keyString } from './paged-leaf.js';
 import { decodeDirectoryValue, decodeId, DIRECTORY_VALUE_BYTES, encodeDirectoryValue, type ByteMap, type Sums } from './paged-format.js';
 
 export class LeafDirectory {
@@ -100,7 +100,7 @@ export class LeafDirectory {
 
   /** A new leaf at position d (its separator sorts between those of d - 1 and d). */
   insert(d: number, separator: Uint8Array, leafKey: Uint8Array, sums: Sums): void {
-    assert(d > 0 && compareBytes(this.separators[d - 1], separator) < 0 && (d === this.length || compareBytes(separator, this.separators[d]) < 0), `separator for directory position ${d} out of order`);
+    if (!(d > 0 && compareBytes(this.separators[d - 1], separator) < 0 && (d === this.length || compareBytes(separator, this.separators[d]) < 0))) fail(`separator for directory position ${d} out of order`);
     this.separators.splice(d, 0, separator);
     this.texts.splice(d, 0, keyString(separator));
     this.leafKeys.splice(d, 0, leafKey);

@@ -93,7 +93,7 @@ export function encodeDirectoryValue(leafKey: Uint8Array, sums: Sums, out: Uint8
 }
 
 export function decodeDirectoryValue(bytes: Uint8Array): { leafKey: Uint8Array } & Sums {
-  assert(bytes.length === DIRECTORY_VALUE_BYTES, `directory value of ${bytes.length} bytes`);
+  if (bytes.length !== DIRECTORY_VALUE_BYTES) fail(`directory value of ${bytes.length} bytes`); // once per leaf at load: no eager message
   return { leafKey: bytes.slice(0, 4), entries: readU32BE(bytes, 4), bytes: readU32BE(bytes, 8) };
 }
 

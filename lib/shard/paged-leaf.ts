@@ -231,7 +231,7 @@ export class Leaf {
    * the other half's keys are dead bytes to it.
    */
   split(): [Leaf, Leaf] {
-    assert(this.count >= 2, `cannot split a leaf of ${this.count} entries`);
+    if (this.count < 2) fail(`cannot split a leaf of ${this.count} entries`);
     const half = this.keyBytes() / 2;
     let s = 1;
     let leftBytes = this.words[SLOT0 + 1];
