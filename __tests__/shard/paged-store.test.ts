@@ -2,7 +2,7 @@
 // page reads a bounded number of leaves, an upgrade reloads only the directory, leaves stay
 // between their limits as the store grows and shrinks, and bad input is refused before any write.
 import { PayloadTooLargeError, ValidationError } from '../../lib/model/errors.js';
-import { LEAF_MAX_KEYS, MAX_KEY_BYTES, MAX_VALUE_BYTES, PagedKv, shortestSeparator } from '../../lib/shard/paged-store.js';
+import { LEAF_MAX_KEYS, MAX_DIRTY_LEAVES, MAX_KEY_BYTES, MAX_VALUE_BYTES, PagedKv, shortestSeparator } from '../../lib/shard/paged-store.js';
 import { shuffle, Xoshiro128 } from '../../lib/random/prng.js';
 import { MemoryKv } from '../../lib/repository/store.js';
 import { freshMaps, type SortedByteMap } from './sorted-byte-map.js';
@@ -129,6 +129,25 @@ test('deferred writes: a batch writes each changed leaf and directory entry once
   });
   expect([flushed['leaves.insert'], flushed['directory.insert']]).toEqual([leaves, leaves]);
   kv.check();
+});
+
+test('a batch that changes more than MAX_DIRTY_LEAVES leaves writes them out early and stays correct', () => {
+  const maps = freshMaps();
+  const pending: (() => void)[] = [];
+  const kv = new PagedKv({ maps, limits: { leafMaxKeys: 4, leafMaxBytes: 4096, leafMergeBelowKeys: 1 }, deferWrites: (flush) => pending.push(flush) });
+  const model = new MemoryKv();
+  const written = callsDuring(maps, () => {
+    for (let n = 0; n < 6 * MAX_DIRTY_LEAVES; n++) {
+      expect(kv.set(rowKey(n), be32(n))).toEqual(model.set(rowKey(n), be32(n)));
+    }
+  });
+  expect(kv.leafCount()).toBeGreaterThan(MAX_DIRTY_LEAVES);
+  expect(written['leaves.insert']).toBeGreaterThanOrEqual(MAX_DIRTY_LEAVES); // before the job's flush ran
+  expect(kv.range(rowKey(0), rowKey(10), 20)).toEqual(model.range(rowKey(0), rowKey(10), 20));
+  pending.splice(0).forEach((flush) => flush());
+  kv.check();
+  const reopened = new PagedKv({ maps });
+  expect(reopened.range(rowKey(0), rowKey(6 * MAX_DIRTY_LEAVES), 10 * MAX_DIRTY_LEAVES)).toEqual(model.range(rowKey(0), rowKey(6 * MAX_DIRTY_LEAVES), 10 * MAX_DIRTY_LEAVES));
 });
 
 test('the leaf cache keeps at most its byte bound between flushes and reads evicted leaves again', () => {
