@@ -10,6 +10,7 @@ import { codecFor, Field, getEntityMetadata, MemoryKv, PrimaryKey, rowAddress, S
 import { Cursor, compileReader } from '../../lib/model/candid-reader.js';
 import { ByteSink, canonicalHeader, compileWriter } from '../../lib/model/candid-writer.js';
 import { EntityRegistry } from '../../lib/model/registry.js';
+import { isWellFormedText } from '../../lib/model/text.js';
 import { executeOp } from '../../lib/shard/executor.js';
 import { arbFor, arbType, PRIMITIVES, runs } from './candid-arbitraries.js';
 
@@ -202,5 +203,54 @@ describe('malformed stored values are refused before anything is written', () =>
     const done = codec.encode({ owner: 'o', id: 'i', body: '', done: false }).slice();
     const flags = [...done.keys()].filter((i) => i >= header && done[i] === 0); // bool false, opt none
     for (const i of flags) expect(() => codec.decode(done.map((x, j) => (j === i ? 2 : x)))).toThrow(ValidationError);
+  });
+});
+
+describe('compiled text reader', () => {
+  /** A Candid text message around raw bytes (length as one-byte LEB128 when short). */
+  const textMessage = (bytes: Uint8Array): Uint8Array => {
+    const header = canonicalHeader([IDL.Text]);
+    const sink = new ByteSink(header.length + bytes.length + 10);
+    sink.bytes(header);
+    let n = bytes.length;
+    const leb: number[] = [];
+    do {
+      leb.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+      n = Math.floor(n / 0x80);
+    } while (n > 0);
+    sink.bytes(new Uint8Array(leb));
+    sink.bytes(bytes);
+    return sink.finish();
+  };
+  const read = compileReader(IDL.Text);
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  /** The reader's answer, or 'refused' when it throws (callers then give the message to IDL.decode). */
+  const readerAnswer = (bytes: Uint8Array): string => {
+    const message = textMessage(bytes);
+    const cursor = new Cursor(message);
+    cursor.at = canonicalHeader([IDL.Text]).length;
+    try {
+      return read(cursor) as string;
+    } catch {
+      return 'refused';
+    }
+  };
+  const decoderAnswer = (bytes: Uint8Array): string => {
+    try {
+      return fatal.decode(bytes);
+    } catch {
+      return 'refused';
+    }
+  };
+
+  it('ASCII, every byte 0x00-0xff alone and next to ASCII, BOMs and ill-formed UTF-8 read as a fatal decoder reads them', () => {
+    const cases: number[][] = [[], [0x7f], [0x20, 0x25, 0x43], [0x25, 0x43, 0x32], [0xef, 0xbb, 0xbf, 0x61], [0xc2, 0x80], [0xc3, 0xbf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82, 0xac]];
+    for (let b = 0; b < 256; b++) cases.push([b], [0x61, b, 0x62]);
+    for (const c of cases) expect([c, readerAnswer(new Uint8Array(c))]).toEqual([c, decoderAnswer(new Uint8Array(c))]);
+  });
+
+  it('random byte strings and random strings read as a fatal decoder reads them', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => expect(readerAnswer(bytes)).toBe(decoderAnswer(bytes))), { numRuns: runs(500, 5000) });
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => expect(readerAnswer(new TextEncoder().encode(s))).toBe(isWellFormedText(s) ? s : new TextDecoder().decode(new TextEncoder().encode(s)))), { numRuns: runs(500, 5000) });
   });
 });

@@ -5,7 +5,8 @@ import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import fc from 'fast-check';
 import { Field, getEntityMetadata, PrimaryKey, rowAddress, ShardedCollection, ShardKey } from 'shardorm';
-import { isRowAddressOf } from '../../lib/model/row-address-check.js';
+import { isRowAddressOf, MAX_REMEMBERED_SHARD_KEYS } from '../../lib/model/row-address-check.js';
+import { rowPrefix } from '../../lib/model/entity-keys.js';
 
 @ShardedCollection({ name: 'keyed' })
 class Keyed {
@@ -46,4 +47,27 @@ test('key types it does not cover, and values of the wrong type, are left to row
   expect(isRowAddressOf(meta, { page: 'p', n: 5n }, key, hash)).toBeUndefined();
   expect(isRowAddressOf(getEntityMetadata(Keyed), { page: 5, who: Principal.anonymous(), tag: new Uint8Array() }, key, hash)).toBeUndefined();
   expect(isRowAddressOf(getEntityMetadata(Keyed), { page: '\uD800', who: Principal.anonymous(), tag: new Uint8Array() }, key, hash)).toBeUndefined();
+});
+
+test('a shard key whose hash was computed before is not trusted with another hash', () => {
+  const meta = getEntityMetadata(Keyed);
+  const rec = { page: 'remembered', who: Principal.anonymous(), tag: new Uint8Array([1]) };
+  const { key, hash } = rowAddress(meta, rec);
+  expect(isRowAddressOf(meta, rec, key, hash)).toBe(true); // hashed, and remembered
+  const prefixBytes = rowPrefix(meta).length;
+  for (const wrong of [hash ^ 1n, hash ^ (1n << 63n), 0n]) {
+    const forged = key.slice();
+    new DataView(forged.buffer).setBigUint64(prefixBytes, wrong, false); // key and op agree on the wrong hash
+    expect(isRowAddressOf(meta, rec, forged, wrong)).toBe(false);
+  }
+  const sibling = { ...rec, tag: new Uint8Array([2]) }; // same page: the remembered hash serves it
+  const theirs = rowAddress(meta, sibling);
+  expect(isRowAddressOf(meta, sibling, theirs.key, theirs.hash)).toBe(true);
+  // Past its bound the memo starts again; answers stay the same.
+  for (let i = 0; i <= MAX_REMEMBERED_SHARD_KEYS; i++) {
+    const other = { ...rec, page: `page ${i}` };
+    const at = rowAddress(meta, other);
+    expect(isRowAddressOf(meta, other, at.key, at.hash)).toBe(true);
+  }
+  expect(isRowAddressOf(meta, rec, key, hash)).toBe(true);
 });

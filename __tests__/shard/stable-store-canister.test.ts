@@ -1,6 +1,7 @@
 // The shard store in a real Azle canister on the local replica: PagedKv over StableBTreeMaps
-// (stableKv) answers like MemoryKv, keeps every entry across upgrades (the heap directory is
-// rebuilt from stable memory) and handles 10,000 entries written in batches.
+// (stableKv) answers like MemoryKv, keeps every entry across upgrades (the heap directory and leaf
+// cache are rebuilt from stable memory), rolls back heap and stable memory together when a message
+// traps after writing, and handles 10,000 entries written in batches.
 import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { MemoryKv } from '../../lib/repository/store.js';
 type Pair = [Uint8Array, Uint8Array];
 interface StoreCanister {
   insert(entries: Pair[]): Promise<number>;
+  writeThenTrap(entries: Pair[], keys: Uint8Array[]): Promise<number>;
   delete(keys: Uint8Array[]): Promise<number>;
   get(key: Uint8Array): Promise<[Uint8Array] | []>;
   range(lo: Uint8Array, hi: Uint8Array, limit: number): Promise<Pair[]>;
@@ -31,6 +33,7 @@ const idl: IDL.InterfaceFactory = ({ IDL: I }) => {
   const Pair = I.Tuple(Blob, Blob);
   return I.Service({
     insert: I.Func([I.Vec(Pair)], [I.Nat32], []),
+    writeThenTrap: I.Func([I.Vec(Pair), I.Vec(Blob)], [I.Nat32], []),
     delete: I.Func([I.Vec(Blob)], [I.Nat32], []),
     get: I.Func([Blob], [I.Opt(Blob)], ['query']),
     range: I.Func([Blob, Blob, I.Nat32], [I.Vec(Pair)], ['query']),
@@ -101,6 +104,27 @@ test('entries with empty, prefix and 4 KiB keys and 64 KiB values read back the 
   const more: Pair[] = [[new Uint8Array([0, 0]), new Uint8Array([9])], [new Uint8Array([5, 5, 5]), new Uint8Array(3)]];
   await store.insert(more);
   for (const [k, v] of more) model.set(k, v);
+  expect(plain(await store.range(LOW, HIGH, 10_000))).toEqual(plain(model.range(LOW, HIGH, 10_000)));
+  expect(await store.check()).toBe('ok');
+}, 300_000);
+
+test('a message that traps after writing, splitting and merging leaves changes nothing: the cached leaves roll back with stable memory', async () => {
+  const [, store] = await freshCanister();
+  const model = new MemoryKv();
+  const random = new Xoshiro128(21);
+  const entries: Pair[] = Array.from({ length: 2_000 }, (_, n) => [randomBytes(random, 12), randomBytes(random, n % 50)]);
+  for (let i = 0; i < entries.length; i += BATCH_ENTRIES) await store.insert(entries.slice(i, i + BATCH_ENTRIES));
+  for (const [k, v] of entries) model.set(k, v);
+  const probes: [Uint8Array, Uint8Array, number][] = [[LOW, HIGH, 10_000]];
+  const before = await answers(store, probes);
+  // New keys (leaf splits), overwrites of other lengths, and deletes of most keys (leaf merges and drops).
+  const fresh: Pair[] = Array.from({ length: 1_500 }, () => [randomBytes(random, 12), randomBytes(random, 30)]);
+  const overwrites: Pair[] = entries.slice(0, 300).map(([k]) => [k, new Uint8Array(77)]);
+  await expect(store.writeThenTrap([...fresh, ...overwrites], entries.slice(300, 1_900).map(([k]) => k))).rejects.toThrow(/trapped after 1800 writes and 1600 deletes/);
+  expect(await answers(store, probes)).toEqual(before);
+  // The next message writes on top of the state before the trap.
+  await store.insert(overwrites);
+  for (const [k, v] of overwrites) model.set(k, v);
   expect(plain(await store.range(LOW, HIGH, 10_000))).toEqual(plain(model.range(LOW, HIGH, 10_000)));
   expect(await store.check()).toBe('ok');
 }, 300_000);

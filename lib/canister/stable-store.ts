@@ -3,8 +3,11 @@
 // hold plain bytes (a raw-bytes Serializable, no JSON), so any tool reading the canister's stable
 // memory through ic-stable-structures sees exactly the keys and values ShardORM wrote.
 //
-// The leaves, directory and meta maps go through a WriteBackMap (write-back-map.ts): a batch of
-// 256 writes stores the counters once and each touched leaf once, not 256 times.
+// Writes are deferred to the end of the current job (`deferWrites`): PagedKv keeps its leaves
+// decoded in the heap and a batch of 256 writes stores each touched leaf and its directory entry
+// once, not once per write. Azle drains microtasks before an execution ends, and a trap rolls
+// back heap and stable memory together, so what is durable is exactly what writing through would
+// have left.
 //
 // Memory ids: ShardORM reserves 200–219 (SHARDORM_MEMORY_IDS). The shard store takes 200–203 by
 // default (SHARD_STORE_MEMORY_IDS); the rest of the range is kept for ShardORM's other stable
@@ -13,7 +16,6 @@
 import { StableBTreeMap } from 'azle';
 import { ValidationError } from '../model/errors.js';
 import { PagedKv, type ByteMap, type LeafLimits, type PagedKvMaps } from '../shard/paged-store.js';
-import { WriteBackMap } from './write-back-map.js';
 
 /** Memory ids ShardORM may use for its own stable structures (inclusive). */
 export const SHARDORM_MEMORY_IDS = { first: 200, last: 219 } as const;
@@ -99,11 +101,11 @@ export function stableKv(options: StableKvOptions): PagedKv {
     }
   }
   if (new Set(all).size !== all.length) throw new ValidationError(`stableKv needs four distinct memory ids, got ${all.join(', ')}`);
-  const maps: PagedKvMaps = {
-    values: stableByteMap(ids.values),
-    leaves: new WriteBackMap(stableByteMap(ids.leaves)),
-    directory: new WriteBackMap(stableByteMap(ids.directory)),
-    meta: new WriteBackMap(stableByteMap(ids.meta))
-  };
-  return new PagedKv({ maps, limits: options.limits });
+  const maps: PagedKvMaps = { values: stableByteMap(ids.values), leaves: stableByteMap(ids.leaves), directory: stableByteMap(ids.directory), meta: stableByteMap(ids.meta) };
+  return new PagedKv({ maps, limits: options.limits, deferWrites: atEndOfJob });
+}
+
+/** Runs `flush` once the current job's synchronous work is done, before the execution ends. */
+function atEndOfJob(flush: () => void): void {
+  void Promise.resolve().then(flush);
 }

@@ -86,6 +86,25 @@ export class Cursor {
   }
 }
 
+/** Texts up to this many bytes are tried as ASCII first (one String.fromCharCode.apply: its argument bound). */
+export const ASCII_TEXT_MAX_BYTES = 4096;
+
+/**
+ * UTF-8 as a fatal TextDecoder decodes it. ASCII bytes are their own text, recognised by native
+ * calls without the decoder's per-call work (in a canister ~30,000 instructions, most of a short
+ * text's decode): in the string of the bytes as char codes, a code of 0x80–0xFF is exactly what
+ * encodeURIComponent writes as %C2.. or %C3.. (ASCII escapes start %0–%7), and that search costs
+ * less than half of a regular expression's walk in QuickJS. Anything else goes to the decoder,
+ * which refuses ill-formed bytes.
+ */
+function readText(bytes: Uint8Array): string {
+  if (bytes.length <= ASCII_TEXT_MAX_BYTES) {
+    const binary = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    if (encodeURIComponent(binary).indexOf('%C') < 0) return binary;
+  }
+  return utf8FatalDecoder().decode(bytes);
+}
+
 /** Elements of zero bytes a compiled vector reader builds at most (IDL.decode takes longer ones). */
 export const MAX_ZERO_SIZED_ELEMENTS = 1 << 16;
 
@@ -115,7 +134,7 @@ class ReaderCompiler extends IDL.Visitor<null, Reader> {
       const n = r.length();
       const at = r.at;
       r.at = at + n;
-      return utf8FatalDecoder().decode(r.bytes.subarray(at, at + n));
+      return readText(r.bytes.subarray(at, at + n));
     };
   }
   override visitNat(): Reader {

@@ -206,9 +206,9 @@ class WriterCompiler extends IDL.Visitor<null, Writer> {
     const item = ty.accept(this, null);
     return (out, v) => {
       if (fixed === 8 && ArrayBuffer.isView(v) && (v as Uint8Array).BYTES_PER_ELEMENT === 1) {
-        const view = v as Uint8Array;
-        out.leb(view.length);
-        return out.bytes(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+        const view = v as ArrayBufferView;
+        out.leb(view.byteLength);
+        return out.bytes(view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       }
       if (!Array.isArray(v)) return mismatch();
       out.leb(v.length);

@@ -1,22 +1,26 @@
 // PagedKv's directory as the heap holds it: one entry per leaf, in key order — the separator (as
 // bytes and as a keyString, searched natively), the leaf's id, and the leaf's entry and byte sums —
-// plus the totals over all leaves, which are the store's size() and bytes(). Every change is
-// written through to the `directory` byte map in the same call (paged-format.ts has the layout),
-// so the heap copy is only a cache: after an upgrade it is one ordered read of the map.
+// plus the totals over all leaves, which are the store's size() and bytes(). A changed entry is
+// written to the `directory` byte map by persist(), which PagedKv calls when it flushes its leaves
+// (a removed one at once; paged-format.ts has the layout), so the heap copy is only a cache: after
+// an upgrade it is one ordered read of the map.
 import { compareBytes } from '../model/keys.js';
-import { assert, keyString } from './paged-leaf.js';
-import { decodeDirectoryValue, DIRECTORY_VALUE_BYTES, encodeDirectoryValue, type ByteMap, type Sums } from './paged-format.js';
+import { assert, fail, keyString } from './paged-leaf.js';
+import { decodeDirectoryValue, decodeId, DIRECTORY_VALUE_BYTES, encodeDirectoryValue, type ByteMap, type Sums } from './paged-format.js';
 
 export class LeafDirectory {
   private separators: Uint8Array[] = [];
   private texts: string[] = [];
   private leafKeys: Uint8Array[] = [];
+  private leafIds: number[] = [];
   private entries: number[] = [];
   private bytes: number[] = [];
   /** Sums over every leaf: kept equal to the per-leaf sums by every change below (check() recounts). */
   private readonly all: Sums = { entries: 0, bytes: 0 };
   /** A directory value's stored form, reused for every write (ByteMap.insert copies). */
   private readonly buffer = new Uint8Array(DIRECTORY_VALUE_BYTES);
+  /** Separators (as texts) of the entries changed since the last persist(). */
+  private readonly changed = new Set<string>();
 
   constructor(private readonly map: ByteMap) {}
 
@@ -26,6 +30,7 @@ export class LeafDirectory {
     this.texts = this.separators.map(keyString);
     const values = stored.map(([, value]) => decodeDirectoryValue(value));
     this.leafKeys = values.map((v) => v.leafKey);
+    this.leafIds = this.leafKeys.map(decodeId);
     this.entries = values.map((v) => v.entries);
     this.bytes = values.map((v) => v.bytes);
     this.all.entries = this.entries.reduce((s, n) => s + n, 0);
@@ -53,6 +58,10 @@ export class LeafDirectory {
     return this.leafKeys[d];
   }
 
+  leafId(d: number): number {
+    return this.leafIds[d];
+  }
+
   entryCount(d: number): number {
     return this.entries[d];
   }
@@ -70,21 +79,32 @@ export class LeafDirectory {
     return countAtMost(this.texts, text, 1) - 1;
   }
 
-  /** Leaf d now holds `sums` (its leaf was just rewritten). */
+  /** Leaf d now holds `sums` (its leaf was just changed): stored by the next persist(). */
   setSums(d: number, sums: Sums): void {
     this.all.entries += sums.entries - this.entries[d];
     this.all.bytes += sums.bytes - this.bytes[d];
     this.entries[d] = sums.entries;
     this.bytes[d] = sums.bytes;
-    this.map.insert(this.separators[d], encodeDirectoryValue(this.leafKeys[d], sums, this.buffer));
+    this.changed.add(this.texts[d]);
+  }
+
+  /** Writes every entry changed since the last call to the map. */
+  persist(): void {
+    for (const text of this.changed) {
+      const d = this.indexOf(text);
+      assert(this.texts[d] === text, 'a changed directory entry is gone');
+      this.map.insert(this.separators[d], encodeDirectoryValue(this.leafKeys[d], { entries: this.entries[d], bytes: this.bytes[d] }, this.buffer));
+    }
+    this.changed.clear();
   }
 
   /** A new leaf at position d (its separator sorts between those of d - 1 and d). */
   insert(d: number, separator: Uint8Array, leafKey: Uint8Array, sums: Sums): void {
-    assert(d > 0 && compareBytes(this.separators[d - 1], separator) < 0 && (d === this.length || compareBytes(separator, this.separators[d]) < 0), `separator for directory position ${d} out of order`);
+    if (!(d > 0 && compareBytes(this.separators[d - 1], separator) < 0 && (d === this.length || compareBytes(separator, this.separators[d]) < 0))) fail(`separator for directory position ${d} out of order`);
     this.separators.splice(d, 0, separator);
     this.texts.splice(d, 0, keyString(separator));
     this.leafKeys.splice(d, 0, leafKey);
+    this.leafIds.splice(d, 0, decodeId(leafKey));
     this.entries.splice(d, 0, 0);
     this.bytes.splice(d, 0, 0);
     this.setSums(d, sums);
@@ -95,15 +115,17 @@ export class LeafDirectory {
     this.all.entries -= this.entries[d];
     this.all.bytes -= this.bytes[d];
     this.map.remove(this.separators[d]);
-    for (const list of [this.separators, this.texts, this.leafKeys, this.entries, this.bytes] as unknown[][]) list.splice(d, 1);
+    this.changed.delete(this.texts[d]);
+    for (const list of [this.separators, this.texts, this.leafKeys, this.leafIds, this.entries, this.bytes] as unknown[][]) list.splice(d, 1);
   }
 
   /** Asserts the heap copy equals the stored directory, sums included, and the totals equal the sums. */
   check(stored: [Uint8Array, Uint8Array][]): void {
+    assert(this.changed.size === 0, 'directory checked before persist()');
     assert(stored.length === this.length, `directory holds ${stored.length} entries, heap ${this.length}`);
     for (let d = 0; d < stored.length; d++) {
       const value = decodeDirectoryValue(stored[d][1]);
-      assert(compareBytes(stored[d][0], this.separators[d]) === 0 && compareBytes(value.leafKey, this.leafKeys[d]) === 0, `directory entry ${d} differs from the heap`);
+      assert(compareBytes(stored[d][0], this.separators[d]) === 0 && compareBytes(value.leafKey, this.leafKeys[d]) === 0 && decodeId(value.leafKey) === this.leafIds[d], `directory entry ${d} differs from the heap`);
       assert(value.entries === this.entries[d] && value.bytes === this.bytes[d], `directory entry ${d}: stored sums differ from the heap's`);
       assert(this.texts[d] === keyString(this.separators[d]), `heap directory ${d}: separator text differs`);
       assert(d === 0 ? this.separators[d].length === 0 : compareBytes(this.separators[d - 1], this.separators[d]) < 0, `separator ${d} out of order`);

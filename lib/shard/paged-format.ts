@@ -11,7 +11,7 @@
 // Format 2 moves the entry and byte counts from one record rewritten on every write into each
 // leaf's directory entry, rewritten with its leaf: a write still costs three map inserts, and a
 // hash range's bytes (split points, owned sizes) are summed from the heap directory, not the rows.
-import { assert, Leaf } from './paged-leaf.js';
+import { assert, fail, Leaf } from './paged-leaf.js';
 
 /**
  * The slice of StableBTreeMap<Uint8Array, Uint8Array> PagedKv needs; `items` orders keys byte-wise.
@@ -84,7 +84,8 @@ export function decodeMeta(bytes: Uint8Array): { nextLeafId: number } {
 
 /** A directory value: the leaf's id (its key in `leaves`) and its sums, written into `out` (reused: ByteMap.insert copies). */
 export function encodeDirectoryValue(leafKey: Uint8Array, sums: Sums, out: Uint8Array): Uint8Array {
-  assert(sums.bytes <= MAX_LEAF_SUM_BYTES && sums.entries >= 0 && sums.bytes >= 0, `leaf sums ${sums.entries} entries, ${sums.bytes} bytes`);
+  // Hot path: the message is built only on failure (a template literal costs real instructions).
+  if (!(sums.bytes <= MAX_LEAF_SUM_BYTES && sums.entries >= 0 && sums.bytes >= 0)) fail(`leaf sums ${sums.entries} entries, ${sums.bytes} bytes`);
   out.set(leafKey, 0);
   writeU32BE(out, 4, sums.entries);
   writeU32BE(out, 8, sums.bytes);
@@ -92,7 +93,7 @@ export function encodeDirectoryValue(leafKey: Uint8Array, sums: Sums, out: Uint8
 }
 
 export function decodeDirectoryValue(bytes: Uint8Array): { leafKey: Uint8Array } & Sums {
-  assert(bytes.length === DIRECTORY_VALUE_BYTES, `directory value of ${bytes.length} bytes`);
+  if (bytes.length !== DIRECTORY_VALUE_BYTES) fail(`directory value of ${bytes.length} bytes`); // once per leaf at load: no eager message
   return { leafKey: bytes.slice(0, 4), entries: readU32BE(bytes, 4), bytes: readU32BE(bytes, 8) };
 }
 
@@ -112,7 +113,7 @@ export function encodeId(id: number): Uint8Array {
 }
 
 export function decodeId(bytes: Uint8Array): number {
-  assert(bytes.length === 4, `leaf id of ${bytes.length} bytes`);
+  if (bytes.length !== 4) fail(`leaf id of ${bytes.length} bytes`);
   return readU32BE(bytes, 0);
 }
 
@@ -138,7 +139,7 @@ export function upgradeFormat1(maps: PagedKvMaps, meta: Uint8Array): [Uint8Array
     assert(leafKey.length === 4, `format-1 directory value of ${leafKey.length} bytes`);
     const stored = maps.leaves.get(leafKey);
     assert(stored !== undefined, `leaf ${decodeId(leafKey)} is in the directory but not stored`);
-    const sums = leafSums(new Leaf(stored));
+    const sums = leafSums(Leaf.decode(stored));
     out.push([separator, encodeDirectoryValue(leafKey, sums, new Uint8Array(DIRECTORY_VALUE_BYTES))]);
     entries += sums.entries;
     bytes += sums.bytes;

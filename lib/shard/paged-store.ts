@@ -10,22 +10,28 @@
 //
 // The directory is mirrored in the Wasm heap as a sorted array (paged-directory.ts), loaded lazily
 // on first use (after an upgrade that is one ordered read of about n / (LEAF_MAX_KEYS / 2)
-// entries). A range read is one heap binary search, one leaf read per LEAF_MAX_KEYS keys and one
-// value lookup per entry. Each directory entry carries its leaf's entry and byte sums, rewritten
-// with the leaf, so size(), bytes() and the sums of any key range (sumsInRange: split points,
-// owned sizes) cost O(leaves) of heap work and at most two leaf reads, never a read of the rows.
+// entries), and leaves are kept decoded in the heap (paged-cache.ts, bounded by bytes): a write
+// changes its leaf in place, and changed leaves and their directory entries reach the maps when
+// the store flushes — at the end of every call, or once per message where `deferWrites` says so
+// (a canister: lib/canister/stable-store.ts). A range read is one heap binary search, one leaf
+// read per LEAF_MAX_KEYS keys and one value lookup per entry. Each directory entry carries its
+// leaf's entry and byte sums, rewritten with the leaf, so size(), bytes() and the sums of any key
+// range (sumsInRange: split points, owned sizes) cost O(leaves) of heap work and at most two leaf
+// reads, never a read of the rows.
 // Pure TypeScript over the ByteMap interface: it runs the same in Node, QuickJS and a canister.
 // One PagedKv owns its maps: two live instances over the same maps would each trust a stale mirror.
 import { PayloadTooLargeError, ValidationError } from '../model/errors.js';
 import { compareBytes, MAX_STORAGE_KEY_BYTES } from '../model/keys.js';
 import type { Entry, KeyEntry, OrderedKv } from '../repository/store.js';
 import { keySuccessor } from '../repository/store.js';
+import { LeafCache, MAX_CACHED_LEAF_BYTES } from './paged-cache.js';
 import { LeafDirectory } from './paged-directory.js';
 import { assert, fail, keyString, Leaf } from './paged-leaf.js';
-import { decodeId, decodeMeta, DIRECTORY_VALUE_BYTES, encodeDirectoryValue, encodeId, encodeMeta, FIRST_SEPARATOR, leafSums, META_FORMAT, META_KEY, metaFormat, readAll, upgradeFormat1, type PagedKvMaps, type Sums, type KeyRangeSum } from './paged-format.js';
+import { decodeMeta, DIRECTORY_VALUE_BYTES, encodeDirectoryValue, encodeId, encodeMeta, FIRST_SEPARATOR, leafSums, META_FORMAT, META_KEY, metaFormat, readAll, upgradeFormat1, type PagedKvMaps, type Sums, type KeyRangeSum } from './paged-format.js';
 
 export type { ByteMap, KeyRangeSum, PagedKvMaps, Sums } from './paged-format.js';
 export { DIRECTORY_LOAD_PAGE_ENTRIES } from './paged-format.js';
+export { MAX_CACHED_LEAF_BYTES, MAX_DIRTY_LEAVES } from './paged-cache.js';
 
 /** Leaf shape; the defaults are the constants below (tests shrink them to split and merge often). */
 export interface LeafLimits {
@@ -37,6 +43,14 @@ export interface LeafLimits {
 export interface PagedKvOptions {
   maps: PagedKvMaps;
   limits?: Partial<LeafLimits>;
+  /**
+   * When changed leaves and directory entries are written to the maps: given `flush`, arrange for
+   * it to run once before the current message's changes become durable (a canister: at the end of
+   * the current job). Without it they are written at the end of every call.
+   */
+  deferWrites?: (flush: () => void) => void;
+  /** Heap bytes of decoded leaves kept between flushes (default MAX_CACHED_LEAF_BYTES; 0 keeps none). */
+  cacheBytes?: number;
 }
 
 /** A leaf splits when it holds more entries than this. */
@@ -52,6 +66,10 @@ export const MAX_VALUE_BYTES = 4 * 1024 * 1024;
 
 export class PagedKv implements OrderedKv {
   private readonly dir: LeafDirectory;
+  private readonly cache: LeafCache;
+  private readonly deferWrites: ((flush: () => void) => void) | undefined;
+  /** A deferred flush is arranged and has not run yet. */
+  private flushPending = false;
   /** Set by load(): the store is read (or created) on first use. */
   private nextLeafId: number | undefined;
   private readonly maps: PagedKvMaps;
@@ -60,6 +78,8 @@ export class PagedKv implements OrderedKv {
   constructor(options: PagedKvOptions) {
     this.maps = options.maps;
     this.dir = new LeafDirectory(options.maps.directory);
+    this.cache = new LeafCache(options.maps.leaves, options.cacheBytes ?? MAX_CACHED_LEAF_BYTES);
+    this.deferWrites = options.deferWrites;
     this.limits = { leafMaxKeys: LEAF_MAX_KEYS, leafMaxBytes: LEAF_MAX_BYTES, leafMergeBelowKeys: LEAF_MERGE_BELOW_KEYS, ...options.limits };
     const { leafMaxKeys, leafMaxBytes, leafMergeBelowKeys } = this.limits;
     if (!Number.isInteger(leafMaxKeys) || leafMaxKeys < 2) throw new ValidationError(`leafMaxKeys must be an integer >= 2, got ${leafMaxKeys}`);
@@ -81,16 +101,20 @@ export class PagedKv implements OrderedKv {
     const text = keyString(key);
     const d = this.dir.indexOf(text);
     const leaf = this.readLeaf(d);
-    const sums = this.dir.sums(d);
+    const entries = this.dir.entryCount(d);
+    const bytes = this.dir.byteCount(d);
     if (previous !== undefined) {
       const i = leaf.indexOf(text);
       if (i < 0) fail('a stored value has no key in its leaf');
-      this.writeLeaf(d, leaf.withValueLength(i, value.length), { entries: sums.entries, bytes: sums.bytes + value.length - previous.length });
+      leaf.setValueLength(i, value.length);
+      this.writeLeaf(d, leaf, { entries, bytes: bytes + value.length - previous.length });
     } else {
       const i = leaf.lowerBound(text);
       if (i < leaf.count && leaf.keyText(i) === text) fail('a key in a leaf has no stored value');
-      this.placeLeaf(d, leaf.withInserted(i, key, value.length), { entries: sums.entries + 1, bytes: sums.bytes + key.length + value.length });
+      leaf.insert(i, key, value.length, text);
+      this.placeLeaf(d, leaf, { entries: entries + 1, bytes: bytes + key.length + value.length });
     }
+    this.changed();
     return previous;
   }
 
@@ -104,7 +128,9 @@ export class PagedKv implements OrderedKv {
     const i = leaf.indexOf(text);
     if (i < 0) fail('a stored value has no key in its leaf');
     const sums = this.dir.sums(d);
-    this.shrinkLeaf(d, leaf.withRemoved(i), { entries: sums.entries - 1, bytes: sums.bytes - key.length - previous.length });
+    leaf.remove(i);
+    this.shrinkLeaf(d, leaf.compactedIfDead(), { entries: sums.entries - 1, bytes: sums.bytes - key.length - previous.length });
+    this.changed();
     return previous;
   }
 
@@ -178,17 +204,19 @@ export class PagedKv implements OrderedKv {
    */
   check(): void {
     this.load();
+    this.flush();
+    this.cache.check();
     const stored = readAll(this.maps.directory);
     this.dir.check(stored);
     assert(this.maps.leaves.len() === stored.length, 'leaf map and directory differ in size');
     assert(metaFormat(this.maps.meta.get(META_KEY)!) === META_FORMAT && decodeMeta(this.maps.meta.get(META_KEY)!).nextLeafId === this.nextLeafId, 'stored meta record differs from the heap');
     for (let d = 0; d < stored.length; d++) {
       const sep = this.dir.separator(d);
-      assert(decodeId(this.dir.leafKey(d)) < this.nextLeafId!, `leaf id ${decodeId(this.dir.leafKey(d))} not below the next id`);
+      assert(this.dir.leafId(d) < this.nextLeafId!, `leaf id ${this.dir.leafId(d)} not below the next id`);
       const leaf = this.readLeaf(d);
       leaf.check();
       assert(leaf.count <= this.limits.leafMaxKeys, `leaf ${d} holds ${leaf.count} entries`);
-      assert(leaf.count <= 1 || leaf.bytes.length <= this.limits.leafMaxBytes, `leaf ${d} is ${leaf.bytes.length} bytes`);
+      assert(leaf.count <= 1 || leaf.storedBytes() <= this.limits.leafMaxBytes, `leaf ${d} is ${leaf.storedBytes()} bytes`);
       assert(leaf.count > 0 || d === 0, `leaf ${d} is empty`);
       const recount = leafSums(leaf);
       const sums = this.dir.sums(d);
@@ -241,10 +269,10 @@ export class PagedKv implements OrderedKv {
     let previous = first;
     for (const [k, next] of rest.entries()) {
       const separator = shortestSeparator(previous.key(previous.count - 1), next.key(0));
-      const id = encodeId(this.nextLeafId!);
+      const id = this.nextLeafId!;
       this.nextLeafId! += 1;
-      this.maps.leaves.insert(id, next.bytes);
-      this.dir.insert(d + 1 + k, separator, id, parts[k + 1]);
+      this.cache.put(id, next);
+      this.dir.insert(d + 1 + k, separator, encodeId(id), parts[k + 1]);
       previous = next;
     }
     this.maps.meta.insert(META_KEY, encodeMeta(this.nextLeafId!));
@@ -256,7 +284,7 @@ export class PagedKv implements OrderedKv {
    */
   private splitToFit(leaf: Leaf): Leaf[] {
     if (this.fits(leaf) || leaf.count < 2) return [leaf];
-    if (leaf.bytes.length > this.limits.leafMaxBytes && leaf.deadBytes() > 0) return this.splitToFit(leaf.compacted());
+    if (leaf.storedBytes() > this.limits.leafMaxBytes && leaf.deadBytes() > 0) return this.splitToFit(leaf.compacted());
     const [left, right] = leaf.split();
     return [...this.splitToFit(left), ...this.splitToFit(right)];
   }
@@ -282,25 +310,40 @@ export class PagedKv implements OrderedKv {
   }
 
   private fits(leaf: Leaf): boolean {
-    return leaf.count <= this.limits.leafMaxKeys && leaf.bytes.length <= this.limits.leafMaxBytes;
+    return leaf.count <= this.limits.leafMaxKeys && leaf.storedBytes() <= this.limits.leafMaxBytes;
   }
 
   private dropLeaf(d: number): void {
-    this.maps.leaves.remove(this.dir.leafKey(d));
+    this.cache.drop(this.dir.leafId(d));
     this.dir.remove(d);
   }
 
   private readLeaf(d: number): Leaf {
-    const bytes = this.maps.leaves.get(this.dir.leafKey(d));
-    if (bytes === undefined) fail(`leaf ${decodeId(this.dir.leafKey(d))} is in the directory but not stored`);
-    return new Leaf(bytes);
+    return this.cache.get(this.dir.leafId(d));
   }
 
-  /** Stores leaf d and its sums (the caller computed them from the change; check() recounts). */
+  /** Leaf d is now `leaf` with `sums` (the caller computed them from the change; check() recounts): stored at the next flush. */
   private writeLeaf(d: number, leaf: Leaf, sums: Sums): void {
     if (leaf.count !== sums.entries) fail(`leaf of ${leaf.count} entries written with sums of ${sums.entries}`);
-    this.maps.leaves.insert(this.dir.leafKey(d), leaf.bytes);
+    this.cache.put(this.dir.leafId(d), leaf);
     this.dir.setSums(d, sums);
+  }
+
+  /** Writes the changed leaves and directory entries to the maps now. */
+  flush(): void {
+    this.flushPending = false;
+    this.cache.flush();
+    this.dir.persist();
+  }
+
+  /** After a change: flush now, or arrange the deferred flush (early when too many leaves wait). */
+  private changed(): void {
+    if (this.deferWrites === undefined || this.cache.full()) return this.flush();
+    if (this.flushPending) return;
+    this.flushPending = true;
+    this.deferWrites(() => {
+      if (this.flushPending) this.flush();
+    });
   }
 
   /** Loads the directory on first use (upgrading a format-1 store); creates an empty store in empty maps. */
@@ -312,7 +355,7 @@ export class PagedKv implements OrderedKv {
       assert(values.len() === 0 && leaves.len() === 0 && directory.len() === 0, 'maps hold data but no PagedKv counters');
       const first = encodeId(0);
       const entry = encodeDirectoryValue(first, { entries: 0, bytes: 0 }, new Uint8Array(DIRECTORY_VALUE_BYTES));
-      leaves.insert(first, Leaf.empty().bytes);
+      leaves.insert(first, Leaf.empty().encode());
       directory.insert(FIRST_SEPARATOR, entry);
       meta.insert(META_KEY, encodeMeta(1));
       this.dir.load([[FIRST_SEPARATOR, entry]]);
