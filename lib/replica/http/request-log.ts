@@ -6,7 +6,7 @@
 // MAX_STATUS_REPLY_BYTES, the oldest lose their reply and read as `done`, as on the IC.
 import { lebEncode } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
-import { bytesToHex as hex } from '@noble/hashes/utils';
+import { bytesToHex as hex, utf8ToBytes } from '@noble/hashes/utils';
 import type { CallOutcome } from '../ingress.js';
 import { invariant } from '../errors.js';
 import { PERMITTED_DRIFT_NS } from './envelope.js';
@@ -154,19 +154,28 @@ function replyBytes(outcome: CallOutcome): number {
   return outcome.status === 'replied' ? outcome.reply.length : outcome.rejectMessage.length;
 }
 
+/** Labels and fixed leaves of status subtrees, encoded once (a status is built per finished call). */
+const STATUS = utf8ToBytes('status');
+const REPLY = utf8ToBytes('reply');
+const REJECT_CODE = utf8ToBytes('reject_code');
+const REJECT_MESSAGE = utf8ToBytes('reject_message');
+const ERROR_CODE = utf8ToBytes('error_code');
+const REPLIED = LabeledTree.leaf('replied');
+const REJECTED = LabeledTree.leaf('rejected');
+
 /** The certified `request_status/<id>` subtree of a call (undefined: still processing). */
 export function statusTree(outcome: CallOutcome | undefined): LabeledTree {
   if (outcome === undefined) return PROCESSING_TREE;
   if (outcome.status === 'replied') {
     return LabeledTree.map([
-      ['status', LabeledTree.leaf('replied')],
-      ['reply', LabeledTree.leaf(outcome.reply)]
+      [STATUS, REPLIED],
+      [REPLY, LabeledTree.leaf(outcome.reply)]
     ]);
   }
   return LabeledTree.map([
-    ['status', LabeledTree.leaf('rejected')],
-    ['reject_code', LabeledTree.leaf(new Uint8Array(lebEncode(outcome.rejectCode)))],
-    ['reject_message', LabeledTree.leaf(outcome.rejectMessage)],
-    ['error_code', LabeledTree.leaf(outcome.errorCode)]
+    [STATUS, REJECTED],
+    [REJECT_CODE, LabeledTree.leaf(new Uint8Array(lebEncode(outcome.rejectCode)))],
+    [REJECT_MESSAGE, LabeledTree.leaf(outcome.rejectMessage)],
+    [ERROR_CODE, LabeledTree.leaf(outcome.errorCode)]
   ]);
 }
