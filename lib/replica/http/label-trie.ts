@@ -105,7 +105,7 @@ export class LabelTrie<T extends Witnessed> {
         if (neighbour !== undefined && !revealed.has(neighbour)) revealed.set(neighbour, [4, neighbour.child.hash()]);
       }
     }
-    return pruned(this.root, revealed);
+    return pruned(this.root, [...revealed.keys()], revealed);
   }
 }
 
@@ -154,16 +154,13 @@ function whole<T extends Witnessed>(node: Node<T>): HashTree {
   return node instanceof Leaf ? [2, node.label, node.child.witness('all')] : [1, whole(node.left), whole(node.right)];
 }
 
-/** The fork tree with every subtree that holds no revealed leaf pruned to its hash. */
-function pruned<T extends Witnessed>(node: Node<T>, revealed: Map<Leaf<T>, HashTree>): HashTree {
-  if (node instanceof Leaf) {
-    const below = revealed.get(node);
-    return below === undefined ? [4, node.hash()] : [2, node.label, below];
-  }
-  return holdsAny(node, revealed.keys()) ? [1, pruned(node.left, revealed), pruned(node.right, revealed)] : [4, node.hash()];
-}
-
-function holdsAny<T extends Witnessed>(node: Branch<T>, leaves: Iterable<Leaf<T>>): boolean {
-  for (const leaf of leaves) if (Buffer.compare(leaf.label, node.first) >= 0 && Buffer.compare(leaf.label, node.last) <= 0) return true;
-  return false;
+/**
+ * The fork tree with every subtree that holds no revealed leaf pruned to its hash: the revealed
+ * leaves are split by each branch's bit on the way down, so only their paths are visited.
+ */
+function pruned<T extends Witnessed>(node: Node<T>, leaves: readonly Leaf<T>[], revealed: Map<Leaf<T>, HashTree>): HashTree {
+  if (leaves.length === 0) return [4, node.hash()];
+  if (node instanceof Leaf) return [2, node.label, revealed.get(node)!];
+  const [left, right] = [leaves.filter(leaf => bitAt(leaf.label, node.bit) === 0), leaves.filter(leaf => bitAt(leaf.label, node.bit) === 1)];
+  return [1, pruned(node.left, left, revealed), pruned(node.right, right, revealed)];
 }
