@@ -31,16 +31,21 @@ const FORK = domain('ic-hashtree-fork');
 const LABELED = domain('ic-hashtree-labeled');
 const LEAF = domain('ic-hashtree-leaf');
 
+/** Where a node's hash input is assembled (a leaf's value may be longer: then it gets its own). */
+const SCRATCH_BYTES = 4096;
+const scratch = new Uint8Array(SCRATCH_BYTES);
+
+/** SHA-256 of the parts concatenated; the digest is Node's own buffer (no copy: one allocation). */
 function sha256(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
-  const input = new Uint8Array(length);
+  const input = length <= SCRATCH_BYTES ? scratch.subarray(0, length) : new Uint8Array(length);
   let offset = 0;
   for (const part of parts) {
     input.set(part, offset);
     offset += part.length;
   }
-  return new Uint8Array(hash('sha256', input, 'buffer'));
+  return hash('sha256', input, 'buffer');
 }
 
 export const EMPTY_HASH = sha256(EMPTY);
