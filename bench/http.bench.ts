@@ -77,6 +77,8 @@ try {
   console.log('| agents | client BLS check | updates/s over HTTP | engine direct (calls/s) | HTTP / direct | client CPU | replica CPU | client ms/update | replica ms/update | engine direct ms/update | direct ÷ replica ms/update |');
   console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
+  const pressure = cpuPressure();
+  if (pressure !== undefined) console.log(`\nThe machine meanwhile: tasks waited for a CPU ${pressure} of the time (Linux CPU pressure, "some", last 5 minutes); the more, the more every process's CPU time per update grows.`);
 } finally {
   await server.stop();
 }
@@ -143,6 +145,16 @@ async function measure(replicaPid: number, run: () => Promise<number[]>): Promis
   };
 }
 
+
+/** /proc/pressure/cpu's `some avg300` as "N %", undefined where the kernel does not report it. */
+function cpuPressure(): string | undefined {
+  try {
+    const avg300 = readFileSync('/proc/pressure/cpu', 'utf8').match(/^some .*avg300=([\d.]+)/m)?.[1];
+    return avg300 === undefined ? undefined : `${Number(avg300).toFixed(0)} %`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * utime + stime of a process and its descendants (tsx runs the CLI in a child process), from
