@@ -3,7 +3,7 @@
 // made on the engine directly (in-process, no HTTP) in the same run. The replica runs as its own
 // process (`shardorm replica start`, as users run it), so client and replica CPU are measured
 // apart: with verification on, the clients' one JS thread saturates on BLS pairings (~30 ms each).
-//   npm run bench -- http          (BENCH_HTTP_SECONDS per row, default 4)
+//   npm run bench -- http          (BENCH_HTTP_SECONDS per row, default 4, after BENCH_HTTP_WARMUP_SECONDS, default 20)
 import { Actor, HttpAgent } from '@dfinity/agent';
 import { IDL } from '@dfinity/candid';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
@@ -15,6 +15,12 @@ import { managementCanister } from '../lib/cli/management.js';
 import { LocalReplica } from '../lib/replica/index.js';
 
 const ROW_MS = Number(process.env.BENCH_HTTP_SECONDS ?? 4) * 1000;
+/**
+ * Before the rows, the replica serves the busiest row's load and the engine runs alone for this
+ * long each: V8 tiers a Wasm function up once it is hot, and the replica's compiler threads were
+ * still busy ~20 s into a run (the engine direct, a tight loop, gets there in a few seconds).
+ */
+const WARMUP_MS = Number(process.env.BENCH_HTTP_WARMUP_SECONDS ?? 20) * 1000;
 const WARMUP_CALLS = 20;
 const AGENT_COUNTS = [1, 4, 16] as const;
 /** Linux reports process CPU in clock ticks of 1/100 s (USER_HZ). */
@@ -38,6 +44,8 @@ try {
     );
 
   const direct = await engineDirect(built.wasm);
+  await untilDeadline(await actors(AGENT_COUNTS.at(-1)!, false), WARMUP_MS);
+  await direct.rate(WARMUP_MS);
   const rows: string[] = [];
   for (const verify of [true, false]) {
     for (const count of AGENT_COUNTS) {
@@ -45,15 +53,7 @@ try {
       for (let i = 0; i < WARMUP_CALLS; i++) await clients[i % count].inc();
       // Measured right before its row: the machine is shared, so only adjacent figures compare.
       const directRate = await direct.rate();
-      const measured = await measure(server.child.pid!, () => Promise.all(clients.map(async client => {
-        let calls = 0;
-        const end = performance.now() + ROW_MS;
-        while (performance.now() < end) {
-          await client.inc();
-          calls++;
-        }
-        return calls;
-      })));
+      const measured = await measure(server.child.pid!, () => untilDeadline(clients, ROW_MS));
       const cells = [count, verify ? 'on' : 'stubbed', measured.rate.toFixed(0), directRate.rate.toFixed(0), (measured.rate / directRate.rate).toFixed(2)];
       cells.push(`${measured.clientCpu.toFixed(0)} %`, `${measured.replicaCpu.toFixed(0)} %`, ms(measured.clientMsPerCall), ms(measured.replicaMsPerCall), ms(directRate.msPerCall), (directRate.msPerCall / measured.replicaMsPerCall).toFixed(2));
       rows.push(`| ${cells.join(' | ')} |`);
@@ -66,7 +66,8 @@ try {
   console.log('Ed25519 identity each) in the bench process; the replica is `shardorm replica start` in its own');
   console.log('process, running the Azle-built `http_probe` canister; each client calls `inc` in a loop.');
   console.log('"Engine direct": the same update (inspect_message included) on an in-process LocalReplica, no HTTP,');
-  console.log('measured just before each row.');
+  console.log(`measured just before each row. First both warm up for ${WARMUP_MS / 1000} s (the replica under the 16-agent stubbed load),`);
+  console.log('so that V8 has tiered the hot Wasm up in both processes.');
   console.log('Calls that arrive together run in one round; a BLS signature waits (at most 50 ms) until every');
   console.log('caller active in the last second has a call in it. "CPU" is each');
   console.log('process\'s CPU time over wall time (100 % = one core; the clients\' JS runs on one thread);');
@@ -76,22 +77,36 @@ try {
   console.log('| agents | client BLS check | updates/s over HTTP | engine direct (calls/s) | HTTP / direct | client CPU | replica CPU | client ms/update | replica ms/update | engine direct ms/update | direct ÷ replica ms/update |');
   console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
+  const pressure = cpuPressure();
+  if (pressure !== undefined) console.log(`\nThe machine meanwhile: tasks waited for a CPU ${pressure} of the time (Linux CPU pressure, "some", last 5 minutes); the more, the more every process's CPU time per update grows.`);
 } finally {
   await server.stop();
 }
 
-/** The same canister on an in-process engine; `rate()` runs sequential updateCall for ROW_MS / 2. */
-async function engineDirect(wasm: Uint8Array): Promise<{ rate(): Promise<{ rate: number; msPerCall: number }>; close(): Promise<void> }> {
+/** Each client calls `inc` in a loop until `ms` have passed; resolves to each one's call count. */
+function untilDeadline(clients: Probe[], ms: number): Promise<number[]> {
+  const end = performance.now() + ms;
+  return Promise.all(
+    clients.map(async client => {
+      let calls = 0;
+      for (; performance.now() < end; calls++) await client.inc();
+      return calls;
+    })
+  );
+}
+
+/** The same canister on an in-process engine; `rate(ms)` runs sequential updateCall for ms (default ROW_MS / 2). */
+async function engineDirect(wasm: Uint8Array): Promise<{ rate(ms?: number): Promise<{ rate: number; msPerCall: number }>; close(): Promise<void> }> {
   const replica = await LocalReplica.create();
   const canisterId = await replica.createCanister();
   await replica.installCode({ canisterId, wasm });
   const noArgs = new Uint8Array(IDL.encode([], []));
   for (let i = 0; i < WARMUP_CALLS; i++) await replica.updateCall({ canisterId, method: 'inc', arg: noArgs });
   return {
-    async rate() {
+    async rate(ms = ROW_MS / 2) {
       let calls = 0;
       const [start, cpu0] = [performance.now(), process.cpuUsage()];
-      while (performance.now() - start < ROW_MS / 2) {
+      while (performance.now() - start < ms) {
         await replica.updateCall({ canisterId, method: 'inc', arg: noArgs });
         calls++;
       }
@@ -130,6 +145,16 @@ async function measure(replicaPid: number, run: () => Promise<number[]>): Promis
   };
 }
 
+
+/** /proc/pressure/cpu's `some avg300` as "N %", undefined where the kernel does not report it. */
+function cpuPressure(): string | undefined {
+  try {
+    const avg300 = readFileSync('/proc/pressure/cpu', 'utf8').match(/^some .*avg300=([\d.]+)/m)?.[1];
+    return avg300 === undefined ? undefined : `${Number(avg300).toFixed(0)} %`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * utime + stime of a process and its descendants (tsx runs the CLI in a child process), from

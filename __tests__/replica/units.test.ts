@@ -180,8 +180,8 @@ describe('instrumentation', () => {
 });
 
 describe('certificate signing', () => {
-  test('the GLV short signature is byte for byte the one @noble/curves signs, and verifies', () => {
-    for (const [seed, text] of [['units', ''], ['units', 'state root'], ['other seed', 'x'.repeat(100)]]) {
+  test('the mcl-wasm short signature is byte for byte the one @noble/curves signs, and verifies', () => {
+    for (const [seed, text] of [['units', ''], ['units', 'state root'], ['other seed', 'x'.repeat(100)], ['third', '\x0Dic-state-root' + 'a'.repeat(32)]]) {
       const keys = deriveReplicaKeys(seed);
       const scalar = BigInt(`0x${Buffer.from(keys.blsSecretKey).toString('hex')}`);
       const message = new TextEncoder().encode(text);

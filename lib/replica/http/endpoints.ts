@@ -252,12 +252,21 @@ export class IcHttpInterface {
   }
 }
 
+/** URL ids seen lately, parsed (base32 and a CRC per request otherwise; clients call few canisters). */
+const MAX_CACHED_URL_IDS = 1024;
+const urlIds = new Map<string, Principal>();
+
 function parsePrincipal(text: string): Principal {
+  let id = urlIds.get(text);
+  if (id !== undefined) return id;
   try {
-    return Principal.fromText(decodeURIComponent(text));
+    id = Principal.fromText(decodeURIComponent(text));
   } catch {
     throw badRequest(`"${text}" in the URL is not a valid principal.`);
   }
+  if (urlIds.size >= MAX_CACHED_URL_IDS) urlIds.delete(urlIds.keys().next().value!);
+  urlIds.set(text, id);
+  return id;
 }
 
 /**

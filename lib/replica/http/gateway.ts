@@ -65,12 +65,17 @@ export interface GatewayCalls {
   call(kind: 'query' | 'update', canisterId: Principal, method: string, arg: Uint8Array): Promise<CallOutcome>;
 }
 
+/** An /api/ path that URL parsing would not change (no dots, escapes or backslashes). */
+const PLAIN_API_PATH = /^\/api\/[A-Za-z0-9/_-]*$/;
+
 /**
  * The canister a request is for, or undefined for the IC API: the first label of a
  * `<id>.localhost` / `<id>.raw.localhost` host, else a `canisterId` query parameter. Paths under
  * /api/ always belong to the IC API (a page served by the gateway talks to the replica there).
  */
 export function gatewayTarget(host: string | undefined, url: string): Principal | undefined {
+  // Every IC API request: decided without parsing a URL (only characters URL parsing leaves alone).
+  if (PLAIN_API_PATH.test(url)) return undefined;
   const parsed = new URL(url, 'http://gateway.invalid');
   if (parsed.pathname.startsWith('/api/')) return undefined;
   const subdomain = host?.match(/^([a-z0-9-]+)(\.raw)?\.localhost(:\d+)?$/i)?.[1];

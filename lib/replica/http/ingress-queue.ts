@@ -63,6 +63,9 @@ export class IngressQueue {
   /** Senders (hex) by the time of their last call, least recent first. */
   readonly #callers = new Map<string, number>();
   #certifyScheduled = false;
+  /** Set while a certification waits for more callers (it fires at the wait's bound). */
+  #waitTimer: NodeJS.Timeout | undefined;
+  #wakeScheduled = false;
   #drained: (() => void) | undefined;
 
   constructor(private readonly options: IngressQueueOptions) {}
@@ -80,7 +83,18 @@ export class IngressQueue {
     this.#unsettled.add(bytesToHex(request.requestId));
     this.#queued.push({ request, message });
     this.#noteCaller(senderKey(request));
-    this.#scheduleRound();
+    if (this.#waitTimer === undefined) this.#scheduleRound();
+    else this.#wake();
+  }
+
+  /** A call arrived while a certification waits: run it as the next round, after this loop turn's I/O. */
+  #wake(): void {
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      if (this.#waitTimer !== undefined) this.#afterRound();
+    });
   }
 
   #noteCaller(sender: string): void {
@@ -180,13 +194,17 @@ export class IngressQueue {
   }
 
   #afterRound(): void {
+    clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
     const paced = (this.options.roundIntervalMs ?? 0) > 0;
     if (!paced && this.#queued.length > 0 && this.#uncertifiedRounds < MAX_ROUNDS_PER_CERTIFICATION) {
       this.#round();
       return;
     }
-    if (this.#uncertifiedRounds < MAX_ROUNDS_PER_CERTIFICATION && this.#awaitMoreCallers(performance.now())) {
-      setTimeout(() => this.#afterRound(), 1);
+    const now = performance.now();
+    if (this.#uncertifiedRounds < MAX_ROUNDS_PER_CERTIFICATION && this.#awaitMoreCallers(now)) {
+      // Woken by the next accepted call (accept → #wake), or at the bound: no polling.
+      this.#waitTimer = setTimeout(() => this.#afterRound(), Math.max(0, this.#firstUncertifiedMs + MAX_CERTIFICATION_WAIT_MS - now));
       return;
     }
     this.#uncertifiedRounds = 0;

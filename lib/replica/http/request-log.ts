@@ -6,12 +6,13 @@
 // MAX_STATUS_REPLY_BYTES, the oldest lose their reply and read as `done`, as on the IC.
 import { lebEncode } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
-import { bytesToHex as hex } from '@noble/hashes/utils';
+import { bytesToHex as hex, utf8ToBytes } from '@noble/hashes/utils';
 import type { CallOutcome } from '../ingress.js';
 import { invariant } from '../errors.js';
 import { PERMITTED_DRIFT_NS } from './envelope.js';
 import { HttpInterfaceError } from './errors.js';
 import { LabeledTree } from './hash-tree.js';
+import { LabelTrie } from './label-trie.js';
 
 /** Most request ids held at once (~6 minutes of 275 calls/s); beyond it new calls get 503. */
 export const MAX_REQUEST_STATUSES = 100_000;
@@ -50,10 +51,9 @@ export class RequestLog {
   #replyBytes = 0;
   readonly #maxStatuses: number;
   readonly #maxReplyBytes: number;
-  /** Request ids are hashes, so their first byte spreads entries evenly over 256 segments. */
-  readonly #segmentKeys = new Map<number, Set<string>>();
-  readonly #segments = new Map<number, LabeledTree>();
-  #cached: LabeledTree | undefined;
+  /** The certified `request_status` map; each change copies one path (the old trie stays whole). */
+  #trie = LabelTrie.empty<LabeledTree>();
+  #tree: LabeledTree | undefined;
   /**
    * No finished entry may be pruned before this time (a lower bound: the entry it came from may
    * have been pruned since). Lets `prune`, called on every request, skip its scan until one is due.
@@ -124,28 +124,17 @@ export class RequestLog {
     }
   }
 
-  /** The `request_status` subtree, labels being raw request ids. */
+  /** The `request_status` subtree, labels being raw request ids (unchanged trees are reused). */
   tree(): LabeledTree {
-    if (this.#cached === undefined) {
-      for (const [segment, keys] of this.#segmentKeys) {
-        if (this.#segments.has(segment)) continue;
-        this.#segments.set(segment, LabeledTree.map([...keys].map(key => [Buffer.from(key, 'hex'), this.#entries.get(key)!.tree] as const)));
-      }
-      this.#cached = LabeledTree.concat([...this.#segments].sort(([a], [b]) => a - b).map(([, tree]) => tree));
-    }
-    return this.#cached;
+    return (this.#tree ??= LabeledTree.fromTrie(this.#trie));
   }
 
-  /** Records that `key` was added, changed or removed: only its segment is rebuilt. */
+  /** Records that `key` was added, changed or removed: one path of the trie is replaced. */
   #changed(key: string): void {
-    const segment = parseInt(key.slice(0, 2), 16);
-    const keys = this.#segmentKeys.get(segment) ?? new Set<string>();
-    if (this.#entries.has(key)) keys.add(key);
-    else keys.delete(key);
-    if (keys.size === 0) this.#segmentKeys.delete(segment);
-    else this.#segmentKeys.set(segment, keys);
-    this.#segments.delete(segment);
-    this.#cached = undefined;
+    const entry = this.#entries.get(key);
+    const label = Buffer.from(key, 'hex');
+    this.#trie = entry === undefined ? this.#trie.delete(label) : this.#trie.set(label, entry.tree);
+    this.#tree = undefined;
   }
 
   /** The oldest finished status keeps its id (the replay guard) but loses its reply. */
@@ -165,19 +154,28 @@ function replyBytes(outcome: CallOutcome): number {
   return outcome.status === 'replied' ? outcome.reply.length : outcome.rejectMessage.length;
 }
 
+/** Labels and fixed leaves of status subtrees, encoded once (a status is built per finished call). */
+const STATUS = utf8ToBytes('status');
+const REPLY = utf8ToBytes('reply');
+const REJECT_CODE = utf8ToBytes('reject_code');
+const REJECT_MESSAGE = utf8ToBytes('reject_message');
+const ERROR_CODE = utf8ToBytes('error_code');
+const REPLIED = LabeledTree.leaf('replied');
+const REJECTED = LabeledTree.leaf('rejected');
+
 /** The certified `request_status/<id>` subtree of a call (undefined: still processing). */
 export function statusTree(outcome: CallOutcome | undefined): LabeledTree {
   if (outcome === undefined) return PROCESSING_TREE;
   if (outcome.status === 'replied') {
     return LabeledTree.map([
-      ['status', LabeledTree.leaf('replied')],
-      ['reply', LabeledTree.leaf(outcome.reply)]
+      [STATUS, REPLIED],
+      [REPLY, LabeledTree.leaf(outcome.reply)]
     ]);
   }
   return LabeledTree.map([
-    ['status', LabeledTree.leaf('rejected')],
-    ['reject_code', LabeledTree.leaf(new Uint8Array(lebEncode(outcome.rejectCode)))],
-    ['reject_message', LabeledTree.leaf(outcome.rejectMessage)],
-    ['error_code', LabeledTree.leaf(outcome.errorCode)]
+    [STATUS, REJECTED],
+    [REJECT_CODE, LabeledTree.leaf(new Uint8Array(lebEncode(outcome.rejectCode)))],
+    [REJECT_MESSAGE, LabeledTree.leaf(outcome.rejectMessage)],
+    [ERROR_CODE, LabeledTree.leaf(outcome.errorCode)]
   ]);
 }

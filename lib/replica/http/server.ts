@@ -170,23 +170,35 @@ function scopeOf(segment: string): Scope {
 /** The client closed its connection before its request was read: not an error of ours. */
 class ClientGone extends Error {}
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array> {
+/** The whole body (events, not an async iterator: one less promise chain per request). */
+function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw bodyTooLarge(declared);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+  if (declared > MAX_BODY_BYTES) return Promise.reject(bodyTooLarge(declared));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof HttpInterfaceError) throw error;
-    throw new ClientGone(messageOf(error));
-  }
-  if (!req.complete) throw new ClientGone('request body ended early');
-  return new Uint8Array(Buffer.concat(chunks));
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else fail(bodyTooLarge(size));
+    };
+    const onEnd = () => {
+      cleanup();
+      if (!req.complete) reject(new ClientGone('request body ended early'));
+      else resolve(chunks.length === 1 ? new Uint8Array(chunks[0].buffer, chunks[0].byteOffset, chunks[0].length) : new Uint8Array(Buffer.concat(chunks, size)));
+    };
+    const onError = (error: Error) => fail(new ClientGone(messageOf(error)));
+    const onClose = () => fail(new ClientGone('the client closed the connection before its request was read'));
+    const fail = (error: Error) => {
+      cleanup();
+      req.resume(); // discard the rest
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
 /** Node's flat [name, value, name, value, …] list as pairs, names lower-cased. */
