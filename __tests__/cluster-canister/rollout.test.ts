@@ -67,6 +67,17 @@ async function roll(wasm: Uint8Array, writers?: Writers): Promise<UpgradeResult 
   return { ...result, during: atEnd - (atStart ?? 0) };
 }
 
+/** `roll` with writers beside it (their calls also make the replica run rounds, so the manager's timer ticks). */
+async function rollWithWriters(wasm: Uint8Array, options: { count: number; seed: number }): Promise<UpgradeResult & { during: number }> {
+  const writers = new Writers({ agent: agent(), entry: cluster.entry, recorder, owner: cluster.deployer.getPrincipal(), ...options });
+  await writers.start();
+  try {
+    return await roll(wasm, writers);
+  } finally {
+    await writers.stop();
+  }
+}
+
 test('a manager whose chunk store was cleared says so before creating a shard; uploading the Wasm again mends it', async () => {
   const management = managementCanister(agent());
   await management.clear_chunk_store({ canister_id: cluster.manager }); // what dfx leaves after upgrading the manager
@@ -95,14 +106,7 @@ test('a manager whose chunk store was cleared says so before creating a shard; u
 test('a 3-shard cluster rolled out to schema version 2 under 4 writers: nothing lost, hooks ran everywhere, every shard runs the new module', async () => {
   const shards = shardsOf(await status(cluster));
   expect(shards.length).toBeGreaterThanOrEqual(3);
-  const writers = new Writers({ agent: agent(), entry: cluster.entry, recorder, owner: cluster.deployer.getPrincipal(), count: 4, seed: 7 });
-  await writers.start();
-  let result;
-  try {
-    result = await roll(v2, writers);
-  } finally {
-    await writers.stop();
-  }
+  const result = await rollWithWriters(v2, { count: 4, seed: 7 });
   expect(result.state).toBe('done');
   expect(result.manager).toBe('upgraded');
   expect(result.shards.map((s) => s.canisterId)).toEqual(shards);
@@ -131,14 +135,7 @@ test('a Wasm one shard refuses stops the roll-out at that shard; it is reported 
   const notes = (await ShardedClient.connect({ agent: agent(), entry: cluster.entry })).repository(Note);
   await notes.insert(Object.assign(new Note(), { topic, id: 'n1', text: 'kept by the v2 module' }));
 
-  const writers = new Writers({ agent: agent(), entry: cluster.entry, recorder, owner: cluster.deployer.getPrincipal(), count: 4, seed: 8 });
-  await writers.start();
-  let result;
-  try {
-    result = await roll(await exampleWasm(), writers);
-  } finally {
-    await writers.stop();
-  }
+  const result = await rollWithWriters(await exampleWasm(), { count: 4, seed: 8 });
   expect(result.state).toBe('failed');
   expect(result.failedShard).toBe(shards[1]);
   expect(result.manager).toBe('skipped');
@@ -183,15 +180,7 @@ test('a full chunk store is emptied between roll-outs: the next roll-out uploads
   for (const id of shardsOf(await status(cluster))) if ((await moduleHash(id)) === bytesToHex(sha256(v2))) onV2Already.push(id);
   expect(onV2Already.length).toBeGreaterThan(0); // the shards after the one that refused v1
   const stopsBefore = cluster.replica.engine.sentRequests.get('stop_canister')?.calls ?? 0;
-  // Writers run beside it (their calls also make the replica run rounds, so the manager's timer ticks).
-  const writers = new Writers({ agent: agent(), entry: cluster.entry, recorder, owner: cluster.deployer.getPrincipal(), count: 2, seed: 10 });
-  await writers.start();
-  let result;
-  try {
-    result = await roll(v2, writers);
-  } finally {
-    await writers.stop();
-  }
+  const result = await rollWithWriters(v2, { count: 2, seed: 10 });
   expect(result.state).toBe('done');
   // Only the shards not on v2 yet were stopped and upgraded.
   expect((cluster.replica.engine.sentRequests.get('stop_canister')?.calls ?? 0) - stopsBefore).toBe(shardsOf(await status(cluster)).length - onV2Already.length);
