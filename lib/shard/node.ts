@@ -14,7 +14,7 @@ import type { RequestCaller } from './access.js';
 import { MAX_DELTA_LOG_BYTES } from './delta-log.js';
 import { executeOp, type ShardContext } from './executor.js';
 import { medianHash, sumHashRange, walkHashRange } from './hash-ranges.js';
-import { assert } from './paged-leaf.js';
+import { fail } from './paged-leaf.js';
 import type { Sums } from './paged-format.js';
 import { LoggedKv } from './logged-kv.js';
 import * as sides from './migration-sides.js';
@@ -250,8 +250,8 @@ export class ShardNode {
   /**
    * Entities and logical bytes of the owned range. The store's counters include rows not pruned
    * yet: right after a snapshot split both halves would report the whole shard and the manager
-   * would split them again (or fail to: "all its data has one shard-key hash"). Until a prune
-   * step finds nothing outside, the owned range is summed instead (per-leaf sums, no row read).
+   * would split them again (or fail to: "all its data has one shard-key hash"). So the counters
+   * less what lies outside the owned range (`outside`, summed when not known).
    */
   private ownedSize(): { entities: number; logicalBytes: number } {
     const total = { entries: this.kv.size(), bytes: this.kv.bytes() };
@@ -261,7 +261,9 @@ export class ShardNode {
       const owned = sumHashRange(this.storage.kv, start, end);
       this.outside = { entries: total.entries - owned.entries, bytes: total.bytes - owned.bytes };
     }
-    assert(this.outside.entries >= 0 && this.outside.entries <= total.entries && this.outside.bytes >= 0 && this.outside.bytes <= total.bytes, `shard ${this.id}: outside sums ${JSON.stringify(this.outside)} exceed the store's ${JSON.stringify(total)}`);
+    if (this.outside.entries < 0 || this.outside.entries > total.entries || this.outside.bytes < 0 || this.outside.bytes > total.bytes) {
+      fail(`shard ${this.id}: outside sums ${JSON.stringify(this.outside)} exceed the store's ${JSON.stringify(total)}`); // built only on failure: this runs per write
+    }
     return { entities: total.entries - this.outside.entries, logicalBytes: total.bytes - this.outside.bytes };
   }
 
