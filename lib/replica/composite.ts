@@ -9,7 +9,7 @@ import type { Canister } from './canister.js';
 import { CanisterTrap, ErrorCode, RejectCode, reject, type Rejection } from './errors.js';
 import { concatChunks, type Execution, type ExecutionInput, type ExecutionKind, type OutgoingCall } from './execution.js';
 import type { CallResult } from './messages.js';
-import { inSubnetRange } from './canister-ids.js';
+import { idText, inSubnetRange } from './canister-ids.js';
 import { methodNotFound, noReply, noRoute, trapRejection } from './rejections.js';
 
 /** Maximum depth of a query call graph (the IC's limit). */
@@ -102,7 +102,7 @@ function callee(graph: Graph, caller: Canister, call: OutgoingCall, depth: numbe
   const { engine } = graph;
   const id = Principal.fromUint8Array(call.callee);
   if (!inSubnetRange(id)) return { reject: noRoute(id.toText()) };
-  const target = engine.canisters.get(id.toText());
+  const target = engine.canisters.get(idText(id));
   const refusal = engine.refuse(target, id, true);
   if (refusal) return { reject: refusal };
   const t = target!;

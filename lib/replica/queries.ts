@@ -3,6 +3,7 @@
 // and roll back, between rounds, outside any call context.
 import type { Principal } from '@dfinity/principal';
 import type { Canister } from './canister.js';
+import { idText } from './canister-ids.js';
 import { runCompositeQuery, type QueryGraphHost } from './composite.js';
 import { ErrorCode, RejectCode, reject, type Rejection } from './errors.js';
 import type { Faults } from './faults.js';
@@ -28,7 +29,7 @@ export interface QueryMessage {
 /** Executes a non-replicated query (changes discarded). */
 export function executeQuery(host: QueryHost, q: QueryMessage): CallOutcome {
   if (host.isManagement(q.canisterId)) return outcomeOf(host.managementQuery(q.sender, q.method, q.arg));
-  const canister = host.canisters.get(q.canisterId.toText());
+  const canister = host.canisters.get(idText(q.canisterId));
   const refusal = host.refuse(canister, q.canisterId, true);
   if (refusal) return outcomeOf({ reject: refusal });
   const c = canister!;
