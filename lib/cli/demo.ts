@@ -25,7 +25,11 @@ export const DEMO_MAX_SHARD_BYTES = 96 * 1024;
 export const DEMO_SHARDS = 4;
 /** Snippets written per upsertMany (one update per owning shard). */
 export const DEMO_BATCH = 50;
-/** The demo gives up writing after this many snippets (a cluster that does not split is a bug). */
+/**
+ * The demo writes at most this many snippets. Writes can outrun the splits (each waits for a
+ * checkpoint), so once they are written it waits for the cluster to grow, DEMO_SETTLE_MS at most:
+ * a cluster that does not split then is a bug.
+ */
 export const DEMO_MAX_SNIPPETS = 5_000;
 /** Where the demo serves the page (0 in --ci: any free port). */
 export const DEMO_WEB_PORT = 5173;
@@ -58,8 +62,7 @@ export async function demo(options: { network?: string; ci?: boolean }, print: (
     let written = 0;
     let status = await client.status();
     bar.start(DEMO_MAX_SNIPPETS, 0, { shards: status.shards.length });
-    while (status.shards.length < DEMO_SHARDS) {
-      if (written >= DEMO_MAX_SNIPPETS) throw new Error(`the cluster has ${status.shards.length} shards after ${written} snippets: splits are not happening`);
+    while (status.shards.length < DEMO_SHARDS && written < DEMO_MAX_SNIPPETS) {
       const batch = Array.from({ length: DEMO_BATCH }, (_, i) => demoSnippet(written + i, me));
       await snippets.upsertMany(batch);
       written += batch.length;
@@ -67,7 +70,8 @@ export async function demo(options: { network?: string; ci?: boolean }, print: (
       bar.update(written, { shards: status.shards.length });
     }
     bar.stop();
-    status = await settle(client);
+    await waitFor(client, (st) => st.shards.length >= DEMO_SHARDS, (st) => `the cluster has ${st.shards.length} shards ${DEMO_SETTLE_MS / 1000} s after ${written} snippets were written: splits are not happening`);
+    status = await waitFor(client, (st) => !st.migrations.some((m) => m.state !== 'done' && m.state !== 'rolled-back'), (st) => `migrations still running after ${DEMO_SETTLE_MS / 1000} s: ${st.migrations.map((m) => `${m.id} ${m.state}`).join(', ')}`);
 
     const keys = Array.from({ length: written }, (_, i) => ({ pageId: pageOf(i), id: `snippet-${i}` }));
     let found = 0;
@@ -109,13 +113,13 @@ function demoSnippet(i: number, owner: ReturnType<Ed25519KeyIdentity['getPrincip
   return Object.assign(new Snippet(), { pageId: pageOf(i), id: `snippet-${i}`, body: `Snippet ${i}: ${'lorem ipsum '.repeat(8)}`, owner, createdAt: BigInt(Date.now()) * 1_000_000n });
 }
 
-/** Waits until no migration is in flight (the manager's timer drives them). */
-async function settle(client: ShardedClient): Promise<ClusterStatus> {
+/** Polls the status until `done` holds (the manager's timer drives migrations), DEMO_SETTLE_MS at most; `failure` says what did not happen. */
+async function waitFor(client: ShardedClient, done: (status: ClusterStatus) => boolean, failure: (status: ClusterStatus) => string): Promise<ClusterStatus> {
   const deadline = Date.now() + DEMO_SETTLE_MS;
   for (;;) {
     const status = await client.status();
-    if (!status.migrations.some((m) => m.state !== 'done' && m.state !== 'rolled-back')) return status;
-    if (Date.now() > deadline) throw new Error(`migrations still running after ${DEMO_SETTLE_MS / 1000} s: ${status.migrations.map((m) => `${m.id} ${m.state}`).join(', ')}`);
+    if (done(status)) return status;
+    if (Date.now() > deadline) throw new Error(failure(status));
     await new Promise((r) => setTimeout(r, 250));
   }
 }
