@@ -57,3 +57,16 @@ test('a shard behind on the map is re-announced every tick until it reports the 
   for (let i = 0; i < 3; i++) (await manager.tick(), pass(2n * SECOND));
   expect(calls.reports).toBe(7);
 });
+
+test('a shard request decided on an older map is dropped, and the next tick fetches reports to decide again', async () => {
+  const { manager, calls, pass } = setUp();
+  await manager.tick();
+  pass(2n * SECOND);
+  await manager.tick();
+  expect(calls.reports).toBe(1); // settled: the cached reports serve
+  manager.shardRequest({ kind: 'split', shard: 'a', epoch: map.epoch - 1 }, 'a');
+  expect(manager.status().requests).toEqual([]);
+  pass(2n * SECOND);
+  await manager.tick();
+  expect(calls.reports).toBe(2);
+});

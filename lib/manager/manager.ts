@@ -122,7 +122,12 @@ export class ClusterManager {
   /** A shard asks for its own split or merge (at most once per epoch: requests of older epochs are stale). */
   shardRequest(request: { kind: 'split' | 'merge'; shard: ShardId; epoch: number }, caller: string): void {
     if (caller !== request.shard || !this.map.shards().includes(caller)) throw new ForbiddenError(`${caller} may only ask for a change of itself, as a shard of this cluster`);
-    if (request.epoch !== this.map.epoch) return; // decided on an older map: the next report decides again
+    if (request.epoch !== this.map.epoch) {
+      // Decided on an older map: the next report decides again, so the next tick fetches reports
+      // (the shard asks only once per epoch it knows, and it is behind: it is re-announced too).
+      this.lastReports = undefined;
+      return;
+    }
     this.enqueue({ kind: request.kind, shard: request.shard });
   }
 
