@@ -14,7 +14,7 @@ import { ShardedClient } from 'shardorm/client';
 import { HistoryRecorder } from 'shardorm/testing';
 import { buildAzleCanister } from '../../lib/build/azle.js';
 import { CHUNK_STORE_CHUNKS, runUpgrade, type UpgradeResult } from '../../lib/cli/upgrade-run.js';
-import { CHUNK_BYTES, uploadChunks } from '../../lib/client/deploy.js';
+import { uploadChunks, wasmChunks } from '../../lib/client/deploy.js';
 import { managementCanister } from '../../lib/client/management.js';
 import { shardKeyHash } from '../../lib/model/entity-keys.js';
 import { getEntityMetadata } from '../../lib/model/metadata.js';
@@ -184,7 +184,7 @@ test('a full chunk store is emptied between roll-outs: the next roll-out uploads
   expect(result.state).toBe('done');
   // Only the shards not on v2 yet were stopped and upgraded.
   expect((cluster.replica.engine.sentRequests.get('stop_canister')?.calls ?? 0) - stopsBefore).toBe(shardsOf(await status(cluster)).length - onV2Already.length);
-  const v2Chunks = Array.from({ length: Math.ceil(v2.length / CHUNK_BYTES) }, (_, i) => bytesToHex(sha256(v2.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))));
+  const v2Chunks = wasmChunks(v2).map((chunk) => bytesToHex(sha256(chunk)));
   const after = (await management.stored_chunks({ canister_id: cluster.manager })).map((c) => bytesToHex(Uint8Array.from(c.hash)));
   expect(after.sort()).toEqual([...new Set(v2Chunks)].sort()); // only the module the cluster now runs
   for (const id of shardsOf(await status(cluster))) expect(await moduleHash(id)).toBe(bytesToHex(sha256(v2)));

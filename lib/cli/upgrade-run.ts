@@ -1,16 +1,17 @@
 // A rolling upgrade of a cluster, as `shardorm upgrade` and the tests run it: the new Wasm goes into
 // the manager's chunk store beside the one it creates shards from (deployCluster's uploadChunks,
-// without clearing), `start_upgrade` starts the manager's persisted roll-out (one shard at a time:
-// stop, upgrade, start, schema upgrade hooks), and this loop follows `upgrade_status` (nudging the
-// manager with `drive`) until it is done or failed. Once every shard runs the new module, the
-// manager itself is upgraded from its own chunk store (stopped first, so no tick is cut short),
-// which keeps the store intact — unlike dfx, which clears it.
+// without clearing, unless the store is full: makeRoom), `start_upgrade` starts the manager's
+// persisted roll-out (one shard at a time: module check, stop, upgrade, start, schema upgrade
+// hooks), and this loop follows `upgrade_status` (nudging the manager with `drive`) until it is
+// done or failed. Once every shard runs the new module, the manager itself is upgraded from its
+// own chunk store (stopped first, so no tick is cut short), which keeps the store intact — unlike
+// dfx, which clears it.
 import { Actor, type ActorSubclass, type Agent } from '@dfinity/agent';
 import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 import { bytesToHex } from '@noble/hashes/utils';
 import { sha256 } from '@noble/hashes/sha2';
-import { CHUNK_BYTES, uploadChunks } from '../client/deploy.js';
+import { uploadChunks, wasmChunks } from '../client/deploy.js';
 import { managementCanister, type ManagementCanister } from '../client/management.js';
 import { fromWireError, type WireError } from '../model/errors.js';
 import { managerIdlFactory } from '../protocol/manager-candid.js';
@@ -142,7 +143,7 @@ export async function runUpgrade(options: RunUpgradeOptions): Promise<UpgradeRes
 async function makeRoom(options: { management: ActorSubclass<ManagementCanister>; actor: ManagerRollout; manager: Principal; wasm: Uint8Array }): Promise<void> {
   const { management, actor, manager, wasm } = options;
   const stored = new Set((await management.stored_chunks({ canister_id: manager })).map((c) => bytesToHex(Uint8Array.from(c.hash))));
-  const needed = Array.from({ length: Math.ceil(wasm.length / CHUNK_BYTES) }, (_, i) => bytesToHex(sha256(wasm.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))));
+  const needed = wasmChunks(wasm).map((chunk) => bytesToHex(sha256(chunk)));
   const missing = new Set(needed.filter((h) => !stored.has(h))).size;
   if (stored.size + missing <= CHUNK_STORE_CHUNKS) return;
   const status = ok(await actor.cluster_status());

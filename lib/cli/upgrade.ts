@@ -1,7 +1,7 @@
 // `shardorm upgrade [dfx canister name]`: a rolling upgrade of every shard through the manager.
 // Builds the canister with Azle, uploads it into the manager's chunk store (beside the Wasm new
-// shards come from), and lets the manager roll it out one shard at a time — stop, upgrade, start,
-// schema upgrade hooks — with one progress bar per shard. A shard that fails stops the roll-out:
+// shards come from), and lets the manager roll it out one shard at a time — module check, stop,
+// upgrade, start, schema upgrade hooks — with one progress bar per shard. A shard that fails stops the roll-out:
 // it is named on stderr with its error and the exit code is 1; the others keep serving. Once
 // every shard is done the manager upgrades too. Controllers of the manager only.
 import { bytesToHex } from '@noble/hashes/utils';
@@ -23,8 +23,8 @@ export interface UpgradeCommandOptions extends CommonOptions {
 }
 
 /** Bar position of each step of a shard's upgrade (of STEPS_PER_SHARD). */
-const STEP_INDEX: Record<string, number> = { pending: 0, stopped: 1, installed: 2, rewriting: 3, restarting: 3, done: 4, failed: 4 };
-const STEPS_PER_SHARD = 4;
+const STEP_INDEX: Record<string, number> = { pending: 0, checked: 1, stopped: 2, installed: 3, rewriting: 4, restarting: 4, done: 5, failed: 5 };
+const STEPS_PER_SHARD = 5;
 
 export interface UpgradeCommandResult extends UpgradeResult {
   cluster: string;

@@ -103,16 +103,21 @@ export async function deployCluster(options: DeployClusterOptions): Promise<Depl
   return { manager, entry: reply.ok };
 }
 
+/** `wasm` cut into the chunks upload_chunk takes (CHUNK_BYTES each, the last one shorter). */
+export function wasmChunks(wasm: Uint8Array): Uint8Array[] {
+  return Array.from({ length: Math.ceil(wasm.length / CHUNK_BYTES) }, (_, i) => wasm.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+}
+
 /**
  * Uploads `wasm` into `canister`'s chunk store and returns the chunk hashes. The store is cleared
  * first unless `keep` (a rolling upgrade adds the new Wasm beside the one new shards come from).
  */
 export async function uploadChunks(management: ActorSubclass<ManagementCanister>, canister: Principal, wasm: Uint8Array, progress: (step: string, done: number, total: number) => void, options: { keep?: boolean } = {}): Promise<Uint8Array[]> {
   if (options.keep !== true) await management.clear_chunk_store({ canister_id: canister });
-  const total = Math.ceil(wasm.length / CHUNK_BYTES);
+  const chunks = wasmChunks(wasm);
+  const total = chunks.length;
   const hashes: Uint8Array[] = [];
-  for (let i = 0; i < total; i++) {
-    const chunk = wasm.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES);
+  for (const [i, chunk] of chunks.entries()) {
     const { hash } = await management.upload_chunk({ canister_id: canister, chunk });
     const expected = sha256(chunk);
     if (hash.length !== expected.length || !hash.every((b, j) => b === expected[j])) throw new Error(`upload_chunk answered a hash that is not SHA-256 of chunk ${i}`);
