@@ -4,6 +4,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister } from './canister.js';
+import { idText } from './canister-ids.js';
 import { StableMemory, WASM_PAGE } from './stable-memory.js';
 import { CallRejectedError, canisterNotFound, ErrorCode, ReplicaError, type Rejection } from './errors.js';
 import { INSTRUCTION_LIMITS, type ExecutionKind } from './execution.js';
@@ -229,7 +230,7 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
   }
 
   canister(canisterId: Principal): Canister | undefined {
-    return this.engine.canisters.get(canisterId.toText());
+    return this.engine.canisters.get(idText(canisterId));
   }
 
   /** Ends this replica: every instance is dropped and later calls are refused. */
@@ -249,8 +250,9 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
     this.assertOpen();
     const oversized = oversizedIngress(message);
     if (oversized) return oversized;
-    if (message.canisterId.toText() === MANAGEMENT_ID.toText()) return undefined;
-    const c = this.engine.canisters.get(message.canisterId.toText());
+    const target = idText(message.canisterId);
+    if (target === idText(MANAGEMENT_ID)) return undefined;
+    const c = this.engine.canisters.get(target);
     const refusal = this.engine.refuse(c, message.canisterId);
     // Ingress to a stopped/stopping canister is still inducted; its execution rejects it, so the
     // rejection is a certified request status rather than an HTTP-level refusal.
@@ -292,7 +294,7 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
   }
 
   canisterInfo(canisterId: Principal): CanisterCertifiedInfo | undefined {
-    const c = this.engine.canisters.get(canisterId.toText());
+    const c = this.engine.canisters.get(idText(canisterId));
     if (!c) return undefined;
     return { certifiedData: c.state.certifiedData, moduleHash: c.module?.hash, controllers: c.settings.controllers };
   }

@@ -189,8 +189,23 @@ function bytesField(map: CborMap, name: string, maxBytes: number): Uint8Array {
   return value;
 }
 
+/**
+ * Principals of recent requests, one object per id: the engine memoises an id's text per object
+ * (canister-ids.ts), and clients send the same sender and canister ids with every call.
+ */
+const MAX_CACHED_PRINCIPALS = 4096;
+const principals = new Map<string, Principal>();
+
 function principalField(map: CborMap, name: string): Principal {
-  return Principal.fromUint8Array(bytesField(map, name, MAX_PRINCIPAL_BYTES));
+  const bytes = bytesField(map, name, MAX_PRINCIPAL_BYTES);
+  const key = bytesToHex(bytes);
+  let principal = principals.get(key);
+  if (principal === undefined) {
+    principal = Principal.fromUint8Array(bytes.slice());
+    if (principals.size >= MAX_CACHED_PRINCIPALS) principals.delete(principals.keys().next().value!);
+    principals.set(key, principal);
+  }
+  return principal;
 }
 
 function natField(map: CborMap, name: string): bigint {
