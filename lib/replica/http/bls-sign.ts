@@ -6,6 +6,7 @@
 // ~15 updates. Verification (the agent's side) stays on noble. The replica's key derives from a
 // public seed: there is no secret for a timing channel to leak.
 import mcl from 'mcl-wasm';
+import { BoundedMemo } from './bounded-memo.js';
 
 /** noble's hash-to-G1 domain for short signatures (RFC 9380 suite BLS12381G1_XMD:SHA-256_SSWU_RO_). */
 const SHORT_SIGNATURE_DST = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';
@@ -40,17 +41,14 @@ function setG1Dst(dst: string): void {
 
 /** The secret scalars seen (one per replica key; a process rarely holds more than a few). */
 const MAX_CACHED_SCALARS = 16;
-const scalars = new Map<bigint, mcl.Fr>();
+const scalars = new BoundedMemo<bigint, mcl.Fr>(MAX_CACHED_SCALARS);
 
 function frOf(scalar: bigint): mcl.Fr {
-  let fr = scalars.get(scalar);
-  if (fr === undefined) {
-    fr = new mcl.Fr();
+  return scalars.get(scalar, () => {
+    const fr = new mcl.Fr();
     fr.setStr(scalar.toString(16), 16);
-    if (scalars.size >= MAX_CACHED_SCALARS) scalars.delete(scalars.keys().next().value!);
-    scalars.set(scalar, fr);
-  }
-  return fr;
+    return fr;
+  });
 }
 
 /** The short signature of `message` under the secret scalar (what `signShortSignature` returns). */

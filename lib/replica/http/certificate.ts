@@ -8,6 +8,7 @@
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils';
 import { signShort } from './bls-sign.js';
+import { BoundedMemo } from './bounded-memo.js';
 import type { LabeledTree, Selection } from './hash-tree.js';
 
 const STATE_ROOT_DOMAIN = concatBytes(new Uint8Array([13]), utf8ToBytes('ic-state-root'));
@@ -34,7 +35,7 @@ export interface Certification {
 
 /** Signs state trees with the subnet's BLS key; a tree signed before is not signed again. */
 export class CertificateSigner {
-  readonly #cache = new Map<string, Uint8Array>();
+  readonly #cache = new BoundedMemo<string, Uint8Array>(SIGNATURE_CACHE_ENTRIES);
   readonly #scalar: bigint;
 
   constructor(blsSecretKey: Uint8Array) {
@@ -44,14 +45,7 @@ export class CertificateSigner {
   /** The signature over `tree`'s root hash (memoized by the tree, so witnesses reconstruct it). */
   sign(tree: LabeledTree): Uint8Array {
     const root = tree.hash();
-    const key = bytesToHex(root);
-    let signature = this.#cache.get(key);
-    if (signature === undefined) {
-      signature = signShort(concatBytes(STATE_ROOT_DOMAIN, root), this.#scalar);
-      if (this.#cache.size >= SIGNATURE_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(key, signature);
-    }
-    return signature;
+    return this.#cache.get(bytesToHex(root), () => signShort(concatBytes(STATE_ROOT_DOMAIN, root), this.#scalar));
   }
 
   /** The CBOR certificate revealing `selection` of `tree`. */

@@ -8,6 +8,7 @@ import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { RejectCode } from '../errors.js';
 import type { CallOutcome, IngressBackend, IngressMessage } from '../ingress.js';
+import { BoundedMemo } from './bounded-memo.js';
 import { CertifiedState } from './certificate.js';
 import { type AuthenticatedRequest, authenticate, MAX_INGRESS_TTL_NS } from './envelope.js';
 import { badRequest, forbidden, messageOf, notFound } from './errors.js';
@@ -254,19 +255,16 @@ export class IcHttpInterface {
 
 /** URL ids seen lately, parsed (base32 and a CRC per request otherwise; clients call few canisters). */
 const MAX_CACHED_URL_IDS = 1024;
-const urlIds = new Map<string, Principal>();
+const urlIds = new BoundedMemo<string, Principal>(MAX_CACHED_URL_IDS);
 
 function parsePrincipal(text: string): Principal {
-  let id = urlIds.get(text);
-  if (id !== undefined) return id;
-  try {
-    id = Principal.fromText(decodeURIComponent(text));
-  } catch {
-    throw badRequest(`"${text}" in the URL is not a valid principal.`);
-  }
-  if (urlIds.size >= MAX_CACHED_URL_IDS) urlIds.delete(urlIds.keys().next().value!);
-  urlIds.set(text, id);
-  return id;
+  return urlIds.get(text, () => {
+    try {
+      return Principal.fromText(decodeURIComponent(text));
+    } catch {
+      throw badRequest(`"${text}" in the URL is not a valid principal.`);
+    }
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
 import { IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils';
+import { BoundedMemo } from './bounded-memo.js';
 import { decodeCbor } from './cbor.js';
 import { hashOfMap } from './request-id.js';
 import { badRequest, forbidden, type HttpInterfaceError, tooLarge } from './errors.js';
@@ -89,18 +90,11 @@ export function authenticate(body: Uint8Array, requestType: RequestType, nowNs: 
 
 /** Self-authenticating ids of recent sender keys (a busy client signs every call with one key). */
 const MAX_CACHED_SENDERS = 1024;
-const senders = new Map<string, Uint8Array>();
+const senders = new BoundedMemo<string, Uint8Array>(MAX_CACHED_SENDERS);
 
 /** The self-authenticating principal of a DER key (SHA-224 in JavaScript, hence the cache). */
 function selfAuthenticating(pubkey: Uint8Array): Uint8Array {
-  const key = bytesToHex(pubkey);
-  let id = senders.get(key);
-  if (id === undefined) {
-    id = Principal.selfAuthenticating(pubkey).toUint8Array();
-    if (senders.size >= MAX_CACHED_SENDERS) senders.delete(senders.keys().next().value!);
-    senders.set(key, id);
-  }
-  return id;
+  return senders.get(bytesToHex(pubkey), () => Principal.selfAuthenticating(pubkey).toUint8Array());
 }
 
 function checkExpiry(expiryNs: bigint, nowNs: bigint): void {
@@ -194,18 +188,11 @@ function bytesField(map: CborMap, name: string, maxBytes: number): Uint8Array {
  * (canister-ids.ts), and clients send the same sender and canister ids with every call.
  */
 const MAX_CACHED_PRINCIPALS = 4096;
-const principals = new Map<string, Principal>();
+const principals = new BoundedMemo<string, Principal>(MAX_CACHED_PRINCIPALS);
 
 function principalField(map: CborMap, name: string): Principal {
   const bytes = bytesField(map, name, MAX_PRINCIPAL_BYTES);
-  const key = bytesToHex(bytes);
-  let principal = principals.get(key);
-  if (principal === undefined) {
-    principal = Principal.fromUint8Array(bytes.slice());
-    if (principals.size >= MAX_CACHED_PRINCIPALS) principals.delete(principals.keys().next().value!);
-    principals.set(key, principal);
-  }
-  return principal;
+  return principals.get(bytesToHex(bytes), () => Principal.fromUint8Array(bytes.slice())); // a copy: the body is not kept alive
 }
 
 function natField(map: CborMap, name: string): bigint {

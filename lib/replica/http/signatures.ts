@@ -5,6 +5,7 @@
 import { uint8Equals } from '@dfinity/agent';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { BoundedMemo } from './bounded-memo.js';
 import { forbidden } from './errors.js';
 
 export type KeyScheme = 'ed25519' | 'secp256k1' | 'p256';
@@ -25,7 +26,7 @@ const FORMATS: readonly SchemeFormat[] = [
 const CANISTER_SIGNATURE_OID = Buffer.from('060a2b0601040183b8430102', 'hex');
 /** Parsed keys kept for reuse (a busy client signs every request with the same key). */
 const MAX_CACHED_KEYS = 1024;
-const keyObjects = new Map<string, KeyObject>();
+const keyObjects = new BoundedMemo<string, KeyObject>(MAX_CACHED_KEYS);
 
 export interface PublicKey {
   scheme: KeyScheme;
@@ -64,12 +65,5 @@ export function verifySignature(key: PublicKey, message: Uint8Array, signature: 
 
 /** Node's parsed form of a DER key (parsing costs about as much as verifying), cached by DER. */
 function keyObject(der: Uint8Array): KeyObject {
-  const id = bytesToHex(der);
-  let parsed = keyObjects.get(id);
-  if (parsed === undefined) {
-    parsed = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
-    if (keyObjects.size >= MAX_CACHED_KEYS) keyObjects.delete(keyObjects.keys().next().value!);
-    keyObjects.set(id, parsed);
-  }
-  return parsed;
+  return keyObjects.get(bytesToHex(der), () => createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }));
 }
