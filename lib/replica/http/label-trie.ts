@@ -79,10 +79,15 @@ export class LabelTrie<T extends Witnessed> {
   }
 
   get(label: Uint8Array): T | undefined {
+    return this.#leaf(label)?.child;
+  }
+
+  /** The leaf holding `label`, if any (one walk down its bits). */
+  #leaf(label: Uint8Array): Leaf<T> | undefined {
     if (this.root === undefined || label.length !== this.labelLength) return undefined;
     let node = this.root;
     while (node instanceof Branch) node = bitAt(label, node.bit) === 0 ? node.left : node.right;
-    return firstDifference(node.label, label) < 0 ? node.child : undefined;
+    return firstDifference(node.label, label) < 0 ? node : undefined;
   }
 
   hash(): Uint8Array {
@@ -95,9 +100,9 @@ export class LabelTrie<T extends Witnessed> {
     if (selection === 'all') return whole(this.root);
     const revealed = new Map<Leaf<T>, HashTree>();
     for (const { label, below } of selection.values()) {
-      const child = this.get(label);
-      if (child !== undefined) {
-        revealed.set(leafOf(this.root, label), child.witness(below));
+      const leaf = this.#leaf(label);
+      if (leaf !== undefined) {
+        revealed.set(leaf, leaf.child.witness(below));
         continue;
       }
       // Absent: its neighbours' labels show that nothing lies between them.
@@ -130,12 +135,6 @@ function remove<T extends Witnessed>(node: Node<T>, label: Uint8Array): Node<T> 
   if (next === side) return node;
   if (next === undefined) return other;
   return goLeft ? new Branch(node.bit, next, node.right) : new Branch(node.bit, node.left, next);
-}
-
-function leafOf<T extends Witnessed>(root: Node<T>, label: Uint8Array): Leaf<T> {
-  let node = root;
-  while (node instanceof Branch) node = bitAt(label, node.bit) === 0 ? node.left : node.right;
-  return node;
 }
 
 /** The last leaf whose label sorts before `label` (any length: compared bytewise). */
