@@ -215,7 +215,7 @@ export class Engine implements QueryHost {
   }
 
   private deliverRequest(request: Request): void {
-    if (idText(request.receiver) === MANAGEMENT_TEXT) return this.management.handle(request);
+    if (this.isManagement(request.receiver)) return this.management.handle(request);
     const canister = this.canisters.get(idText(request.receiver));
     const fail = (r: Rejection): void => this.settle(request.origin, { reject: r }, request.cycles);
     const refusal = this.refuse(canister, request.receiver);
@@ -326,7 +326,7 @@ export class Engine implements QueryHost {
     this.sentRequests.set(call.method, { calls: sent.calls + 1, bytes: sent.bytes + request.arg.length });
     const injected = this.faults.onSend(request, this.time);
     if (injected) this.settle(request.origin, { reject: injected }, request.cycles);
-    else if (idText(request.receiver) !== MANAGEMENT_TEXT && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);
+    else if (!this.isManagement(request.receiver) && !inSubnetRange(request.receiver)) this.settle(request.origin, { reject: noRoute(request.receiver.toText()) }, request.cycles);
     else this.enqueue(request);
   }
 

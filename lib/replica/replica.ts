@@ -16,7 +16,7 @@ import type { QueryCallOptions, UpdateCallOptions } from './replica-api.js';
 import { ReplicaLifecycle } from './replica-lifecycle.js';
 import { executeQuery, inspectMessage } from './queries.js';
 import { Xoshiro128, type Random } from '../random/prng.js';
-import { DEFAULT_CHECKPOINT_INTERVAL, Engine, MANAGEMENT_ID } from './engine.js';
+import { DEFAULT_CHECKPOINT_INTERVAL, Engine } from './engine.js';
 
 /** Rounds `runUntilIdle` / a call may take before giving up (a canister looping on timers). */
 export const MAX_ROUNDS_PER_RUN = 10_000;
@@ -250,9 +250,8 @@ export class LocalReplica extends ReplicaLifecycle implements IngressBackend {
     this.assertOpen();
     const oversized = oversizedIngress(message);
     if (oversized) return oversized;
-    const target = idText(message.canisterId);
-    if (target === idText(MANAGEMENT_ID)) return undefined;
-    const c = this.engine.canisters.get(target);
+    if (this.engine.isManagement(message.canisterId)) return undefined;
+    const c = this.engine.canisters.get(idText(message.canisterId));
     const refusal = this.engine.refuse(c, message.canisterId);
     // Ingress to a stopped/stopping canister is still inducted; its execution rejects it, so the
     // rejection is a certified request status rather than an HTTP-level refusal.
