@@ -8,7 +8,7 @@
 // and lengths without bigints: in QuickJS each JS operation costs hundreds of Wasm instructions.
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { utf8FatalDecoder } from './text.js';
+import { binaryString, utf8FatalDecoder } from './text.js';
 
 export type Reader = (r: Cursor) => unknown;
 
@@ -99,7 +99,7 @@ export const ASCII_TEXT_MAX_BYTES = 4096;
  */
 function readText(bytes: Uint8Array): string {
   if (bytes.length <= ASCII_TEXT_MAX_BYTES) {
-    const binary = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    const binary = binaryString(bytes);
     if (encodeURIComponent(binary).indexOf('%C') < 0) return binary;
   }
   return utf8FatalDecoder().decode(bytes);
@@ -239,10 +239,10 @@ export function compileReader(type: IDL.Type): Reader {
 /** Whether `bytes` starts with `header` at `offset` (compared as text: native, not a byte loop). */
 export function startsWithHeader(bytes: Uint8Array, offset: number, header: Uint8Array, headerText: string): boolean {
   if (bytes.length < offset + header.length) return false;
-  return String.fromCharCode.apply(null, bytes.subarray(offset, offset + header.length) as unknown as number[]) === headerText;
+  return binaryString(bytes.subarray(offset, offset + header.length)) === headerText;
 }
 
 /** The text form startsWithHeader compares against. */
 export function headerText(header: Uint8Array): string {
-  return String.fromCharCode.apply(null, header as unknown as number[]);
+  return binaryString(header);
 }

@@ -15,8 +15,7 @@ import { MAX_STORAGE_KEY_BYTES } from './keys.js';
 import type { PlainRecord } from './codec.js';
 import type { EntityMetadata, FieldMeta } from './metadata.js';
 import { IDL } from '@dfinity/candid';
-
-const binary = (bytes: Uint8Array): string => String.fromCharCode.apply(null, bytes as unknown as number[]);
+import { binaryString as binary } from './text.js';
 
 /** Key field types this check covers; anything else is OTHER (the caller uses rowAddress). */
 const TEXT = 0;

@@ -16,6 +16,15 @@ export function isWellFormedText(s: string): boolean {
   return nativeWellFormed !== undefined ? nativeWellFormed.call(s) : !LONE_SURROGATE.test(s);
 }
 
+/**
+ * `bytes` as a string of one code unit per byte (a "binary string"): one native call, so keys and
+ * headers compare as strings rather than in a byte loop. For inputs within the engine's argument
+ * bound (a few thousand bytes; lib/canister/utf8.ts chunks longer ones).
+ */
+export function binaryString(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
 // TextEncoder/TextDecoder are looked up when used, not when a module loads: a canister replaces
 // the globals (lib/canister/utf8.ts) after some of our modules have loaded, and Azle's own pair
 // costs ~14,000 instructions per character.
