@@ -4,10 +4,12 @@
 // process (`shardorm replica start`, as users run it), so client and replica CPU are measured
 // apart: with verification on, the clients' one JS thread saturates on BLS pairings (~30 ms each).
 //   npm run bench -- http          (BENCH_HTTP_SECONDS per row, default 4, after BENCH_HTTP_WARMUP_SECONDS, default 20)
-import { Actor, HttpAgent } from '@dfinity/agent';
+import { Actor, type DerEncodedPublicKey, HttpAgent, type Signature, SignIdentity } from '@dfinity/agent';
 import { IDL } from '@dfinity/candid';
-import { Ed25519KeyIdentity } from '@dfinity/identity';
+import { Ed25519KeyIdentity, Ed25519PublicKey } from '@dfinity/identity';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { spawnReplica } from '../__tests__/http/spawn-replica.js';
 import { buildProbe, probeIdl, type Probe } from '../__tests__/http/probe-canister.js';
 import { createCanister, installWasm } from '../lib/cli/deploy.js';
@@ -23,8 +25,35 @@ const ROW_MS = Number(process.env.BENCH_HTTP_SECONDS ?? 4) * 1000;
 const WARMUP_MS = Number(process.env.BENCH_HTTP_WARMUP_SECONDS ?? 20) * 1000;
 const WARMUP_CALLS = 20;
 const AGENT_COUNTS = [1, 4, 16] as const;
+/** Who signs the agents' requests: @dfinity/identity's JavaScript Ed25519, or Node's OpenSSL. */
+type Signer = 'js' | 'node';
+const cpuCount = availableParallelism();
 /** Linux reports process CPU in clock ticks of 1/100 s (USER_HZ). */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * An Ed25519 identity that signs with Node's crypto (OpenSSL) instead of @noble/curves: the same
+ * signatures at a fraction of the clients' CPU, so more of a 2-core machine is left to the replica.
+ */
+class NodeEd25519Identity extends SignIdentity {
+  readonly #publicKey: Ed25519PublicKey;
+  readonly #privateKey: KeyObject;
+
+  constructor() {
+    super();
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    this.#publicKey = Ed25519PublicKey.fromDer(new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })) as DerEncodedPublicKey);
+    this.#privateKey = privateKey;
+  }
+
+  getPublicKey(): Ed25519PublicKey {
+    return this.#publicKey;
+  }
+
+  async sign(blob: Uint8Array): Promise<Signature> {
+    return new Uint8Array(sign(null, blob, this.#privateKey)) as Signature;
+  }
+}
 
 const built = await buildProbe();
 const server = await spawnReplica();
@@ -35,10 +64,11 @@ try {
   await installWasm(management, canisterId, built.wasm);
 
   // One agent per client, each with its own identity, as separate users would be.
-  const actors = async (count: number, verify: boolean) =>
+  const actors = async (count: number, verify: boolean, signer: Signer = 'js') =>
     Promise.all(
       Array.from({ length: count }, async () => {
-        const agent = await HttpAgent.create({ host: server.url, identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: true });
+        const identity = signer === 'js' ? Ed25519KeyIdentity.generate() : new NodeEd25519Identity();
+        const agent = await HttpAgent.create({ host: server.url, identity, shouldFetchRootKey: true });
         return Actor.createActor<Probe>(probeIdl, { agent, canisterId, ...(verify ? {} : { blsVerify: async () => true }) });
       })
     );
@@ -47,17 +77,22 @@ try {
   await untilDeadline(await actors(AGENT_COUNTS.at(-1)!, false), WARMUP_MS);
   await direct.rate(WARMUP_MS);
   const rows: string[] = [];
-  for (const verify of [true, false]) {
-    for (const count of AGENT_COUNTS) {
-      const clients = await actors(count, verify);
-      for (let i = 0; i < WARMUP_CALLS; i++) await clients[i % count].inc();
-      // Measured right before its row: the machine is shared, so only adjacent figures compare.
-      const directRate = await direct.rate();
-      const measured = await measure(server.child.pid!, () => untilDeadline(clients, ROW_MS));
-      const cells = [count, verify ? 'on' : 'stubbed', measured.rate.toFixed(0), directRate.rate.toFixed(0), (measured.rate / directRate.rate).toFixed(2)];
-      cells.push(`${measured.clientCpu.toFixed(0)} %`, `${measured.replicaCpu.toFixed(0)} %`, ms(measured.clientMsPerCall), ms(measured.replicaMsPerCall), ms(directRate.msPerCall), (directRate.msPerCall / measured.replicaMsPerCall).toFixed(2));
-      rows.push(`| ${cells.join(' | ')} |`);
-    }
+  const plan: [count: number, verify: boolean, signer: Signer][] = [
+    ...[true, false].flatMap(verify => AGENT_COUNTS.map((count): [number, boolean, Signer] => [count, verify, 'js'])),
+    [AGENT_COUNTS.at(-1)!, false, 'node']
+  ];
+  for (const [count, verify, signer] of plan) {
+    const clients = await actors(count, verify, signer);
+    for (let i = 0; i < WARMUP_CALLS; i++) await clients[i % count].inc();
+    // Measured right before its row: the machine is shared, so only adjacent figures compare.
+    const directRate = await direct.rate();
+    const measured = await measure(server.child.pid!, () => untilDeadline(clients, ROW_MS));
+    const cells = [count, signer === 'js' ? '@dfinity/identity' : 'node:crypto', verify ? 'on' : 'stubbed', measured.rate.toFixed(0), directRate.rate.toFixed(0), (measured.rate / directRate.rate).toFixed(2)];
+    cells.push(`${measured.clientCpu.toFixed(0)} %`, `${measured.replicaCpu.toFixed(0)} %`, ms(measured.clientMsPerCall), ms(measured.replicaMsPerCall), ms(directRate.msPerCall), (directRate.msPerCall / measured.replicaMsPerCall).toFixed(2));
+    // Client and replica together cannot use more CPU than the machine has.
+    const bound = (cpuCount * 1000) / (measured.clientMsPerCall + measured.replicaMsPerCall);
+    cells.push(`${bound.toFixed(0)} (${(bound / directRate.rate).toFixed(2)})`);
+    rows.push(`| ${cells.join(' | ')} |`);
   }
   await direct.close();
 
@@ -73,9 +108,13 @@ try {
   console.log('process\'s CPU time over wall time (100 % = one core; the clients\' JS runs on one thread);');
   console.log('"ms/update" is CPU time per update, which a shared machine disturbs far less than wall rates.');
   console.log('The last column compares CPU per update on the engine alone with the replica process serving');
-  console.log('HTTP: the rate it reaches on a core of its own, relative to engine direct.\n');
-  console.log('| agents | client BLS check | updates/s over HTTP | engine direct (calls/s) | HTTP / direct | client CPU | replica CPU | client ms/update | replica ms/update | engine direct ms/update | direct ÷ replica ms/update |');
-  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('HTTP: the rate it reaches on a core of its own, relative to engine direct.');
+  console.log(`"Machine bound": the most updates/s this machine's ${cpuCount} cores allow at the row's client + replica CPU per`);
+  console.log('update, were no core ever idle (in brackets, relative to engine direct): an upper bound on the row\'s rate.');
+  console.log('"Signer": the agents\' identity; @dfinity/identity signs in JavaScript (@noble/curves), the last');
+  console.log('row signs the same Ed25519 requests with Node\'s OpenSSL (`NodeEd25519Identity` in bench/http.bench.ts).\n');
+  console.log('| agents | signer | client BLS check | updates/s over HTTP | engine direct (calls/s) | HTTP / direct | client CPU | replica CPU | client ms/update | replica ms/update | engine direct ms/update | direct ÷ replica ms/update | machine bound, updates/s |');
+  console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
   const pressure = cpuPressure();
   if (pressure !== undefined) console.log(`\nThe machine meanwhile: tasks waited for a CPU ${pressure} of the time (Linux CPU pressure, "some", last 5 minutes); the more, the more every process's CPU time per update grows.`);
