@@ -42,7 +42,11 @@ function hashValue(value: unknown, key: string): Buffer {
   throw badRequest(`Field "${key}" holds a ${value === null ? 'null' : typeof value}, which has no representation-independent hash; use text, blobs, natural numbers, arrays and maps.`);
 }
 
-/** Unsigned LEB128: seven bits a byte, least significant first, the high bit set on all but the last. */
+/**
+ * Unsigned LEB128: seven bits a byte, least significant first, the high bit set on all but the last.
+ * Our own rather than @dfinity/candid's lebEncode, which goes through its byte pipe: measured ~6x
+ * slower (1.8-2.3 µs against 0.3-0.4 µs per expiry), and every request hashes one.
+ */
 function leb128(value: bigint): Uint8Array {
   const bytes: number[] = [];
   do {
