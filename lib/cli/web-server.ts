@@ -12,6 +12,9 @@ import { MemoryBackend, send } from './web-memory.js';
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../example-app/src/web');
 
+/** How long close() lets requests in flight finish before it ends their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
 export type WebConfig =
   | { mode: 'cluster'; host: string; entry: string; limitBytes?: number }
   | { mode: 'memory' };
@@ -40,7 +43,13 @@ export async function bundlePage(): Promise<string> {
 export async function startWebServer(options: { port: number; host?: string; config: WebConfig }): Promise<WebServer> {
   const [script, html] = await Promise.all([bundlePage(), readFile(join(webDir, 'index.html'), 'utf8')]);
   const memory = options.config.mode === 'memory' ? new MemoryBackend() : undefined;
+  let inFlight = 0;
+  let settled: (() => void) | undefined;
   const server: Server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) settled?.();
+    });
     const url = new URL(req.url ?? '/', 'http://localhost');
     void (async () => {
       if (memory && (await memory.handle(req, res, url))) return;
@@ -61,6 +70,19 @@ export async function startWebServer(options: { port: number; host?: string; con
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    // server.close() alone waits for every keep-alive connection to end, and a page that polls
+    // keeps one busy forever: close the idle ones, let answers in flight finish (bounded), then
+    // end the rest.
+    async close() {
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise<void>((ok) => (settled = ok)), new Promise<void>((ok) => (timer = setTimeout(ok, CLOSE_GRACE_MS)))]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
