@@ -1,10 +1,7 @@
 // The cluster-facing commands on the embedded replica: deploy (records the cluster), status
 // (--json shape), split and merge through the manager, backup → damage → restore of a whole
 // cluster (same data, same map and epoch), deploy into a manager canister the user made, clone beside the original under its own ids (rebound by
-// the clone's manager), upgrade through the manager, and a non-controller refused. FOR THE LEAD:
-// these need the shard/manager canister glue (issue 8). Until
-// deployCluster works they are skipped, with the reason printed, ONLY when deploying fails with a
-// missing-method / not-implemented error; any other failure fails the suite.
+// the clone's manager), upgrade through the manager, and a non-controller refused.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Principal } from '@dfinity/principal';
@@ -22,20 +19,15 @@ import { agentFor, cli, replica, tempDir, writeEd25519Pem } from './helpers.js';
 
 /** A migration the manager runs must finish within this (the manager is driven by timers). */
 const MIGRATION_WAIT_MS = 120_000;
-const NOT_THERE_YET = /not implemented|has no (update|query|composite query) method|IC0536|IC0302|method .* not found|no such method/i;
 
 const work = tempDir('cluster');
 const pem = writeEd25519Pem(work);
 const server: EmbeddedReplica = await replica();
 const common = ['--network', server.url, '--identity', pem];
 const deployed = await cli(['deploy', '--json', '--max-shard-bytes', String(64 * 1024 * 1024), ...common], { cwd: work });
-const missing = deployed.code !== 0 && NOT_THERE_YET.test(deployed.stderr) ? deployed.stderr.trim() : undefined;
-if (missing) {
-  console.warn(`SKIPPED cluster CLI tests: deployCluster is not there yet in this branch (${missing})`);
-  await server.close();
-} else afterAll(async () => server.close());
+afterAll(async () => server.close());
 
-(missing ? describe.skip : describe)('cluster commands (need the shard/manager canister, issue 8)', () => {
+describe('cluster commands', () => {
   let entry: string;
   let manager: string;
   const owner = () => agentFor(server.url, pem);

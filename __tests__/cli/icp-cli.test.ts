@@ -1,7 +1,8 @@
 // icp.yaml builds the same shard canister as dfx.json: the npm-packaged icp-cli binary
 // (@icp-sdk/icp-cli-linux-x64) runs the script step around `azle build` with no network, and its
 // artifact is byte-identical to lib/build/azle.ts's. The binary comes from $ICP_CLI or the package;
-// when neither is installed the test is skipped with the reason printed (it is not a dependency yet).
+// when neither is installed (it is an optional dependency, built for linux-x64 only) the test is
+// skipped with the reason printed.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -2,8 +2,7 @@
 // download): the page loads and shows at least one shard, adding a snippet shows it, the load
 // generator makes at least two shards, an edit by a second browser identity is refused with a
 // readable message; a screenshot is saved under .cache/test-output/. Two sources: the in-process
-// stand-in cluster (`shardorm web --memory`, runs now) and the real cluster on the embedded
-// replica (FOR THE LEAD: skipped with a printed reason only while deployCluster is missing).
+// stand-in cluster (`shardorm web --memory`) and a real cluster on the embedded replica.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -14,7 +13,6 @@ import { agentFor, replica, tempDir, writeEd25519Pem } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = join(process.cwd(), '.cache', 'test-output');
-const NOT_THERE_YET = /not implemented|has no (update|query|composite query) method|IC0536|IC0302|method .* not found/i;
 const UI_WAIT_MS = 60_000;
 
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (the .ci/run script does this)`);
@@ -94,26 +92,16 @@ test('the page over the stand-in cluster (shardorm web --memory): shards, add, l
   }
 }, CASE_MS + 10_000);
 
-// FOR THE LEAD: the real test. It runs the same steps against a cluster on the embedded replica.
+// The same steps against a cluster deployed on the embedded replica.
 const embedded = await replica();
 const work = tempDir('web');
 const agent = await agentFor(embedded.url, writeEd25519Pem(work));
 const built = await buildAzleCanister({ root: process.cwd(), name: 'shardorm_example' });
-const cluster = await deployCluster({ agent, wasm: built.wasm, maxShardBytes: 64 * 1024 }).then(
-  (c) => ({ ok: c }),
-  (error: Error) => {
-    if (!NOT_THERE_YET.test(error.message)) throw error;
-    return { missing: error.message.split('\n').find((l) => /Reject text|not implemented|method/.test(l))?.trim() ?? error.message.split('\n')[0] };
-  },
-);
-if ('missing' in cluster) {
-  console.warn(`SKIPPED the real-cluster browser test: deployCluster is not there yet in this branch (${cluster.missing})`);
-  await embedded.close();
-} else afterAll(async () => embedded.close());
+const cluster = await deployCluster({ agent, wasm: built.wasm, maxShardBytes: 64 * 1024 });
+afterAll(async () => embedded.close());
 
-('missing' in cluster ? test.skip : test)('the page over a real cluster on the embedded replica (REAL)', async () => {
-  const ok = (cluster as { ok: { manager: { toText(): string } } }).ok;
-  const server = await startWebServer({ port: 0, config: { mode: 'cluster', host: embedded.url, entry: ok.manager.toText(), limitBytes: 64 * 1024 } });
+test('the page over a real cluster on the embedded replica (REAL)', async () => {
+  const server = await startWebServer({ port: 0, config: { mode: 'cluster', host: embedded.url, entry: cluster.manager.toText(), limitBytes: 64 * 1024 } });
   try {
     await exercise(browser, server, 'web-cluster.png');
   } finally {
