@@ -25,7 +25,7 @@ function icpBinary(): string | undefined {
 }
 
 const icp = icpBinary();
-if (icp === undefined) console.warn('SKIPPED icp-cli build test: no icp binary (set ICP_CLI or add the devDependency @icp-sdk/icp-cli-linux-x64)');
+if (icp === undefined) console.warn('SKIPPED icp-cli build test: no icp binary (set ICP_CLI or install the optional dependency @icp-sdk/icp-cli-linux-x64, linux-x64 only)');
 
 (icp === undefined ? test.skip : test)('`icp build shardorm_example` (offline) makes the same Wasm as the Azle build', async () => {
   const home = tempDir('icp-home');
