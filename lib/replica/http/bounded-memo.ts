@@ -1,6 +1,7 @@
 // A memo of what the HTTP interface computes per request but sees again and again (parsed keys and
-// principals, self-authenticating ids, signatures of a state already signed), holding at most
-// `limit` entries and forgetting the oldest first: it never grows with the number of clients.
+// principals, self-authenticating ids, hashes of request field names, signatures of a state
+// already signed), holding at most `limit` entries and forgetting the oldest first: it never
+// grows with the number of clients.
 import { invariant } from '../errors.js';
 
 export class BoundedMemo<K, V> {

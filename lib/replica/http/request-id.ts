@@ -5,21 +5,17 @@
 // Node's one-shot SHA-256 (it runs over every field of every request the replica receives); the
 // hashes of field names, a handful in practice, are kept.
 import { hash } from 'node:crypto';
+import { BoundedMemo } from './bounded-memo.js';
 import { badRequest } from './errors.js';
 
 const sha256 = (bytes: Uint8Array): Buffer => hash('sha256', bytes, 'buffer');
 
-/** Hashes of the field names seen (request contents use about ten; a map key is at most this many). */
+/** Hashes of the field names seen (request contents use about ten). */
 const MAX_CACHED_KEYS = 256;
-const keyHashes = new Map<string, Buffer>();
+const keyHashes = new BoundedMemo<string, Buffer>(MAX_CACHED_KEYS);
 
 function keyHash(key: string): Buffer {
-  let hashed = keyHashes.get(key);
-  if (hashed === undefined) {
-    hashed = sha256(Buffer.from(key, 'utf8'));
-    if (keyHashes.size < MAX_CACHED_KEYS) keyHashes.set(key, hashed);
-  }
-  return hashed;
+  return keyHashes.get(key, () => sha256(Buffer.from(key, 'utf8')));
 }
 
 /** The request id of `map` (fields whose value is undefined are left out, as the agent does). */
